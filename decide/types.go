@@ -1,0 +1,145 @@
+// Package decide predicts, for every pod volume, what the kubelet of a given
+// Kubernetes version does with SELinux labels: mount the volume with
+// -o context (MountOption), leave the container runtime to relabel every file
+// (Recursive), or label nothing (None), with the reason for every condition,
+// the exact mount options handed to CSI NodeStage/NodePublish, and the
+// outcome of admitting the pods of one node in order (the conflicts the
+// kubelet reports and the metrics it bumps).
+//
+// The package is pure: it takes Kubernetes API objects and plain values and
+// never talks to a cluster or reads the filesystem. Its behaviour follows the
+// upstream kubelet source of each version (1.25 to 1.37; 1.38 is projected),
+// including where upstream differs from its own documentation:
+//
+//   - label strings are compared exactly as written, as the kubelet does, so
+//     "s0:c1,c2" and "s0:c2,c1" conflict although the kernel sees one label;
+//   - seLinuxOptions without a level give a random label (go-selinux
+//     allocates one), which the documentation forbids but the code allows;
+//   - only user and level reach the file label, never role or type.
+package decide
+
+// APIVersion is the version of the documents this package produces.
+const APIVersion = "selmount.io/v1alpha1"
+
+// Method is how a volume's files get the pod's label.
+type Method string
+
+const (
+	// MountOption: mounted with -o context="<label>"; nothing is relabeled.
+	MountOption Method = "MountOption"
+	// Recursive: the container runtime relabels every file when the
+	// container starts (CRI Mount.selinux_relabel).
+	Recursive Method = "Recursive"
+	// None: nothing is labeled (SELinux off, raw block, read-only CSI mount,
+	// or a volume type the kubelet never relabels).
+	None Method = "None"
+)
+
+// Explanation is the document `selmount explain -o json|yaml` prints.
+type Explanation struct {
+	APIVersion        string          `json:"apiVersion"`
+	Kind              string          `json:"kind"`
+	KubernetesVersion string          `json:"kubernetesVersion"`
+	FeatureGates      map[string]bool `json:"featureGates"`
+	SELinuxEnabled    bool            `json:"selinuxEnabled"`
+	NodeDefaults      NodeDefaults    `json:"nodeDefaults"`
+	Pods              []Pod           `json:"pods"`
+	// Errors are input problems that kept an object from being explained.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// NodeDefaults records the node defaults used for the translation.
+type NodeDefaults struct {
+	Source  string `json:"source"`
+	Process string `json:"process"`
+	File    string `json:"file"`
+}
+
+// Pod is the outcome for one pod (or one workload's pod template).
+type Pod struct {
+	Pod       string    `json:"pod"` // namespace/name
+	Owner     *Owner    `json:"owner,omitempty"`
+	Node      string    `json:"node"`
+	Admission Admission `json:"admission"`
+	// Warnings about the pod as a whole (API server validation, hazards).
+	Warnings []string `json:"warnings,omitempty"`
+	Volumes  []Volume `json:"volumes"`
+}
+
+// Owner names the workload a pod template belongs to.
+type Owner struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// Admission is what the kubelet's volume manager does with the pod on its
+// node, after the pods before it on the same node.
+type Admission struct {
+	Admitted bool `json:"admitted"`
+	// Error is the volume manager error that keeps the pod in
+	// ContainerCreating, "" when admitted.
+	Error string `json:"error"`
+	// Event is the FailedMount event message the kubelet emits for Error.
+	Event string `json:"event,omitempty"`
+	// Metric names the kubelet metric the case bumps (an error or warning
+	// metric), "" when none.
+	Metric string `json:"metric"`
+	// Metrics lists every series the pod bumps, with labels, in order.
+	Metrics []string `json:"metrics,omitempty"`
+}
+
+// Volume is the decision for one volume of a pod.
+type Volume struct {
+	Name             string   `json:"name"`
+	Source           string   `json:"source"` // e.g. "persistentVolumeClaim data -> PersistentVolume pv-1"
+	PersistentVolume string   `json:"persistentVolume,omitempty"`
+	Plugin           string   `json:"plugin"` // kubelet plugin, e.g. kubernetes.io/csi/ebs.csi.aws.com
+	AccessModes      []string `json:"accessModes,omitempty"`
+	Method           Method   `json:"method"`
+	// Label is the file label the kubelet computes for the pod ("" when the
+	// pod sets no seLinuxOptions: the runtime then picks a random one).
+	Label string `json:"label"`
+	// MountOptions is exactly the list handed to NodeStage and NodePublish.
+	MountOptions []string `json:"mountOptions"`
+	// RuntimeRelabel is the CRI Mount.selinux_relabel flag.
+	RuntimeRelabel bool        `json:"runtimeRelabel"`
+	Reason         string      `json:"reason"`
+	Conditions     []Condition `json:"conditions"`
+	// Problem is the volume manager error or warning for this volume.
+	Problem string `json:"problem,omitempty"`
+	Metric  string `json:"metric,omitempty"`
+	// Warnings are hazards that do not change the method.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Condition is one item of the checklist that decides MountOption.
+type Condition struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Reason string `json:"reason"`
+	// Advisory conditions do not decide the method; a failed one is a hazard.
+	Advisory bool `json:"advisory,omitempty"`
+}
+
+// Condition names, in the order the kubelet evaluates them.
+const (
+	CondSELinuxEnabled = "SELinuxEnabled"
+	CondFeatureGate    = "SELinuxMountReadWriteOncePodGate"
+	CondPV             = "PersistentVolume"
+	CondPlugin         = "PluginSupport"
+	CondPodLabel       = "PodLabel"
+	CondLevel          = "SELinuxLevel"
+	CondChangePolicy   = "ChangePolicy"
+	CondAccessMode     = "AccessMode"
+)
+
+// Kubelet metric names.
+const (
+	MetricContainerErrors       = "volume_manager_selinux_container_errors_total"
+	MetricContainerWarnings     = "volume_manager_selinux_container_warnings_total"
+	MetricPodMismatchErrors     = "volume_manager_selinux_pod_context_mismatch_errors_total"
+	MetricPodMismatchWarnings   = "volume_manager_selinux_pod_context_mismatch_warnings_total"
+	MetricVolumeMismatchErrors  = "volume_manager_selinux_volume_context_mismatch_errors_total"
+	MetricVolumeMismatchWarning = "volume_manager_selinux_volume_context_mismatch_warnings_total"
+	MetricVolumesAdmitted       = "volume_manager_selinux_volumes_admitted_total"
+)

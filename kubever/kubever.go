@@ -1,0 +1,330 @@
+// Package kubever models the Kubernetes versions selmount predicts (1.25 to
+// 1.38) and the feature gates that decide SELinux volume labeling in each of
+// them, with the defaults, stages and locks of upstream's versioned feature
+// gate specs (pkg/features/kube_features.go).
+//
+// Gates resolves a version's defaults plus user overrides and refuses what a
+// kubelet would refuse: a gate the version does not know, a value that is not
+// a boolean, and a change to a gate locked to its default.
+package kubever
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Version is a Kubernetes minor version (1.x). The zero Version is invalid.
+type Version struct{ minor int }
+
+// Oldest and Newest bound the versions selmount models.
+var (
+	Oldest = Version{25}
+	Newest = Version{38}
+)
+
+// Latest is the newest released version whose behaviour selmount models from
+// upstream source; Newest may extend past it with documented projections.
+var Latest = Version{37}
+
+// V returns version 1.minor without validation; for tests and constants.
+func V(minor int) Version { return Version{minor} }
+
+// ParseVersion accepts "1.37", "v1.37", "1.37.2" and "v1.37.2-eks-1", and
+// refuses versions outside Oldest..Newest.
+func ParseVersion(s string) (Version, error) {
+	t := strings.TrimPrefix(strings.TrimSpace(s), "v")
+	if i := strings.IndexAny(t, "-+"); i >= 0 {
+		t = t[:i]
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Version{}, fmt.Errorf("invalid Kubernetes version %q: want MAJOR.MINOR, e.g. 1.37", s)
+	}
+	nums := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || (len(p) > 1 && p[0] == '0') {
+			return Version{}, fmt.Errorf("invalid Kubernetes version %q: %q is not a number", s, p)
+		}
+		nums[i] = n
+	}
+	if nums[0] != 1 {
+		return Version{}, fmt.Errorf("invalid Kubernetes version %q: only 1.x exists", s)
+	}
+	v := Version{nums[1]}
+	if v.minor < Oldest.minor || v.minor > Newest.minor {
+		return Version{}, fmt.Errorf("unsupported Kubernetes version %q: selmount models %s to %s (SELinux mount support starts in 1.25)", s, Oldest, Newest)
+	}
+	return v, nil
+}
+
+// Minor returns the minor version number.
+func (v Version) Minor() int { return v.minor }
+
+// String returns "1.<minor>".
+func (v Version) String() string { return "1." + strconv.Itoa(v.minor) }
+
+// IsZero reports whether v is the zero Version.
+func (v Version) IsZero() bool { return v.minor == 0 }
+
+// AtLeast reports whether v is 1.minor or newer.
+func (v Version) AtLeast(minor int) bool { return v.minor >= minor }
+
+// Compare returns -1, 0 or +1.
+func (v Version) Compare(o Version) int {
+	switch {
+	case v.minor < o.minor:
+		return -1
+	case v.minor > o.minor:
+		return 1
+	}
+	return 0
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (v Version) MarshalText() ([]byte, error) {
+	if v.IsZero() {
+		return nil, nil
+	}
+	return []byte(v.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (v *Version) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*v = Version{}
+		return nil
+	}
+	p, err := ParseVersion(string(b))
+	if err != nil {
+		return err
+	}
+	*v = p
+	return nil
+}
+
+// Versions returns every modelled version, oldest first.
+func Versions() []Version {
+	var out []Version
+	for m := Oldest.minor; m <= Newest.minor; m++ {
+		out = append(out, Version{m})
+	}
+	return out
+}
+
+// Gate names.
+const (
+	SELinuxMountReadWriteOncePod = "SELinuxMountReadWriteOncePod"
+	SELinuxMount                 = "SELinuxMount"
+	SELinuxChangePolicy          = "SELinuxChangePolicy"
+	ReadWriteOncePod             = "ReadWriteOncePod"
+)
+
+// Stage is a feature's maturity.
+type Stage string
+
+const (
+	Alpha Stage = "ALPHA"
+	Beta  Stage = "BETA"
+	GA    Stage = "GA"
+)
+
+// GateSpec is a gate's state in one version.
+type GateSpec struct {
+	Name    string
+	Default bool
+	Stage   Stage
+	Locked  bool // LockToDefault: the gate cannot be set to the other value
+	// Projected marks a spec that upstream has announced but selmount could
+	// not read from a released source (1.38).
+	Projected bool
+}
+
+type step struct {
+	from      int
+	def       bool
+	stage     Stage
+	locked    bool
+	projected bool
+}
+
+// history holds each gate's versioned spec, as in upstream
+// pkg/features/kube_features.go; a gate is unknown before its first step and
+// from its removal version on.
+var history = map[string]struct {
+	steps   []step
+	removed int // first version without the gate; 0 if still present
+}{
+	SELinuxMountReadWriteOncePod: {steps: []step{
+		{from: 25, def: false, stage: Alpha},
+		{from: 27, def: false, stage: Beta}, // on-by-default reverted, kubernetes#117745
+		{from: 28, def: true, stage: Beta},
+		{from: 36, def: true, stage: GA, locked: true},
+	}},
+	SELinuxMount: {steps: []step{
+		{from: 30, def: false, stage: Alpha},
+		{from: 33, def: false, stage: Beta},
+		// 1.37: GA and on, but not yet locked ("Lock in 1.38" in v1.37.2's source).
+		{from: 37, def: true, stage: GA},
+		{from: 38, def: true, stage: GA, locked: true, projected: true},
+	}},
+	SELinuxChangePolicy: {steps: []step{
+		{from: 32, def: false, stage: Alpha},
+		{from: 33, def: true, stage: Beta},
+		{from: 36, def: true, stage: GA, locked: true},
+	}},
+	ReadWriteOncePod: {steps: []step{
+		{from: 22, def: false, stage: Alpha},
+		{from: 27, def: true, stage: Beta},
+		{from: 29, def: true, stage: GA, locked: true},
+	}, removed: 31},
+}
+
+// GateNames returns the modelled gate names, sorted.
+func GateNames() []string {
+	out := make([]string, 0, len(history))
+	for k := range history {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Spec returns gate name's spec in version v; ok is false when v does not
+// know the gate (before it was added or after it was removed).
+func Spec(v Version, name string) (GateSpec, bool) {
+	h, found := history[name]
+	if !found {
+		return GateSpec{}, false
+	}
+	if h.removed != 0 && v.minor >= h.removed {
+		return GateSpec{}, false
+	}
+	var cur *step
+	for i := range h.steps {
+		if h.steps[i].from <= v.minor {
+			cur = &h.steps[i]
+		}
+	}
+	if cur == nil {
+		return GateSpec{}, false
+	}
+	return GateSpec{Name: name, Default: cur.def, Stage: cur.stage, Locked: cur.locked, Projected: cur.projected}, true
+}
+
+// Gates is the resolved state of the modelled gates in one version.
+type Gates struct {
+	version  Version
+	enabled  map[string]bool
+	override map[string]bool
+}
+
+// NewGates resolves v's defaults with overrides applied. It fails like a
+// kubelet started with --feature-gates would: for a gate the version does not
+// know and for a change to a locked gate.
+func NewGates(v Version, overrides map[string]bool) (Gates, error) {
+	g := Gates{version: v, enabled: map[string]bool{}, override: map[string]bool{}}
+	for name := range history {
+		if s, ok := Spec(v, name); ok {
+			g.enabled[name] = s.Default
+		}
+	}
+	names := make([]string, 0, len(overrides))
+	for k := range overrides {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		val := overrides[name]
+		s, ok := Spec(v, name)
+		if !ok {
+			if _, modelled := history[name]; modelled {
+				return Gates{}, fmt.Errorf("unrecognized feature gate: %s (Kubernetes %s has no such gate)", name, v)
+			}
+			return Gates{}, fmt.Errorf("unrecognized feature gate: %s (selmount models %s)", name, strings.Join(GateNames(), ", "))
+		}
+		if s.Locked && val != s.Default {
+			return Gates{}, fmt.Errorf("cannot set feature gate %s to %v, feature is locked to %v (%s in Kubernetes %s)", name, val, s.Default, s.Stage, v)
+		}
+		g.enabled[name] = val
+		g.override[name] = val
+	}
+	return g, nil
+}
+
+// ParseGates parses a --feature-gates value ("A=true,B=false") as the
+// kubelet does.
+func ParseGates(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("missing bool value for feature gate %q (want NAME=true|false)", kv)
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("invalid value of %s=%s, err: %w", k, v, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+// Version returns the version the gates were resolved for.
+func (g Gates) Version() Version { return g.version }
+
+// Enabled reports whether gate name is on. A gate the version does not know
+// is off, except ReadWriteOncePod after its removal, whose feature is GA and
+// always on.
+func (g Gates) Enabled(name string) bool {
+	if v, ok := g.enabled[name]; ok {
+		return v
+	}
+	if name == ReadWriteOncePod && g.version.minor >= history[ReadWriteOncePod].removed {
+		return true
+	}
+	return false
+}
+
+// Known reports whether the version has gate name.
+func (g Gates) Known(name string) bool { _, ok := g.enabled[name]; return ok }
+
+// Overridden reports whether the user set gate name explicitly.
+func (g Gates) Overridden(name string) bool { _, ok := g.override[name]; return ok }
+
+// Map returns the state of every gate the version knows.
+func (g Gates) Map() map[string]bool {
+	out := make(map[string]bool, len(g.enabled))
+	for k, v := range g.enabled {
+		out[k] = v
+	}
+	return out
+}
+
+// Describe returns a short phrase for a gate's state, e.g.
+// "SELinuxMount is on (GA default in 1.37)" or
+// "SELinuxMount is off (set with --feature-gates)".
+func (g Gates) Describe(name string) string {
+	s, ok := Spec(g.version, name)
+	state := "off"
+	if g.Enabled(name) {
+		state = "on"
+	}
+	switch {
+	case !ok && name == ReadWriteOncePod && g.Enabled(name):
+		return fmt.Sprintf("%s is GA and always on in %s", name, g.version)
+	case !ok:
+		return fmt.Sprintf("%s does not exist in %s", name, g.version)
+	case g.Overridden(name):
+		return fmt.Sprintf("%s is %s (set with --feature-gates; %s default is %v)", name, state, g.version, s.Default)
+	default:
+		return fmt.Sprintf("%s is %s (%s default in %s)", name, state, s.Stage, g.version)
+	}
+}

@@ -1,0 +1,126 @@
+// Package workload turns workloads into the pods they create, so that a
+// Deployment scaled to zero or a CronJob that is not running is analysed
+// like a running pod. Each workload yields one representative pod, owned by
+// the workload (a controller OwnerReference), and a StatefulSet also yields
+// the claims its volumeClaimTemplates create for that pod.
+package workload
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/selmount/selmount/decide"
+)
+
+// Expand returns the pods (and StatefulSet claims) obj stands for. ok is
+// false when obj is not a pod or workload. A bare Pod is returned as is.
+func Expand(obj any) (pods []*corev1.Pod, claims []*corev1.PersistentVolumeClaim, ok bool) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		p := o.DeepCopy()
+		defaultNamespace(&p.ObjectMeta)
+		return []*corev1.Pod{p}, nil, true
+	case *appsv1.Deployment:
+		return one("Deployment", o.ObjectMeta, o.Name, &o.Spec.Template), nil, true
+	case *appsv1.ReplicaSet:
+		return one("ReplicaSet", o.ObjectMeta, o.Name, &o.Spec.Template), nil, true
+	case *appsv1.DaemonSet:
+		return one("DaemonSet", o.ObjectMeta, o.Name, &o.Spec.Template), nil, true
+	case *batchv1.Job:
+		return one("Job", o.ObjectMeta, o.Name, &o.Spec.Template), nil, true
+	case *batchv1.CronJob:
+		return one("CronJob", o.ObjectMeta, o.Name, &o.Spec.JobTemplate.Spec.Template), nil, true
+	case *corev1.ReplicationController:
+		if o.Spec.Template == nil {
+			return nil, nil, true
+		}
+		return one("ReplicationController", o.ObjectMeta, o.Name, o.Spec.Template), nil, true
+	case *appsv1.StatefulSet:
+		// Pod <name>-0 and its claims <template>-<name>-0, as the
+		// StatefulSet controller names them.
+		pods := one("StatefulSet", o.ObjectMeta, o.Name+"-0", &o.Spec.Template)
+		pod := pods[0]
+		for i := range o.Spec.VolumeClaimTemplates {
+			t := &o.Spec.VolumeClaimTemplates[i]
+			claim := fmt.Sprintf("%s-%s-0", t.Name, o.Name)
+			c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: pod.Namespace}, Spec: *t.Spec.DeepCopy()}
+			claims = append(claims, c)
+			// The template's claim replaces a pod volume of the same name.
+			replaced := false
+			for j := range pod.Spec.Volumes {
+				if pod.Spec.Volumes[j].Name == t.Name {
+					pod.Spec.Volumes[j].VolumeSource = pvcSource(claim)
+					replaced = true
+				}
+			}
+			if !replaced {
+				pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: t.Name, VolumeSource: pvcSource(claim)})
+			}
+		}
+		return pods, claims, true
+	}
+	return nil, nil, false
+}
+
+func pvcSource(claim string) corev1.VolumeSource {
+	return corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
+}
+
+func one(kind string, meta metav1.ObjectMeta, podName string, tpl *corev1.PodTemplateSpec) []*corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: *tpl.ObjectMeta.DeepCopy(), Spec: *tpl.Spec.DeepCopy()}
+	p.Name = podName
+	p.Namespace = meta.Namespace
+	defaultNamespace(&p.ObjectMeta)
+	yes := true
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: kind, Name: meta.Name, Controller: &yes}}
+	return []*corev1.Pod{p}
+}
+
+func defaultNamespace(m *metav1.ObjectMeta) {
+	if m.Namespace == "" {
+		m.Namespace = "default"
+	}
+}
+
+// Collect sorts decoded objects into decide.Objects, expanding workloads into
+// their pods in input order and defaulting empty namespaces to "default".
+func Collect(objs []any) decide.Objects {
+	var out decide.Objects
+	var synthesized []*corev1.PersistentVolumeClaim
+	for _, obj := range objs {
+		if pods, claims, ok := Expand(obj); ok {
+			out.Pods = append(out.Pods, pods...)
+			synthesized = append(synthesized, claims...)
+			continue
+		}
+		switch o := obj.(type) {
+		case *corev1.PersistentVolumeClaim:
+			c := o.DeepCopy()
+			defaultNamespace(&c.ObjectMeta)
+			out.PVCs = append(out.PVCs, c)
+		case *corev1.PersistentVolume:
+			out.PVs = append(out.PVs, o)
+		case *storagev1.CSIDriver:
+			out.CSIDrivers = append(out.CSIDrivers, o)
+		case *storagev1.StorageClass:
+			out.StorageClasses = append(out.StorageClasses, o)
+		}
+	}
+	// A claim given explicitly (possibly bound) wins over the one a
+	// StatefulSet template would create.
+	explicit := map[string]bool{}
+	for _, c := range out.PVCs {
+		explicit[c.Namespace+"/"+c.Name] = true
+	}
+	for _, c := range synthesized {
+		if !explicit[c.Namespace+"/"+c.Name] {
+			out.PVCs = append(out.PVCs, c)
+		}
+	}
+	return out
+}

@@ -181,7 +181,15 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 		}
 		v.MountOptions = append(v.MountOptions, s.pv.Spec.MountOptions...)
 	}
-	// The label the containers translate to, for display.
+	// The label the containers translate to, for display, also where the
+	// kubelet itself does not translate (gate off, plugin without support).
+	if len(lr.labels) == 0 && lr.translateErr == nil {
+		for _, o := range ctxs {
+			if fl, err := c.Defaults.FileLabel(toOptions(o)); err == nil {
+				lr.labels = append(lr.labels, fl)
+			}
+		}
+	}
 	v.Label = display(lr.fileLabel)
 	if v.Label == "" && len(lr.labels) > 0 && len(lr.multiple) == 0 && lr.err == "" {
 		v.Label = lr.labels[0].Raw

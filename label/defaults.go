@@ -111,12 +111,14 @@ func lxcContextsPath(root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Like go-selinux (readConfig), the first SELINUXTYPE line wins.
 	typ := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "SELINUXTYPE" {
 			typ = strings.Trim(strings.TrimSpace(v), `"'`)
+			break
 		}
 	}
 	if typ == "" || strings.ContainsAny(typ, "/") || typ == ".." {
@@ -128,7 +130,8 @@ func lxcContextsPath(root string) (string, error) {
 // ParseContextsFile parses the key = "value" lines of a contexts or
 // lxc_contexts file. name is used in error messages. The file key must be
 // present; a missing process key is allowed (go-selinux then ignores every
-// pod option, see FileLabel).
+// pod option, see FileLabel). As in go-selinux, the last line for a key wins
+// and an empty value counts as absent.
 func ParseContextsFile(name string, data []byte) (Defaults, error) {
 	d := Defaults{Source: name}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -154,6 +157,13 @@ func ParseContextsFile(name string, data []byte) (Defaults, error) {
 		case "ro_file":
 			dst = &d.ROFile
 		default:
+			continue
+		}
+		if v == "" {
+			// go-selinux keeps the values in a map and treats "" as
+			// absent: `process = ""` makes it ignore pod options and
+			// `file = ""` leaves containers without a label.
+			*dst = Context{}
 			continue
 		}
 		c, err := Parse(v)

@@ -1,6 +1,7 @@
 package label
 
 import (
+	"fmt"
 	"math/bits"
 	"strconv"
 )
@@ -141,9 +142,17 @@ type Level struct {
 }
 
 // NewLevel returns the level low-high. It fails if high does not dominate low.
+// It also fails if a sensitivity is above MaxSensitivity, since such a level
+// could not be parsed back from its String form.
 func NewLevel(low, high SecLevel) (Level, error) {
+	in := low.String() + "-" + high.String()
+	for _, l := range []SecLevel{low, high} {
+		if l.Sensitivity > MaxSensitivity {
+			return Level{}, &ParseError{Func: "label.NewLevel", In: in, Part: "sensitivity", At: -1, Msg: fmt.Sprintf("s%d out of range (s0..s%d)", l.Sensitivity, MaxSensitivity)}
+		}
+	}
 	if !high.Dominates(low) {
-		return Level{}, &ParseError{Func: "label.NewLevel", In: low.String() + "-" + high.String(), Part: "level", Msg: "high level does not dominate low level"}
+		return Level{}, &ParseError{Func: "label.NewLevel", In: in, Part: "level", At: -1, Msg: "high level does not dominate low level"}
 	}
 	return Level{low: low, high: high, valid: true}, nil
 }
@@ -203,8 +212,11 @@ func compareSec(a, b SecLevel) int {
 		}
 		return 1
 	}
-	// Compare category sets by their lowest differing category: the set that
-	// has it sorts first, as a list written in ascending order would.
+	// Compare category sets as their ascending lists compare
+	// lexicographically: up to the lowest differing category the lists agree.
+	// The set that has that category sorts first, unless the other set has no
+	// category above it, in which case the other list is a prefix and sorts
+	// first ("s0" < "s0:c0" < "s0:c0,c1" < "s0:c1").
 	for i := range a.Categories.bits {
 		x, y := a.Categories.bits[i], b.Categories.bits[i]
 		if x == y {
@@ -212,12 +224,30 @@ func compareSec(a, b SecLevel) int {
 		}
 		d := x ^ y
 		low := d & -d
-		if x&low != 0 {
-			return -1
+		lower, other := -1, b.Categories // a has the differing category
+		if x&low == 0 {
+			lower, other = 1, a.Categories
 		}
-		return 1
+		if other.hasAbove(i*64 + bits.TrailingZeros64(low)) {
+			return lower
+		}
+		return -lower
 	}
 	return 0
+}
+
+// hasAbove reports whether the set has a category greater than cat.
+func (c Categories) hasAbove(cat int) bool {
+	i, b := cat/64, uint(cat%64)
+	if b < 63 && c.bits[i]>>(b+1) != 0 {
+		return true
+	}
+	for _, w := range c.bits[i+1:] {
+		if w != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // MarshalText implements encoding.TextMarshaler with the canonical form.

@@ -194,16 +194,17 @@ func (p *levelParser) number(part, s string, base, max int) (int, error) {
 	if s == "" {
 		return 0, p.errf(part, base, "missing number")
 	}
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; ch < '0' || ch > '9' {
+			return 0, p.errf(part, base+i, "bad character %q", ch)
+		}
+	}
 	if len(s) > 1 && s[0] == '0' {
 		return 0, p.errf(part, base, "leading zero in %q", s)
 	}
 	n := 0
 	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ch < '0' || ch > '9' {
-			return 0, p.errf(part, base+i, "bad character %q", ch)
-		}
-		n = n*10 + int(ch-'0')
+		n = n*10 + int(s[i]-'0')
 		if n > max {
 			prefix := "s"
 			if part == "category" {

@@ -60,7 +60,7 @@ func TestNodeAdmission(t *testing.T) {
 		want  []admitted
 	}{
 		{
-			name: "1.37: the first label wins, a second label is an error",
+			name:  "1.37: the first label wins, a second label is an error",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{
@@ -69,7 +69,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.36: the same pods only bump the warning metric",
+			name:  "1.36: the same pods only bump the warning metric",
 			minor: 36, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{
@@ -78,7 +78,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.37: a pod without seLinuxOptions (privileged) has label \"\"",
+			name:  "1.37: a pod without seLinuxOptions (privileged) has label \"\"",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("priv", n)},
 			want: []admitted{
@@ -87,7 +87,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.37: label-less pod first, labeled pod second",
+			name:  "1.37: label-less pod first, labeled pod second",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("priv", n), pod("a", n, level("s0:c1,c2"))},
 			want: []admitted{
@@ -96,7 +96,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.37: MountOption pod next to a Recursive pod",
+			name:  "1.37: MountOption pod next to a Recursive pod",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("r", n, level("s0:c1,c2"), policy(recursive))},
 			want: []admitted{
@@ -105,13 +105,13 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.37: two Recursive pods never conflict",
+			name:  "1.37: two Recursive pods never conflict",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("r1", n, level("s0:c1,c2"), policy(recursive)), pod("r2", n, level("s0:c3,c4"), policy(recursive))},
 			want: []admitted{{ok: true}, {ok: true}},
 		},
 		{
-			name: "1.37: category order differs only in writing, still a conflict",
+			name:  "1.37: category order differs only in writing, still a conflict",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("a2", n, level("s0:c2,c1"))},
 			want: []admitted{
@@ -120,49 +120,49 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.37: the same label shares the mount",
+			name:  "1.37: the same label shares the mount",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c1,c2"))},
 			want: []admitted{{ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}, {ok: true}},
 		},
 		{
-			name: "1.37: different nodes never conflict",
+			name:  "1.37: different nodes never conflict",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", onNode("node-2"), level("s0:c3,c4"))},
 			want: []admitted{{ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}, {ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}},
 		},
 		{
-			name: "1.37: pods without a node are admitted alone",
+			name:  "1.37: pods without a node are admitted alone",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("a", level("s0:c1,c2")), pod("b", level("s0:c3,c4"))},
 			want: []admitted{{ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}, {ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}},
 		},
 		{
-			name: "1.37: a driver without support is never checked",
+			name:  "1.37: a driver without support is never checked",
 			minor: 37, pv: csiPV("pv", drvOff, rwx),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{{ok: true}, {ok: true}},
 		},
 		{
-			name: "1.37: containers of one pod disagree",
+			name:  "1.37: containers of one pod disagree",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "s0:c3,c4"))},
 			want: []admitted{{ok: false, err: "multiple SELinux labels found: " + l12 + "," + l34, metric: MetricPodMismatchErrors, metrics: []string{MetricPodMismatchErrors + `{access_mode="RWX"}`}}},
 		},
 		{
-			name: "1.37: multiple labels even with a driver without support",
+			name:  "1.37: multiple labels even with a driver without support",
 			minor: 37, pv: csiPV("pv", drvOff, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "s0:c3,c4"))},
 			want: []admitted{{ok: false, err: "multiple SELinux labels found: " + l12 + "," + l34, metric: MetricPodMismatchErrors, metrics: []string{MetricPodMismatchErrors + `{access_mode="RWX"}`}}},
 		},
 		{
-			name: "1.37: a container without options adds nothing",
+			name:  "1.37: a container without options adds nothing",
 			minor: 37, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "-"))},
 			want: []admitted{{ok: true, metrics: []string{MetricVolumesAdmitted + plugRWX}}},
 		},
 		{
-			name: "1.36: a multi-label pod is a warning and leaves \"\" as the volume's label",
+			name:  "1.36: a multi-label pod is a warning and leaves \"\" as the volume's label",
 			minor: 36, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "s0:c3,c4")), pod("a", n, level("s0:c1,c2"))},
 			want: []admitted{
@@ -171,19 +171,19 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.31: the old intra-pod message, volume eligible with SELinuxMount",
+			name:  "1.31: the old intra-pod message, volume eligible with SELinuxMount",
 			minor: 31, gates: gates{"SELinuxMount": true}, pv: csiPV("pv", drvOn, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "s0:c3,c4"))},
 			want: []admitted{{ok: false, err: `volume pv is used with two different SELinux contexts in the same pod: "` + l12 + `", "` + l34 + `"`, metric: MetricPodMismatchErrors, metrics: []string{MetricPodMismatchErrors + `{access_mode="RWX"}`}}},
 		},
 		{
-			name: "1.31: no multi-label check for a driver without support",
+			name:  "1.31: no multi-label check for a driver without support",
 			minor: 31, gates: gates{"SELinuxMount": true}, pv: csiPV("pv", drvOff, rwx),
 			pods: []*corev1.Pod{pod("m", n, containerLevels("s0:c1,c2", "s0:c3,c4"))},
 			want: []admitted{{ok: true}},
 		},
 		{
-			name: "1.29: volume metrics carry volume_plugin only",
+			name:  "1.29: volume metrics carry volume_plugin only",
 			minor: 29, pv: csiPV("pv", drvOn, rwo),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{
@@ -192,7 +192,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.28: metrics without labels; RWOP conflict is an error",
+			name:  "1.28: metrics without labels; RWOP conflict is an error",
 			minor: 28, pv: csiPV("pv", drvOn, rwop),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{
@@ -201,7 +201,7 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.26: the volume keeps only its effective label, so even equal labels warn on RWO",
+			name:  "1.26: the volume keeps only its effective label, so even equal labels warn on RWO",
 			minor: 26, gates: gates{"SELinuxMountReadWriteOncePod": true, "ReadWriteOncePod": true}, pv: csiPV("pv", drvOn, rwo),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c1,c2"))},
 			want: []admitted{
@@ -210,19 +210,19 @@ func TestNodeAdmission(t *testing.T) {
 			},
 		},
 		{
-			name: "1.26: equal labels on RWOP count as admitted twice",
+			name:  "1.26: equal labels on RWOP count as admitted twice",
 			minor: 26, gates: gates{"SELinuxMountReadWriteOncePod": true, "ReadWriteOncePod": true}, pv: csiPV("pv", drvOn, rwop),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c1,c2"))},
 			want: []admitted{{ok: true, metrics: []string{MetricVolumesAdmitted}}, {ok: true, metrics: []string{MetricVolumesAdmitted}}},
 		},
 		{
-			name: "1.27 default: the gate is off, nothing is tracked",
+			name:  "1.27 default: the gate is off, nothing is tracked",
 			minor: 27, pv: csiPV("pv", drvOn, rwop),
 			pods: []*corev1.Pod{pod("a", n, level("s0:c1,c2")), pod("b", n, level("s0:c3,c4"))},
 			want: []admitted{{ok: true}, {ok: true}},
 		},
 		{
-			name: "1.37: two pods without a level get two random labels",
+			name:  "1.37: two pods without a level get two random labels",
 			minor: 37, pv: csiPV("pv", drvOn, rwop),
 			pods: []*corev1.Pod{pod("a", n, seOpts(corev1.SELinuxOptions{Type: "container_t"})), pod("b", n, seOpts(corev1.SELinuxOptions{Type: "container_t"}))},
 			want: []admitted{

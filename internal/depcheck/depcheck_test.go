@@ -1,0 +1,31 @@
+// Package depcheck guards the direction of dependencies: the label model and
+// the decision engine stay pure (no Kubernetes client, no syscalls), so that
+// container runtimes and CSI drivers can import them cheaply.
+package depcheck
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestPurePackages(t *testing.T) {
+	forbidden := map[string][]string{
+		"github.com/selmount/selmount/label":   {"k8s.io/", "golang.org/x/sys", "sigs.k8s.io/"},
+		"github.com/selmount/selmount/kubever": {"k8s.io/", "golang.org/x/sys"},
+		"github.com/selmount/selmount/decide":  {"k8s.io/client-go", "golang.org/x/sys", "github.com/spf13/cobra"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range bad {
+				if strings.HasPrefix(dep, b) {
+					t.Errorf("%s depends on %s (forbidden prefix %s)", pkg, dep, b)
+				}
+			}
+		}
+	}
+}

@@ -172,6 +172,11 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	c := d.cfg
 	lr := ve.lr
 	v := Volume{Name: vol.Name, Source: s.source, Plugin: s.pluginName(), MountOptions: []string{}}
+	v.Facts = Facts{
+		UniqueName: s.uniqueKey, SpecName: s.name, CSIDriver: s.csiDriver, Kind: s.kind,
+		PV: s.pv, Claim: s.pvc, PluginSupports: lr.pluginSupports, Eligible: ve.eligible,
+		KubeletLabel: lr.mountLabel, Multiple: lr.multiple, Options: ctxs, ChangePolicy: changePolicy(pod),
+	}
 	if s.pv != nil {
 		if s.pvNote == "" {
 			v.PersistentVolume = s.pv.Name

@@ -18,6 +18,8 @@
 //   - only user and level reach the file label, never role or type.
 package decide
 
+import corev1 "k8s.io/api/core/v1"
+
 // APIVersion is the version of the documents this package produces.
 const APIVersion = "selmount.io/v1alpha1"
 
@@ -110,6 +112,43 @@ type Volume struct {
 	Metric  string `json:"metric,omitempty"`
 	// Warnings are hazards that do not change the method.
 	Warnings []string `json:"warnings,omitempty"`
+
+	// Facts are the intermediate values behind the decision, for callers
+	// that analyse further (package check). Not part of the document.
+	Facts Facts `json:"-"`
+}
+
+// Facts are what the kubelet computed on the way to a volume's decision.
+type Facts struct {
+	// UniqueName is the kubelet's unique volume name: the same name means
+	// the same mount on a node ("kubernetes.io/csi/<driver>^<handle>"); ""
+	// for volumes that are per pod.
+	UniqueName string
+	// SpecName is volume.Spec.Name(): the PV name, or the pod volume name.
+	SpecName string
+	// CSIDriver is the CSI driver, also for migrated in-tree volumes.
+	CSIDriver string
+	// Kind is the volume type: "csi", "iscsi", "nfs", "emptyDir", ...
+	Kind string
+	// PV is the PersistentVolume (possibly synthesized), nil for inline.
+	PV *corev1.PersistentVolume
+	// Claim is the PersistentVolumeClaim, nil for inline volumes.
+	Claim *corev1.PersistentVolumeClaim
+	// PluginSupports is the plugin's SupportsSELinuxContextMount.
+	PluginSupports bool
+	// Eligible is VolumeSupportsSELinuxMount: conflicts are errors.
+	Eligible bool
+	// KubeletLabel is the label the volume manager compares ("" for none,
+	// Recursive pods and plugins without support). Labels with a random
+	// level carry a unique "#n" suffix, so that no two are equal.
+	KubeletLabel string
+	// Multiple lists the distinct labels when containers disagree.
+	Multiple []string
+	// Options are the effective seLinuxOptions of each container that
+	// mounts the volume (nil entries are not kept).
+	Options []*corev1.SELinuxOptions
+	// ChangePolicy is the pod's seLinuxChangePolicy as written.
+	ChangePolicy *corev1.PodSELinuxChangePolicy
 }
 
 // Condition is one item of the checklist that decides MountOption.

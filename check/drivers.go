@@ -1,0 +1,235 @@
+package check
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+
+	"github.com/selmount/selmount/decide"
+)
+
+// driverFindings checks every CSI driver in use: the CSIDriver object and its
+// seLinuxMount, the node plugin's host paths, the options shared filesystems
+// need, and the API server's support for the field.
+func driverFindings(in Input, c *collector, target decide.Explanation) []Finding {
+	drivers := map[string]*storagev1.CSIDriver{}
+	dss := append([]*appsv1.DaemonSet{}, in.NodePlugins...)
+	var pvs []*corev1.PersistentVolume
+	var classes []*storagev1.StorageClass
+	for _, o := range in.Objects {
+		switch x := o.(type) {
+		case *storagev1.CSIDriver:
+			drivers[x.Name] = x
+		case *appsv1.DaemonSet:
+			dss = append(dss, x)
+		case *corev1.PersistentVolume:
+			pvs = append(pvs, x)
+		case *storagev1.StorageClass:
+			classes = append(classes, x)
+		}
+	}
+	used := map[string]int{}
+	for _, p := range target.Pods {
+		for _, v := range p.Volumes {
+			if v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
+				used[v.Facts.CSIDriver]++
+			}
+		}
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	var out []Finding
+	old := serverMinor(in.ServerVersion)
+	for _, name := range names {
+		drv := drivers[name]
+		base := Finding{Type: TypeDriverReadiness, Driver: name}
+		if old > 0 && old < 25 {
+			f := base
+			f.Severity, f.Property = SeverityError, PropertyAPIServerVersion
+			f.Message = fmt.Sprintf("The API server is %s: CSIDriver.spec.seLinuxMount exists from 1.25, and older API servers reject a CSIDriver that sets it.", in.ServerVersion)
+			f.Fix = "Upgrade the API server to 1.25 or newer before installing driver manifests that set seLinuxMount (some Helm charts have an option to omit the field)."
+			out = append(out, f)
+		}
+		switch {
+		case drv == nil:
+			f := base
+			f.Severity, f.Property = SeverityWarning, PropertyMissingCSIDriver
+			f.Message = fmt.Sprintf("No CSIDriver object %s: the kubelet treats the driver as one without SELinux support, so its %s relabeled file by file.", name, plural(used[name], "volume is", "volumes are"))
+			f.Fix = "Install the driver's CSIDriver object (it comes with the driver's deployment manifests)."
+			out = append(out, f)
+			continue
+		case drv.Spec.SELinuxMount == nil || !*drv.Spec.SELinuxMount:
+			f := base
+			f.Severity, f.Property = SeverityInfo, PropertyDriverSupport
+			f.Message = fmt.Sprintf("CSIDriver %s does not announce seLinuxMount: its %s relabeled file by file by the container runtime.", name, plural(used[name], "volume is", "volumes are"))
+			f.Fix = "If every volume of the driver can be mounted on its own with a different -o context (block devices, or shared filesystems with nosharecache/nosharesock), set spec.seLinuxMount: true after the node plugin mounts /sys/fs/selinux and /etc/selinux."
+			out = append(out, f)
+			continue
+		}
+		// seLinuxMount is on: the driver must be able to honour it.
+		if ds := nodePlugin(name, dss); ds != nil {
+			if missing := missingHostPaths(ds); len(missing) > 0 {
+				f := base
+				f.Severity, f.Property = SeverityError, PropertyHostPaths
+				f.Subjects = []Subject{{Kind: "DaemonSet", Namespace: ns(ds.Namespace), Name: ds.Name}}
+				f.Message = fmt.Sprintf("CSIDriver %s announces seLinuxMount, but its node plugin DaemonSet %s/%s does not mount %s from the host: util-linux mount inside the plugin silently drops context= without them, and pods get volumes with wrong labels.", name, ns(ds.Namespace), ds.Name, strings.Join(missing, " and "))
+				f.Fix = "Add hostPath volumes to the node plugin container: /sys/fs/selinux (read-write: libselinux checks that it is writable) and /etc/selinux (or /etc/selinux/config)."
+				out = append(out, f)
+			}
+		} else if in.DaemonSetsListed {
+			f := base
+			f.Severity, f.Property = SeverityInfo, PropertyHostPaths
+			f.Message = fmt.Sprintf("CSIDriver %s announces seLinuxMount, but no DaemonSet that runs its node plugin was found, so its host paths could not be checked.", name)
+			f.Fix = "Check that the node plugin mounts /sys/fs/selinux (read-write) and /etc/selinux from the host."
+			out = append(out, f)
+		}
+		if f, ok := sharedSuperblock(name, pvs, classes); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func serverMinor(v string) int {
+	v = strings.TrimPrefix(v, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 || parts[0] != "1" {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// nodePlugin finds the DaemonSet that runs driver's node plugin: it mounts
+// or names the kubelet plugin directory of the driver.
+func nodePlugin(driver string, dss []*appsv1.DaemonSet) *appsv1.DaemonSet {
+	dir := "/plugins/" + driver
+	for _, ds := range dss {
+		spec := &ds.Spec.Template.Spec
+		for _, v := range spec.Volumes {
+			if v.HostPath != nil && strings.Contains(v.HostPath.Path, dir) {
+				return ds
+			}
+		}
+		for _, ctr := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+			for _, a := range append(append([]string{}, ctr.Command...), ctr.Args...) {
+				if strings.Contains(a, dir) || strings.HasSuffix(a, "="+driver) {
+					return ds
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// missingHostPaths lists what the node plugin lacks: /sys/fs/selinux mounted
+// read-write and /etc/selinux.
+func missingHostPaths(ds *appsv1.DaemonSet) []string {
+	spec := &ds.Spec.Template.Spec
+	hostPath := map[string]string{}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil {
+			hostPath[v.Name] = path.Clean(v.HostPath.Path)
+		}
+	}
+	selinuxfs, selinuxfsRO, etc := false, false, false
+	for _, ctr := range spec.Containers {
+		for _, m := range ctr.VolumeMounts {
+			p, ok := hostPath[m.Name]
+			if !ok {
+				continue
+			}
+			switch p {
+			case "/sys/fs/selinux", "/sys/fs", "/sys":
+				if m.ReadOnly {
+					selinuxfsRO = true
+				} else {
+					selinuxfs = true
+				}
+			case "/etc/selinux", "/etc/selinux/config", "/etc":
+				etc = true
+			}
+		}
+	}
+	var missing []string
+	switch {
+	case !selinuxfs && selinuxfsRO:
+		missing = append(missing, "/sys/fs/selinux read-write (it is mounted read-only)")
+	case !selinuxfs:
+		missing = append(missing, "/sys/fs/selinux")
+	}
+	if !etc {
+		missing = append(missing, "/etc/selinux")
+	}
+	return missing
+}
+
+// sharedSuperblock checks the PVs and StorageClasses of an NFS or CIFS/SMB
+// driver for the option that gives each mount its own superblock, without
+// which two volumes of one server cannot carry two labels.
+func sharedSuperblock(driver string, pvs []*corev1.PersistentVolume, classes []*storagev1.StorageClass) (Finding, bool) {
+	kind, opt := "", ""
+	lower := strings.ToLower(driver)
+	switch {
+	case strings.Contains(lower, "nfs"):
+		kind, opt = "NFS", "nosharecache"
+	case strings.Contains(lower, "smb"), strings.Contains(lower, "cifs"):
+		kind, opt = "CIFS/SMB", "nosharesock"
+	}
+	var missing []string
+	for _, pv := range pvs {
+		csi := pv.Spec.CSI
+		if csi == nil || csi.Driver != driver {
+			continue
+		}
+		k, o := kind, opt
+		if k == "" {
+			if csi.VolumeAttributes["server"] != "" && csi.VolumeAttributes["share"] != "" {
+				k, o = "NFS", "nosharecache"
+			} else if strings.HasPrefix(csi.VolumeAttributes["source"], "//") {
+				k, o = "CIFS/SMB", "nosharesock"
+			}
+		}
+		if k != "" && !hasOption(pv.Spec.MountOptions, o) {
+			kind, opt = k, o
+			missing = append(missing, "PersistentVolume "+pv.Name)
+		}
+	}
+	for _, sc := range classes {
+		if sc.Provisioner == driver && kind != "" && !hasOption(sc.MountOptions, opt) {
+			missing = append(missing, "StorageClass "+sc.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return Finding{}, false
+	}
+	return Finding{
+		Type: TypeDriverReadiness, Severity: SeverityWarning, Property: PropertySharedSuperblock, Driver: driver,
+		Message: fmt.Sprintf("CSIDriver %s (%s) announces seLinuxMount, but %s lack the mount option %s: volumes of one server share a superblock, and the kernel refuses a second mount with another context (\"Same superblock, different security settings\").", driver, kind, strings.Join(missing, ", "), opt),
+		Fix:     fmt.Sprintf("Add %s to the mountOptions of these PersistentVolumes and StorageClasses (StorageClass mountOptions are copied to new PVs only), or unset seLinuxMount on the driver.", opt),
+	}, true
+}
+
+func hasOption(opts []string, want string) bool {
+	for _, o := range opts {
+		for _, part := range strings.Split(o, ",") {
+			if strings.TrimSpace(part) == want {
+				return true
+			}
+		}
+	}
+	return false
+}

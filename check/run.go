@@ -1,0 +1,295 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+
+	"github.com/selmount/selmount/decide"
+	"github.com/selmount/selmount/kubever"
+	"github.com/selmount/selmount/label"
+)
+
+// Input is what a check reads.
+type Input struct {
+	// Objects are typed API objects (pointers): Pods, Deployments,
+	// StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
+	// ReplicationControllers, PersistentVolumeClaims, PersistentVolumes,
+	// StorageClasses, CSIDrivers. Other kinds are ignored.
+	Objects []any
+	// Target is the version (and gates) to check against.
+	Target kubever.Gates
+	// Current is the cluster's version today; nil when unknown (manifests).
+	Current *kubever.Gates
+	// ServerVersion is the API server's gitVersion ("v1.24.17"), "" when
+	// unknown.
+	ServerVersion string
+	// SELinuxEnabled is whether the nodes run SELinux.
+	SELinuxEnabled bool
+	Defaults       label.Defaults
+	// Source is "cluster" or "manifests", for the report.
+	Source string
+	// NodePlugins are DaemonSets outside the checked namespaces, read only
+	// to check CSI node plugins.
+	NodePlugins []*appsv1.DaemonSet
+	// DaemonSetsListed is true when the input holds every DaemonSet of the
+	// cluster, so that a missing CSI node plugin can be reported.
+	DaemonSetsListed bool
+}
+
+// use is one entry's use of one shared volume.
+type use struct {
+	e       *entry
+	target  *decide.Volume
+	current *decide.Volume // nil when the current version is unknown
+	policy  string         // "Recursive" or "MountOption" as the kubelet honours it
+	ctrl    ctrlView
+}
+
+// Run checks the input and returns the report.
+func Run(in Input) Report {
+	c := newCollector()
+	c.collect(in.Objects)
+	objs := decideObjects(in.Objects, c)
+	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults}
+	target := decide.Explain(objs, cfg)
+	var current *decide.Explanation
+	if in.Current != nil {
+		cc := cfg
+		cc.Gates = *in.Current
+		e := decide.Explain(objs, cc)
+		current = &e
+	}
+	r := Report{APIVersion: APIVersion, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
+	if in.Current != nil {
+		r.CurrentVersion = in.Current.Version().String()
+	}
+	r.Warnings = append(r.Warnings, target.Errors...)
+
+	// Index every use of a shared volume.
+	volumes := map[string][]*use{}
+	var volumeOrder []string
+	for i, e := range c.entries {
+		pe := &target.Pods[i]
+		for j := range pe.Volumes {
+			v := &pe.Volumes[j]
+			u := &use{e: e, target: v, policy: policyOf(v, in.Target)}
+			if current != nil && j < len(current.Pods[i].Volumes) {
+				u.current = &current.Pods[i].Volumes[j]
+			}
+			if e.running {
+				u.ctrl = controllerView(v)
+			}
+			if len(v.Facts.Multiple) > 0 || (u.ctrl.multiple && e.running) {
+				r.Findings = appendOnce(r.Findings, multipleFinding(u, in))
+			}
+			r.Findings = appendOnce(r.Findings, slowPathFindings(u, in)...)
+			key := volumeKey(v)
+			if key == "" {
+				continue
+			}
+			if _, ok := volumes[key]; !ok {
+				volumeOrder = append(volumeOrder, key)
+			}
+			volumes[key] = append(volumes[key], u)
+		}
+	}
+	for _, key := range volumeOrder {
+		r.Findings = append(r.Findings, conflictFindings(volumes[key], in)...)
+	}
+	r.Findings = append(r.Findings, driverFindings(in, c, target)...)
+	sortFindings(r.Findings)
+
+	for _, s := range c.order {
+		if s.kind == "Pod" {
+			continue
+		}
+		r.Summary.Workloads++
+	}
+	for _, e := range c.entries {
+		if e.running {
+			r.Summary.Pods++
+		}
+	}
+	r.Summary.Volumes = len(volumes)
+	hasConflict := false
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case SeverityError:
+			r.Summary.Errors++
+		case SeverityWarning:
+			r.Summary.Warnings++
+		default:
+			r.Summary.Infos++
+		}
+		if f.Type == TypeConflict && f.KubeletConflict {
+			hasConflict = true
+		}
+	}
+	if hasConflict {
+		r.ClusterFixes = clusterFixes()
+	}
+	return r
+}
+
+// decideObjects assembles decide.Objects with the entries' pods in order.
+func decideObjects(in []any, c *collector) decide.Objects {
+	var o decide.Objects
+	explicit := map[string]bool{}
+	for _, obj := range in {
+		switch x := obj.(type) {
+		case *corev1.PersistentVolumeClaim:
+			cl := x.DeepCopy()
+			cl.Namespace = ns(cl.Namespace)
+			explicit[cl.Namespace+"/"+cl.Name] = true
+			o.PVCs = append(o.PVCs, cl)
+		case *corev1.PersistentVolume:
+			o.PVs = append(o.PVs, x)
+		case *storagev1.CSIDriver:
+			o.CSIDrivers = append(o.CSIDrivers, x)
+		case *storagev1.StorageClass:
+			o.StorageClasses = append(o.StorageClasses, x)
+		}
+	}
+	for _, cl := range c.claims {
+		if !explicit[cl.Namespace+"/"+cl.Name] {
+			o.PVCs = append(o.PVCs, cl)
+		}
+	}
+	for _, e := range c.entries {
+		o.Pods = append(o.Pods, e.pod)
+	}
+	return o
+}
+
+func policyOf(v *decide.Volume, g kubever.Gates) string {
+	if p := v.Facts.ChangePolicy; p != nil && *p == corev1.SELinuxChangePolicyRecursive && g.Enabled(kubever.SELinuxChangePolicy) {
+		return string(corev1.SELinuxChangePolicyRecursive)
+	}
+	return string(corev1.SELinuxChangePolicyMountOption)
+}
+
+// volumeKey identifies the volume behind a pod volume: one key per mount a
+// node can share. Two PVs with the same CSI driver and volume handle, or
+// the same NFS server and path, are one volume. Per-pod volumes get "".
+func volumeKey(v *decide.Volume) string {
+	f := v.Facts
+	if pv := f.PV; pv != nil {
+		if n := pv.Spec.NFS; n != nil {
+			return "nfs://" + n.Server + cleanPath(n.Path)
+		}
+		if csi := pv.Spec.CSI; csi != nil {
+			a := csi.VolumeAttributes
+			if a["server"] != "" && a["share"] != "" {
+				return "nfs://" + a["server"] + cleanPath(a["share"]+"/"+a["subDir"])
+			}
+			return "csi://" + csi.Driver + "^" + csi.VolumeHandle
+		}
+	}
+	return f.UniqueName
+}
+
+func cleanPath(p string) string {
+	parts := strings.Split(p, "/")
+	var out []string
+	for _, s := range parts {
+		if s != "" && s != "." {
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
+
+func volumeName(v *decide.Volume) string {
+	if v.PersistentVolume != "" {
+		return v.PersistentVolume
+	}
+	if c := v.Facts.Claim; c != nil {
+		return "claim " + c.Namespace + "/" + c.Name
+	}
+	return v.Facts.SpecName
+}
+
+// appendOnce appends findings that are not already present (the same
+// finding for several pods of one workload).
+func appendOnce(list []Finding, fs ...Finding) []Finding {
+	for _, f := range fs {
+		if f.Type == "" {
+			continue
+		}
+		dup := false
+		for i := range list {
+			if list[i].Type == f.Type && list[i].Property == f.Property && list[i].Volume == f.Volume && sameSubjects(list[i].Subjects, f.Subjects) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, f)
+		}
+	}
+	return list
+}
+
+func sameSubjects(a, b []Subject) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || a[i].Namespace != b[i].Namespace || a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+func subjectOf(u *use) Subject {
+	s := u.e.subj
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: displayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodeList(), Running: s.running}
+}
+
+func displayLabel(raw string) string {
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		return raw[:i]
+	}
+	return raw
+}
+
+func (s Subject) String() string {
+	return s.Kind + " " + s.Namespace + "/" + s.Name
+}
+
+var severityRank = map[string]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
+var typeRank = map[string]int{TypeConflict: 0, TypeDriverReadiness: 1, TypeSlowPath: 2}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if severityRank[a.Severity] != severityRank[b.Severity] {
+			return severityRank[a.Severity] < severityRank[b.Severity]
+		}
+		if typeRank[a.Type] != typeRank[b.Type] {
+			return typeRank[a.Type] < typeRank[b.Type]
+		}
+		return a.Volume < b.Volume
+	})
+}
+
+func subjectsText(ss []Subject) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

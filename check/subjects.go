@@ -1,0 +1,166 @@
+package check
+
+import (
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/selmount/selmount/workload"
+)
+
+// subject is a workload or a bare pod: the unit findings are reported under.
+type subject struct {
+	kind, namespace, name string
+	obj                   any // the workload object, nil when not in the input
+	running               int
+	nodes                 map[string]bool
+}
+
+func (s *subject) key() string { return s.kind + "/" + s.namespace + "/" + s.name }
+
+// entry is one pod (running) or one workload's pod template (not running).
+type entry struct {
+	subj    *subject
+	pod     *corev1.Pod
+	running bool // a live Pod object (not a template); may be pending
+	created time.Time
+	order   int // position in the input, for pods created at the same time
+}
+
+// before reports whether e was admitted before o: by creation time, then in
+// input order (manifests carry no timestamps).
+func (e *entry) before(o *entry) bool {
+	if !e.created.Equal(o.created) {
+		return e.created.Before(o.created)
+	}
+	return e.order < o.order
+}
+
+// collector sorts input objects into subjects and entries.
+type collector struct {
+	subjects map[string]*subject
+	order    []*subject
+	entries  []*entry
+	// owners of ReplicaSets and Jobs, to report pods under the top-level
+	// workload: "ReplicaSet/ns/name" -> Deployment subject key parts.
+	rsOwner  map[string][2]string
+	jobOwner map[string][2]string
+	claims   []*corev1.PersistentVolumeClaim
+}
+
+func newCollector() *collector {
+	return &collector{subjects: map[string]*subject{}, rsOwner: map[string][2]string{}, jobOwner: map[string][2]string{}}
+}
+
+func (c *collector) subject(kind, ns, name string, obj any) *subject {
+	k := kind + "/" + ns + "/" + name
+	s := c.subjects[k]
+	if s == nil {
+		s = &subject{kind: kind, namespace: ns, name: name, nodes: map[string]bool{}}
+		c.subjects[k] = s
+		c.order = append(c.order, s)
+	}
+	if obj != nil {
+		s.obj = obj
+	}
+	return s
+}
+
+func controllerOf(refs []metav1.OwnerReference) (string, string, bool) {
+	for _, r := range refs {
+		if r.Controller != nil && *r.Controller {
+			return r.Kind, r.Name, true
+		}
+	}
+	return "", "", false
+}
+
+func ns(n string) string {
+	if n == "" {
+		return "default"
+	}
+	return n
+}
+
+// collect builds subjects and entries. Workload templates come first so that
+// a subject's object is known before its running pods are attached.
+func (c *collector) collect(objs []any) {
+	// Owner chains first.
+	for _, o := range objs {
+		switch w := o.(type) {
+		case *appsv1.ReplicaSet:
+			if k, n, ok := controllerOf(w.OwnerReferences); ok {
+				c.rsOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
+			}
+		case *batchv1.Job:
+			if k, n, ok := controllerOf(w.OwnerReferences); ok {
+				c.jobOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
+			}
+		}
+	}
+	var pods []*corev1.Pod
+	for _, o := range objs {
+		switch w := o.(type) {
+		case *corev1.Pod:
+			pods = append(pods, w)
+			continue
+		case *appsv1.ReplicaSet:
+			if _, _, owned := controllerOf(w.OwnerReferences); owned {
+				continue // its Deployment's template stands for it
+			}
+		case *batchv1.Job:
+			if _, _, owned := controllerOf(w.OwnerReferences); owned {
+				continue // its CronJob's template stands for it
+			}
+		}
+		tpl, claims, ok := workload.Expand(o)
+		if !ok || len(tpl) == 0 {
+			continue
+		}
+		ref := tpl[0].OwnerReferences[0]
+		s := c.subject(ref.Kind, tpl[0].Namespace, ref.Name, o)
+		c.entries = append(c.entries, &entry{subj: s, pod: tpl[0]})
+		c.claims = append(c.claims, claims...)
+	}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue // finished pods hold no volume
+		}
+		pod := p.DeepCopy()
+		pod.Namespace = ns(pod.Namespace)
+		kind, name := "Pod", pod.Name
+		var obj any = p
+		if k, n, ok := controllerOf(pod.OwnerReferences); ok {
+			kind, name, obj = k, n, nil
+			switch k {
+			case "ReplicaSet":
+				if top, ok := c.rsOwner[pod.Namespace+"/"+n]; ok {
+					kind, name = top[0], top[1]
+				}
+			case "Job":
+				if top, ok := c.jobOwner[pod.Namespace+"/"+n]; ok {
+					kind, name = top[0], top[1]
+				}
+			}
+		}
+		s := c.subject(kind, pod.Namespace, name, obj)
+		s.running++
+		if pod.Spec.NodeName != "" {
+			s.nodes[pod.Spec.NodeName] = true
+		}
+		c.entries = append(c.entries, &entry{subj: s, pod: pod, running: true, created: pod.CreationTimestamp.Time, order: len(c.entries)})
+	}
+}
+
+func (s *subject) nodeList() []string {
+	out := make([]string, 0, len(s.nodes))
+	for n := range s.nodes {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -126,7 +126,9 @@ func Run(in Input) Report {
 		default:
 			r.Summary.Infos++
 		}
-		if f.Type == TypeConflict && f.KubeletConflict {
+		// The opt-out helps with conflicts between pods, not with one pod
+		// whose containers disagree (an error whatever the policy).
+		if f.Type == TypeConflict && f.KubeletConflict && f.Property != PropertyMultipleLabels {
 			hasConflict = true
 		}
 	}

@@ -9,7 +9,6 @@
 package manifest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,10 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -80,8 +81,8 @@ var ErrUnknownKind = errors.New("unknown kind")
 
 // Read reads every path: a file, a directory (walked recursively for .yaml,
 // .yml and .json files, in lexical order) or "-" for stdin. It returns the
-// objects it could decode and one error per bad document or unreadable
-// path; a bad document does not stop the others.
+// objects it could decode and the errors of the bad documents (one per
+// problem) and unreadable paths; a bad document does not stop the others.
 func Read(paths []string, stdin io.Reader) ([]Object, []error) {
 	var objs []Object
 	var errs []error
@@ -159,24 +160,41 @@ func Decode(file string, data []byte) ([]Object, []error) {
 	return objs, errs
 }
 
-// splitDocuments splits a YAML stream at "---" lines. A JSON document is one
-// document. Empty documents (only comments or blanks) are dropped but still
-// counted, so document numbers match what an editor shows between
-// separators.
+// splitDocuments splits a YAML stream at "---" lines (and after "..."), and
+// a stream of JSON values into one document per value. Empty documents (only
+// comments or blanks) are dropped but still counted, so document numbers
+// match what an editor shows between separators.
 func splitDocuments(data []byte) [][]byte {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return [][]byte{data}
+		if docs, ok := splitJSON(data); ok {
+			return docs
+		}
 	}
 	var docs [][]byte
 	var cur bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if isSeparator(line) {
+	ended := false // the last marker was "...", which already ended the document
+	// bytes.Lines rather than a bufio.Scanner, which stops silently at a
+	// line longer than its buffer.
+	for l := range bytes.Lines(data) {
+		line := strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r")
+		if isDocumentEnd(line) {
+			// The YAML parser would silently ignore what follows "...".
 			docs = append(docs, append([]byte(nil), cur.Bytes()...))
 			cur.Reset()
+			ended = true
+			continue
+		}
+		if content, ok := separator(line); ok {
+			if !ended || !isEmptyDoc(cur.Bytes()) {
+				docs = append(docs, append([]byte(nil), cur.Bytes()...))
+			}
+			ended = false
+			cur.Reset()
+			if content != "" {
+				cur.WriteString(content)
+				cur.WriteByte('\n')
+			}
 			continue
 		}
 		cur.WriteString(line)
@@ -190,12 +208,50 @@ func splitDocuments(data []byte) [][]byte {
 	return docs
 }
 
-// isSeparator reports whether line is a YAML document marker: "---" alone
-// or followed by blanks or a comment.
-func isSeparator(line string) bool {
+// splitJSON splits a stream of JSON values (as jq -c prints them) into one
+// document each. ok is false when data does not start with a JSON value (a
+// YAML flow mapping, say); a JSON error after the first value leaves the
+// rest as one document, for the YAML parser to report.
+func splitJSON(data []byte) (docs [][]byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		start := dec.InputOffset()
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return docs, true
+		}
+		if err != nil {
+			if len(docs) == 0 {
+				return nil, false
+			}
+			return append(docs, data[start:]), true
+		}
+		docs = append(docs, raw)
+	}
+}
+
+// separator reports whether line is a YAML document marker: "---" alone,
+// or followed by blanks, a comment or the start of the document's content,
+// which it returns.
+func separator(line string) (content string, ok bool) {
 	rest, ok := strings.CutPrefix(line, "---")
-	if !ok {
-		return false
+	if !ok || rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return "", false // "---foo" is a plain scalar
+	}
+	rest = strings.TrimSpace(rest)
+	if strings.HasPrefix(rest, "#") {
+		rest = ""
+	}
+	return rest, true
+}
+
+// isDocumentEnd reports whether line is the YAML document end marker
+// "...", alone or followed by blanks or a comment.
+func isDocumentEnd(line string) bool {
+	rest, ok := strings.CutPrefix(line, "...")
+	if !ok || rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return false // "...foo" is a plain scalar
 	}
 	rest = strings.TrimSpace(rest)
 	return rest == "" || strings.HasPrefix(rest, "#")
@@ -212,10 +268,18 @@ func isEmptyDoc(doc []byte) bool {
 }
 
 type typeMeta struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Metadata   struct{ Name, Namespace string } `json:"metadata"`
-	Items      []json.RawMessage `json:"items"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Metadata and Items are decoded separately, so that a mistyped
+	// metadata.name or items is reported by strict decoding with its field
+	// path, not as "not a Kubernetes object".
+	Metadata json.RawMessage `json:"metadata"`
+	Items    json.RawMessage `json:"items"`
+}
+
+type objectMeta struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
 }
 
 func decodeDocument(src Source, doc []byte) ([]Object, []error) {
@@ -234,7 +298,8 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, nil
 	}
 	var tm typeMeta
-	if err := json.Unmarshal(js, &tm); err != nil {
+	// Case-sensitive, as the API server: "Kind:" is not "kind:".
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)}}
 	}
 	if tm.Kind == "" || tm.APIVersion == "" {
@@ -245,9 +310,13 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Field: missing, Err: errors.New("missing: not a Kubernetes object")}}
 	}
 	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && tm.Items != nil {
+		var items []json.RawMessage
+		if err := json.Unmarshal(tm.Items, &items); err != nil && tm.Items != nil {
+			return nil, []error{&Error{Source: src, Object: tm.Kind, Field: "items", Err: errors.New("not a list of objects")}}
+		}
 		var objs []Object
 		var errs []error
-		for i, item := range tm.Items {
+		for i, item := range items {
 			s := src
 			s.Item = i
 			o, e := decodeJSON(s, item)
@@ -260,29 +329,65 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Field: "apiVersion", Err: err}}
 	}
 	gvk := gv.WithKind(tm.Kind)
-	what := tm.Kind + " " + qualified(tm.Metadata.Namespace, tm.Metadata.Name)
+	var meta objectMeta
+	_ = json.Unmarshal(tm.Metadata, &meta) // best effort: only names the object in errors
+	what := strings.TrimSpace(tm.Kind + " " + qualified(meta.Namespace, meta.Name))
 	newObj, analysed := kinds[gvk]
 	if !analysed {
 		if scheme.Scheme.Recognizes(gvk) {
+			if served, ok := servedVersion(tm.Kind); ok {
+				// apps/v1beta2 Deployment, batch/v1beta1 CronJob, ...:
+				// skipping them would hide their pods.
+				return nil, []error{&Error{Source: src, Object: what, Field: "apiVersion", Err: fmt.Errorf("%s no longer serves %s (removed before Kubernetes 1.25): use %s", tm.APIVersion, tm.Kind, served)}}
+			}
 			return nil, nil // a built-in kind that has no bearing on volume labels
 		}
 		return nil, []error{&Error{Source: src, Object: what, Err: fmt.Errorf("%w %s (apiVersion %s): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers", ErrUnknownKind, tm.Kind, tm.APIVersion)}}
 	}
+	// Strict decoding as the API server does it (sigs.k8s.io/json): field
+	// names match case-sensitively and unknown fields are reported with
+	// their full path, e.g. spec.containers[0].volumeMountz. (Duplicate keys
+	// never get here: the YAML to JSON conversion keeps the last one.)
 	obj := newObj()
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(obj); err != nil {
+	strict, err := sigsjson.UnmarshalStrict(js, obj, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		// sigs.k8s.io/json's type errors are internal types; encoding/json
+		// fails on the same value with an error that names the field.
+		if e := json.Unmarshal(js, newObj()); e != nil {
+			err = e
+		}
 		field := ""
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field = te.Field
 			err = fmt.Errorf("cannot use %s value as %s", te.Value, te.Type)
-		} else if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			err = fmt.Errorf("unknown field %s", f)
 		}
 		return nil, []error{&Error{Source: src, Object: what, Field: field, Err: err}}
 	}
+	if len(strict) > 0 {
+		errs := make([]error, len(strict))
+		for i, se := range strict {
+			e := &Error{Source: src, Object: what, Err: se}
+			if fe, ok := se.(interface{ FieldPath() string }); ok {
+				// "unknown field \"a.b\"" becomes field a.b, "unknown field".
+				e.Field = fe.FieldPath()
+				e.Err = errors.New(strings.TrimSuffix(se.Error(), " "+strconv.Quote(e.Field)))
+			}
+			errs[i] = e
+		}
+		return nil, errs
+	}
 	return []Object{{Source: src, GVK: gvk, Obj: obj}}, nil
+}
+
+// servedVersion returns the apiVersion under which selmount reads kind.
+func servedVersion(kind string) (string, bool) {
+	for gvk := range kinds {
+		if gvk.Kind == kind {
+			return gvk.GroupVersion().String(), true
+		}
+	}
+	return "", false
 }
 
 func qualified(ns, name string) string {

@@ -145,8 +145,11 @@ func decideObjects(in []any, c *collector) decide.Objects {
 	for _, obj := range in {
 		switch x := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
-			cl := x.DeepCopy()
-			cl.Namespace = ns(cl.Namespace)
+			cl := x
+			if cl.Namespace == "" {
+				cl = x.DeepCopy() // the input is never modified
+				cl.Namespace = "default"
+			}
 			explicit[cl.Namespace+"/"+cl.Name] = true
 			o.PVCs = append(o.PVCs, cl)
 		case *corev1.PersistentVolume:

@@ -130,8 +130,11 @@ func (c *collector) collect(objs []any) {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue // finished pods hold no volume
 		}
-		pod := p.DeepCopy()
-		pod.Namespace = ns(pod.Namespace)
+		pod := p
+		if pod.Namespace == "" {
+			pod = p.DeepCopy() // the input is never modified
+			pod.Namespace = "default"
+		}
 		kind, name := "Pod", pod.Name
 		var obj any = p
 		if k, n, ok := controllerOf(pod.OwnerReferences); ok {

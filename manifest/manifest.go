@@ -17,9 +17,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -150,12 +153,40 @@ func expand(p string) ([]string, error) {
 // Decode splits data into documents and decodes each. file names the input
 // in errors.
 func Decode(file string, data []byte) ([]Object, []error) {
+	docs := splitDocuments(data)
+	type result struct {
+		objs []Object
+		errs []error
+	}
+	// Documents decode independently: spread them over the CPUs and keep
+	// the results in document order.
+	results := make([]result, len(docs))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(docs) {
+		workers = len(docs)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(docs) {
+					return
+				}
+				src := Source{File: file, Doc: i + 1, Item: -1}
+				o, e := decodeDocument(src, docs[i])
+				results[i] = result{o, e}
+			}
+		}()
+	}
+	wg.Wait()
 	var objs []Object
 	var errs []error
-	for i, doc := range splitDocuments(data) {
-		src := Source{File: file, Doc: i + 1, Item: -1}
-		o, e := decodeDocument(src, doc)
-		objs, errs = append(objs, o...), append(errs, e...)
+	for _, r := range results {
+		objs, errs = append(objs, r.objs...), append(errs, r.errs...)
 	}
 	return objs, errs
 }

@@ -22,8 +22,11 @@ import (
 func Expand(obj any) (pods []*corev1.Pod, claims []*corev1.PersistentVolumeClaim, ok bool) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		p := o.DeepCopy()
-		defaultNamespace(&p.ObjectMeta)
+		p := o
+		if p.Namespace == "" {
+			p = o.DeepCopy() // the input is never modified
+			defaultNamespace(&p.ObjectMeta)
+		}
 		return []*corev1.Pod{p}, nil, true
 	case *appsv1.Deployment:
 		return one("Deployment", o.ObjectMeta, o.Name, &o.Spec.Template), nil, true
@@ -100,8 +103,11 @@ func Collect(objs []any) decide.Objects {
 		}
 		switch o := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
-			c := o.DeepCopy()
-			defaultNamespace(&c.ObjectMeta)
+			c := o
+			if c.Namespace == "" {
+				c = o.DeepCopy()
+				defaultNamespace(&c.ObjectMeta)
+			}
 			out.PVCs = append(out.PVCs, c)
 		case *corev1.PersistentVolume:
 			out.PVs = append(out.PVs, o)

@@ -392,3 +392,25 @@ func TestFinishedPodsAreIgnored(t *testing.T) {
 		t.Errorf("finished pod reported: %s", dump(r))
 	}
 }
+
+func TestSlimChangesNothing(t *testing.T) {
+	objs, errs := examplesObjects()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	full := Run(input(t, 37, 36, objs...))
+	var slim []any
+	for _, o := range objs {
+		Slim(o)
+		slim = append(slim, o)
+	}
+	got := Run(input(t, 37, 36, slim...))
+	a, _ := json.Marshal(full)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Errorf("Slim changed the report:\n%s\n%s", a, b)
+	}
+	if len(full.Findings) < 5 {
+		t.Errorf("the examples gave only %d findings", len(full.Findings))
+	}
+}

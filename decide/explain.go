@@ -2,8 +2,11 @@ package decide
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -11,13 +14,12 @@ import (
 	"github.com/selmount/selmount/label"
 )
 
+// decider holds what every pod's evaluation reads. It is not modified after
+// construction, so pods are evaluated in parallel.
 type decider struct {
-	cfg    Config
-	ix     *index
-	random int
+	cfg Config
+	ix  *index
 }
-
-func (d *decider) nextRandom() int { d.random++; return d.random }
 
 // Explain decides every used volume of every pod and admits the pods of each
 // node in order, as the kubelet's volume manager would. Pods without
@@ -37,9 +39,29 @@ func Explain(objs Objects, cfg Config) Explanation {
 		},
 		Pods: []Pod{},
 	}
+	// Pods are decided independently, in parallel; admission on each node
+	// then runs in input order.
+	evals := make([]*podEval, len(objs.Pods))
+	workers := runtime.GOMAXPROCS(0)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(objs.Pods) {
+					return
+				}
+				evals[i] = d.evalPod(objs.Pods[i], i)
+			}
+		}()
+	}
+	wg.Wait()
 	nodes := map[string]*node{}
-	for _, pod := range objs.Pods {
-		pe := d.evalPod(pod)
+	for i, pod := range objs.Pods {
+		pe := evals[i]
 		n := nodes[pod.Spec.NodeName]
 		if n == nil || pod.Spec.NodeName == "" {
 			n = newNode()
@@ -57,6 +79,7 @@ func Explain(objs Objects, cfg Config) Explanation {
 // podEval is one pod with its volumes decided, before admission.
 type podEval struct {
 	pod         *corev1.Pod
+	index       int // position in the input: tells random labels apart
 	result      Pod
 	vols        []*volEval
 	inputErrors []string
@@ -77,8 +100,8 @@ func podKey(p *corev1.Pod) string {
 	return ns + "/" + p.Name
 }
 
-func (d *decider) evalPod(pod *corev1.Pod) *podEval {
-	pe := &podEval{pod: pod}
+func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
+	pe := &podEval{pod: pod, index: index}
 	pe.result = Pod{Pod: podKey(pod), Node: pod.Spec.NodeName, Volumes: []Volume{}, Admission: Admission{Admitted: true}}
 	for _, ref := range pod.OwnerReferences {
 		if ref.Controller != nil && *ref.Controller {
@@ -107,7 +130,7 @@ func (d *decider) evalPod(pod *corev1.Pod) *podEval {
 		}
 		ve := &volEval{spec: s}
 		ve.eligible, _ = d.volumeSupportsSELinuxMount(s)
-		ve.lr = d.kubeletLabel(pod, s, ctxs[vol.Name], ve.eligible)
+		ve.lr = d.kubeletLabel(pod, pe.index, s, ctxs[vol.Name], ve.eligible)
 		if ve.lr.translateErr != nil {
 			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid seLinuxOptions: %v", podKey(pod), vol.Name, ve.lr.translateErr))
 		}

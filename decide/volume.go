@@ -213,7 +213,7 @@ type labelResult struct {
 
 // kubeletLabel reproduces getSELinuxLabel (and GetMountSELinuxLabel from 1.32)
 // of the modelled kubelet.
-func (d *decider) kubeletLabel(pod *corev1.Pod, s *spec, ctxs []*corev1.SELinuxOptions, eligible bool) labelResult {
+func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*corev1.SELinuxOptions, eligible bool) labelResult {
 	var r labelResult
 	c := d.cfg
 	if !c.on(kubever.SELinuxMountReadWriteOncePod) || !c.SELinuxEnabled || isWindows(pod) {
@@ -230,7 +230,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, s *spec, ctxs []*corev1.SELinuxO
 		err  error
 	}
 	var all []tl
-	for _, o := range ctxs {
+	for n, o := range ctxs {
 		fl, err := c.Defaults.FileLabel(toOptions(o))
 		if err == nil {
 			r.labels = append(r.labels, fl)
@@ -248,7 +248,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, s *spec, ctxs []*corev1.SELinuxO
 		if fl.RandomLevel {
 			// Each translation draws another random level: distinct per
 			// container, as in the kubelet.
-			raw = fmt.Sprintf("%s#%d", fl.Raw, d.nextRandom())
+			raw = fmt.Sprintf("%s#%d.%d", fl.Raw, podIndex, n)
 		}
 		all = append(all, tl{raw: raw, opts: o, err: err})
 	}

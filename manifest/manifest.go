@@ -154,35 +154,23 @@ func expand(p string) ([]string, error) {
 // in errors.
 func Decode(file string, data []byte) ([]Object, []error) {
 	docs := splitDocuments(data)
+	return collect(len(docs), func(i int) ([]Object, []error) {
+		return decodeDocument(Source{File: file, Doc: i + 1, Item: -1}, docs[i])
+	})
+}
+
+// collect decodes n independent documents or items in parallel and returns
+// their objects and errors in order.
+func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) {
 	type result struct {
 		objs []Object
 		errs []error
 	}
-	// Documents decode independently: spread them over the CPUs and keep
-	// the results in document order.
-	results := make([]result, len(docs))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(docs) {
-		workers = len(docs)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(docs) {
-					return
-				}
-				src := Source{File: file, Doc: i + 1, Item: -1}
-				o, e := decodeDocument(src, docs[i])
-				results[i] = result{o, e}
-			}
-		}()
-	}
-	wg.Wait()
+	results := make([]result, n)
+	parallel(n, func(i int) {
+		o, e := decode(i)
+		results[i] = result{o, e}
+	})
 	var objs []Object
 	var errs []error
 	for _, r := range results {
@@ -317,11 +305,37 @@ func decodeDocument(src Source, doc []byte) ([]Object, []error) {
 	if isEmptyDoc(doc) {
 		return nil, nil
 	}
+	// JSON is YAML, but the YAML parser is many times slower than the JSON
+	// one on it: a document that starts as a JSON object skips it.
+	if t := bytes.TrimLeft(doc, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Valid(t) {
+		return decodeJSON(src, t)
+	}
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)}}
 	}
 	return decodeJSON(src, js)
+}
+
+// parallel calls f(0) ... f(n-1) on every CPU and returns when all are done.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func decodeJSON(src Source, js []byte) ([]Object, []error) {
@@ -345,15 +359,11 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		if err := json.Unmarshal(tm.Items, &items); err != nil && tm.Items != nil {
 			return nil, []error{&Error{Source: src, Object: tm.Kind, Field: "items", Err: errors.New("not a list of objects")}}
 		}
-		var objs []Object
-		var errs []error
-		for i, item := range items {
+		return collect(len(items), func(i int) ([]Object, []error) {
 			s := src
 			s.Item = i
-			o, e := decodeJSON(s, item)
-			objs, errs = append(objs, o...), append(errs, e...)
-		}
-		return objs, errs
+			return decodeJSON(s, items[i])
+		})
 	}
 	gv, err := schema.ParseGroupVersion(tm.APIVersion)
 	if err != nil {

@@ -13,7 +13,12 @@ import (
 
 func main() {
 	n := flag.Int("pods", 100000, "number of pods (and of PVCs and PVs)")
+	asJSON := flag.Bool("json", false, "write one JSON List instead of YAML documents")
 	flag.Parse()
+	if *asJSON {
+		writeJSON(*n)
+		return
+	}
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
 	fmt.Fprint(w, `apiVersion: storage.k8s.io/v1
@@ -63,4 +68,24 @@ spec:
     persistentVolumeClaim: {claimName: %s}
 `, i, ns, i%500, i%1000, 1000+i%20, claim)
 	}
+}
+
+// writeJSON writes the same objects as one v1 List.
+func writeJSON(n int) {
+	w := bufio.NewWriterSize(os.Stdout, 1<<20)
+	defer w.Flush()
+	fmt.Fprint(w, `{"apiVersion":"v1","kind":"List","items":[`)
+	fmt.Fprint(w, `{"apiVersion":"storage.k8s.io/v1","kind":"CSIDriver","metadata":{"name":"rbd.csi.ceph.com"},"spec":{"seLinuxMount":true}}`)
+	for i := 0; i < n; i++ {
+		ns := fmt.Sprintf("ns-%d", (i/10)%100)
+		claim := fmt.Sprintf("data-%d", i)
+		if i%10 == 9 {
+			claim = fmt.Sprintf("data-%d", i-1)
+		} else {
+			fmt.Fprintf(w, `,{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%d"},"spec":{"capacity":{"storage":"1Gi"},"accessModes":["ReadWriteMany"],"csi":{"driver":"rbd.csi.ceph.com","volumeHandle":"vol-%d"}}}`, i, i)
+			fmt.Fprintf(w, `,{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"%s","namespace":"%s"},"spec":{"accessModes":["ReadWriteMany"],"resources":{"requests":{"storage":"1Gi"}},"volumeName":"pv-%d"}}`, claim, ns, i)
+		}
+		fmt.Fprintf(w, `,{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-%d","namespace":"%s"},"spec":{"nodeName":"node-%d","securityContext":{"seLinuxOptions":{"level":"s0:c%d,c%d"}},"containers":[{"name":"app","image":"registry.example/app:1","volumeMounts":[{"name":"data","mountPath":"/data"}]}],"volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"%s"}}]}}`, i, ns, i%500, i%1000, 1000+i%20, claim)
+	}
+	fmt.Fprint(w, "]}\n")
 }

@@ -136,6 +136,9 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		in.Source = "cluster"
 	}
 
+	for _, obj := range in.Objects {
+		check.Slim(obj) // decoded or listed for this run only
+	}
 	target, current, err := o.versions(in.ServerVersion)
 	if err != nil {
 		return fail(err)

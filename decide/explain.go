@@ -123,6 +123,11 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 				Name: vol.Name, Method: None, MountOptions: []string{}, Conditions: []Condition{},
 				Reason: "cannot be decided: " + err.Error(), Problem: err.Error(),
 			})
+			// The pod cannot start either: the scheduler and the kubelet wait
+			// for the missing object.
+			adm := &pe.result.Admission
+			adm.Admitted = false
+			adm.Error = joinErr(adm.Error, err.Error())
 			continue
 		}
 		if devices[vol.Name] && !mounts[vol.Name] {
@@ -268,6 +273,9 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	switch {
 	case !selinuxOn:
 		v.Method, v.Reason = None, firstFailed(conds, CondSELinuxEnabled)
+		v.Label = "" // the kubelet computes no label without SELinux
+	case lr.translateErr != nil:
+		v.Method, v.Reason = None, "invalid seLinuxOptions: the volume cannot be mounted or relabeled with this label"
 	case s.block:
 		v.Method, v.Reason = None, "raw block volume: there is no filesystem to label"
 	case gateOn && ve.eligible && supports && mountLabel != "" && lr.err == "":
@@ -384,7 +392,7 @@ func (n *node) admit(d *decider, pe *podEval) {
 	for _, ve := range pe.vols {
 		s, lr, out := ve.spec, ve.lr, ve.out
 		if lr.err != "" {
-			out.Problem, out.Metric = lr.err, lr.metric
+			out.Problem, out.Metric, out.MetricSeries = lr.err, metricName(lr.metric), lr.metric
 			adm.Metrics = append(adm.Metrics, lr.metric)
 			if lr.errIsError {
 				errs, failed = append(errs, lr.err), append(failed, out.Name)
@@ -430,7 +438,7 @@ func (n *node) admit(d *decider, pe *podEval) {
 		}
 		metric := d.metricSeries(pick(ve.eligible, MetricVolumeMismatchErrors, MetricVolumeMismatchWarning), s)
 		adm.Metrics = append(adm.Metrics, metric)
-		out.Problem, out.Metric = msg, metric
+		out.Problem, out.Metric, out.MetricSeries = msg, metricName(metric), metric
 		if ve.eligible {
 			errs, failed = append(errs, msg), append(failed, out.Name)
 			if out.Method == MountOption {
@@ -449,12 +457,12 @@ func (n *node) admit(d *decider, pe *podEval) {
 	if len(errs) > 0 {
 		sort.Strings(failed)
 		adm.Admitted = false
-		adm.Error = strings.Join(errs, "; ")
+		adm.Error = joinErr(adm.Error, strings.Join(errs, "; "))
 		adm.Event = fmt.Sprintf("Unable to attach or mount volumes: unmounted volumes=%v, unattached volumes=[], failed to process volumes=%v: %s", failed, failed, adm.Error)
 		// The error metric is the one that blocks the pod.
 		for _, ve := range pe.vols {
-			if ve.out.Metric != "" && strings.Contains(ve.out.Metric, "_errors_total") {
-				adm.Metric = metricName(ve.out.Metric)
+			if strings.HasSuffix(ve.out.Metric, "_errors_total") {
+				adm.Metric = ve.out.Metric
 				break
 			}
 		}
@@ -485,4 +493,11 @@ func uniq(in []string) []string {
 		}
 	}
 	return out
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/selmount/selmount/kubever"
 )
 
 // WriteText writes a human-readable rendering of e: per pod, its admission
@@ -16,7 +18,11 @@ func WriteText(w io.Writer, e Explanation) error {
 	if !e.SELinuxEnabled {
 		state = "disabled"
 	}
-	ew.printf("Kubernetes %s, SELinux %s on the node, node defaults %q (file label %s)\n", e.KubernetesVersion, state, e.NodeDefaults.Source, e.NodeDefaults.File)
+	version := e.KubernetesVersion
+	if v, err := kubever.ParseVersion(version); err == nil && kubever.Projected(v) {
+		version += " (projected from what " + kubever.Latest.String() + " announces)"
+	}
+	ew.printf("Kubernetes %s, SELinux %s on the node, node defaults %q (file label %s)\n", version, state, e.NodeDefaults.Source, e.NodeDefaults.File)
 	names := make([]string, 0, len(e.FeatureGates))
 	for k := range e.FeatureGates {
 		names = append(names, k)
@@ -76,7 +82,10 @@ func WriteText(w io.Writer, e Explanation) error {
 			ew.printf("    mount options:   %s\n", opts)
 			ew.printf("    runtime relabel: %s\n", yesNo(v.RuntimeRelabel))
 			ew.printf("    why:             %s\n", v.Reason)
-			if v.Problem != "" {
+			switch {
+			case v.Problem != "" && strings.HasSuffix(v.Metric, "_warnings_total"):
+				ew.printf("    warning only:    %s (the kubelet bumps %s and goes on)\n", v.Problem, v.Metric)
+			case v.Problem != "":
 				ew.printf("    problem:         %s\n", v.Problem)
 			}
 			for _, warn := range v.Warnings {
@@ -98,10 +107,7 @@ func WriteText(w io.Writer, e Explanation) error {
 		}
 	}
 	if len(e.Errors) > 0 {
-		ew.printf("\nErrors:\n")
-		for _, msg := range e.Errors {
-			ew.printf("  %s\n", msg)
-		}
+		ew.printf("\n%d input errors (listed on standard error); what they concern is not explained.\n", len(e.Errors))
 	}
 	return ew.err
 }

@@ -107,9 +107,12 @@ type Volume struct {
 	RuntimeRelabel bool        `json:"runtimeRelabel"`
 	Reason         string      `json:"reason"`
 	Conditions     []Condition `json:"conditions"`
-	// Problem is the volume manager error or warning for this volume.
-	Problem string `json:"problem,omitempty"`
-	Metric  string `json:"metric,omitempty"`
+	// Problem is the volume manager error or warning for this volume; Metric
+	// names the metric it bumps (an _errors_total metric for an error) and
+	// MetricSeries gives it with its labels.
+	Problem      string `json:"problem,omitempty"`
+	Metric       string `json:"metric,omitempty"`
+	MetricSeries string `json:"metricSeries,omitempty"`
 	// Warnings are hazards that do not change the method.
 	Warnings []string `json:"warnings,omitempty"`
 

@@ -28,6 +28,10 @@ var (
 // upstream source; Newest may extend past it with documented projections.
 var Latest = Version{37}
 
+// Projected reports whether selmount's model of v is a projection (newer
+// than Latest) rather than read from a released source.
+func Projected(v Version) bool { return v.minor > Latest.minor }
+
 // V returns version 1.minor without validation; for tests and constants.
 func V(minor int) Version { return Version{minor} }
 

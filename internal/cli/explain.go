@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -71,7 +72,11 @@ func resolveDefaults(v string) (label.Defaults, error) {
 		return d, nil
 	}
 	if fi, err := os.Stat(v); err == nil && fi.IsDir() {
-		return label.LoadDefaults(v)
+		d, err := label.LoadDefaults(v)
+		if err != nil {
+			return label.Defaults{}, fmt.Errorf("--node-defaults %s: %w", v, err)
+		}
+		return d, nil
 	}
 	return label.Defaults{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", v, label.ProfileNames())
 }
@@ -118,8 +123,19 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 		typed[i] = ob.Obj
 	}
 	e := decide.Explain(workload.Collect(typed), decide.Config{Gates: gates, SELinuxEnabled: o.selinux, Defaults: defaults})
+	// Reading errors first (a broken claim document explains a missing
+	// claim), then the decision's, prefixed with the pod's document.
+	decisionErrs := e.Errors
+	e.Errors = nil
 	for _, err := range errs {
 		e.Errors = append(e.Errors, err.Error())
+	}
+	sources := podSources(objs)
+	for _, msg := range decisionErrs {
+		if key, _, ok := strings.Cut(strings.TrimPrefix(msg, "pod "), ":"); ok && sources[key] != "" {
+			msg = sources[key] + ": " + msg
+		}
+		e.Errors = append(e.Errors, msg)
 	}
 	if err := writeDocument(cmd.OutOrStdout(), o.output, e, func(w io.Writer) error { return decide.WriteText(w, e) }); err != nil {
 		return err
@@ -150,4 +166,20 @@ func writeDocument(w io.Writer, format string, v any, text func(io.Writer) error
 		return err
 	}
 	return text(w)
+}
+
+// podSources maps "namespace/name" of every pod (or workload pod) to the
+// document it came from.
+func podSources(objs []manifest.Object) map[string]string {
+	out := map[string]string{}
+	for _, ob := range objs {
+		pods, _, ok := workload.Expand(ob.Obj)
+		if !ok {
+			continue
+		}
+		for _, p := range pods {
+			out[p.Namespace+"/"+p.Name] = ob.Source.String()
+		}
+	}
+	return out
 }

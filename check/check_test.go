@@ -414,3 +414,21 @@ func TestSlimChangesNothing(t *testing.T) {
 		t.Errorf("the examples gave only %d findings", len(full.Findings))
 	}
 }
+
+func TestOpenShiftNamespaceLevel(t *testing.T) {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Annotations: map[string]string{"openshift.io/sa.scc.mcs": "s0:c26,c15"}}}
+	priv := deployment("team", "agent", "c")
+	priv.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
+	r := Run(input(t, 37, 0, nsObj, driver("rbd", &yes), pv("pv", "rbd", "h", corev1.ReadWriteMany), pvc("team", "c", "pv"),
+		deployment("team", "web", "c"), // gets s0:c26,c15 from the namespace
+		deployment("team", "api", "c", withLevel("s0:c26,c15")),
+		priv, // privileged: no level, the empty label
+	))
+	f := only(t, r, TypeConflict, PropertyLabel)
+	if got := strings.Join(subjectNames(f), ","); got != "Deployment/web,Deployment/api,Deployment/agent" {
+		t.Errorf("subjects = %s: web must share api's namespace level, agent must not", got)
+	}
+	if f.Subjects[0].Label != "system_u:object_r:container_file_t:s0:c26,c15" {
+		t.Errorf("web's label = %q", f.Subjects[0].Label)
+	}
+}

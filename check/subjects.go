@@ -102,6 +102,15 @@ func (c *collector) collect(objs []any) {
 			}
 		}
 	}
+	// OpenShift: SCC admission (restricted-v2, MustRunAs) gives a pod without
+	// pod-level seLinuxOptions the level of its namespace. Running pods
+	// already carry it; templates get it here.
+	mcs := map[string]string{}
+	for _, o := range objs {
+		if n, ok := o.(*corev1.Namespace); ok && n.Annotations[openshiftMCS] != "" {
+			mcs[n.Name] = n.Annotations[openshiftMCS]
+		}
+	}
 	var pods []*corev1.Pod
 	for _, o := range objs {
 		switch w := o.(type) {
@@ -120,6 +129,9 @@ func (c *collector) collect(objs []any) {
 		tpl, claims, ok := workload.Expand(o)
 		if !ok || len(tpl) == 0 {
 			continue
+		}
+		if lvl := mcs[tpl[0].Namespace]; lvl != "" {
+			applySCCLevel(tpl[0], lvl)
 		}
 		ref := tpl[0].OwnerReferences[0]
 		s := c.subject(ref.Kind, tpl[0].Namespace, ref.Name, o)
@@ -166,4 +178,29 @@ func (s *subject) nodeList() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// openshiftMCS is the namespace annotation holding the MCS level OpenShift
+// allocated to the namespace.
+const openshiftMCS = "openshift.io/sa.scc.mcs"
+
+// applySCCLevel sets the pod-level seLinuxOptions an OpenShift MustRunAs SCC
+// would: only when the pod sets none and runs unprivileged (privileged pods
+// are admitted by the privileged SCC, which sets nothing).
+func applySCCLevel(p *corev1.Pod, level string) {
+	if p.Spec.SecurityContext != nil && p.Spec.SecurityContext.SELinuxOptions != nil {
+		return
+	}
+	if p.Spec.HostNetwork || p.Spec.HostPID || p.Spec.HostIPC {
+		return
+	}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+			return
+		}
+	}
+	if p.Spec.SecurityContext == nil {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	p.Spec.SecurityContext.SELinuxOptions = &corev1.SELinuxOptions{Level: level}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/check"
@@ -139,7 +140,13 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	for _, obj := range in.Objects {
 		check.Slim(obj) // decoded or listed for this run only
 	}
-	target, current, err := o.versions(in.ServerVersion)
+	// The kubelets decide what fails today: the oldest one, when the nodes
+	// could be read, else the API server's version.
+	reference := in.ServerVersion
+	if kv := oldestKubelet(in.Objects); kv != "" {
+		reference = kv
+	}
+	target, current, err := o.versions(reference)
 	if err != nil {
 		return fail(err)
 	}
@@ -286,4 +293,20 @@ func writeFixes(dir string, r check.Report) error {
 		}
 	}
 	return nil
+}
+
+// oldestKubelet returns the oldest kubeletVersion among the Nodes in objs.
+func oldestKubelet(objs []any) string {
+	best, bestMinor := "", 1<<30
+	for _, obj := range objs {
+		n, ok := obj.(*corev1.Node)
+		if !ok {
+			continue
+		}
+		v := n.Status.NodeInfo.KubeletVersion
+		if parsed, err := kubever.ParseVersion(v); err == nil && parsed.Minor() < bestMinor {
+			best, bestMinor = v, parsed.Minor()
+		}
+	}
+	return best
 }

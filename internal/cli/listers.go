@@ -31,6 +31,12 @@ func listerOf[L interface{ GetContinue() string }, T any](name string, namespace
 // objects others refer to first.
 func listers(cs kubernetes.Interface) []lister {
 	return []lister{
+		listerOf("namespaces", false, func(ctx context.Context, _ string, o metav1.ListOptions) (*corev1.NamespaceList, error) {
+			return cs.CoreV1().Namespaces().List(ctx, o)
+		}, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items }),
+		listerOf("nodes", false, func(ctx context.Context, _ string, o metav1.ListOptions) (*corev1.NodeList, error) {
+			return cs.CoreV1().Nodes().List(ctx, o)
+		}, func(l *corev1.NodeList) []corev1.Node { return l.Items }),
 		listerOf("csidrivers", false, func(ctx context.Context, _ string, o metav1.ListOptions) (*storagev1.CSIDriverList, error) {
 			return cs.StorageV1().CSIDrivers().List(ctx, o)
 		}, func(l *storagev1.CSIDriverList) []storagev1.CSIDriver { return l.Items }),

@@ -58,7 +58,10 @@ func Run(in Input) Report {
 	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults}
 	target := decide.Explain(objs, cfg)
 	var current *decide.Explanation
-	if in.Current != nil {
+	switch {
+	case in.Current != nil && sameGates(*in.Current, in.Target):
+		current = &target // the same kubelet: no second pass
+	case in.Current != nil:
 		cc := cfg
 		cc.Gates = *in.Current
 		e := decide.Explain(objs, cc)
@@ -297,4 +300,20 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+func sameGates(a, b kubever.Gates) bool {
+	if a.Version() != b.Version() {
+		return false
+	}
+	am, bm := a.Map(), b.Map()
+	if len(am) != len(bm) {
+		return false
+	}
+	for k, v := range am {
+		if bm[k] != v {
+			return false
+		}
+	}
+	return true
 }

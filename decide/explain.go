@@ -17,15 +17,26 @@ import (
 // decider holds what every pod's evaluation reads. It is not modified after
 // construction, so pods are evaluated in parallel.
 type decider struct {
-	cfg Config
-	ix  *index
+	cfg   Config
+	ix    *index
+	gates map[string]string // Gates.Describe of every gate, formatted once
+}
+
+func (d *decider) describe(gate string) string {
+	if s, ok := d.gates[gate]; ok {
+		return s
+	}
+	return d.cfg.Gates.Describe(gate)
 }
 
 // Explain decides every used volume of every pod and admits the pods of each
 // node in order, as the kubelet's volume manager would. Pods without
 // spec.nodeName are each admitted alone.
 func Explain(objs Objects, cfg Config) Explanation {
-	d := &decider{cfg: cfg, ix: newIndex(objs)}
+	d := &decider{cfg: cfg, ix: newIndex(objs), gates: map[string]string{}}
+	for _, g := range kubever.GateNames() {
+		d.gates[g] = cfg.Gates.Describe(g)
+	}
 	out := Explanation{
 		APIVersion:        APIVersion,
 		Kind:              "Explanation",
@@ -168,9 +179,9 @@ func (d *decider) podWarnings(pod *corev1.Pod) []string {
 	case !c.Gates.Known(kubever.SELinuxChangePolicy):
 		w = append(w, fmt.Sprintf("seLinuxChangePolicy does not exist in %s: the API server drops the field", c.Gates.Version()))
 	case !c.on(kubever.SELinuxChangePolicy):
-		w = append(w, "seLinuxChangePolicy is dropped by the API server: "+c.Gates.Describe(kubever.SELinuxChangePolicy))
+		w = append(w, "seLinuxChangePolicy is dropped by the API server: "+d.describe(kubever.SELinuxChangePolicy))
 	case *p == corev1.SELinuxChangePolicyMountOption && !c.on(kubever.SELinuxMount):
-		w = append(w, "the API server rejects seLinuxChangePolicy: MountOption while the SELinuxMount gate is off ("+c.Gates.Describe(kubever.SELinuxMount)+"); remove the field or use Recursive")
+		w = append(w, "the API server rejects seLinuxChangePolicy: MountOption while the SELinuxMount gate is off ("+d.describe(kubever.SELinuxMount)+"); remove the field or use Recursive")
 	}
 	return w
 }
@@ -243,7 +254,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 		add(CondSELinuxEnabled, false, "SELinux is disabled on the node: no volume is labeled")
 	}
 	gateOn := c.on(kubever.SELinuxMountReadWriteOncePod)
-	add(CondFeatureGate, gateOn, c.Gates.Describe(kubever.SELinuxMountReadWriteOncePod))
+	add(CondFeatureGate, gateOn, d.describe(kubever.SELinuxMountReadWriteOncePod))
 	switch {
 	case s.pv == nil:
 		add(CondPV, false, "inline "+s.kind+" volume: only PersistentVolumes are mounted with -o context")
@@ -343,9 +354,9 @@ func (d *decider) policyCondition(pod *corev1.Pod) (bool, string) {
 		return true, fmt.Sprintf("seLinuxChangePolicy does not exist in %s", c.Gates.Version())
 	case !c.on(kubever.SELinuxChangePolicy):
 		if p != nil {
-			return true, "seLinuxChangePolicy: " + string(*p) + " is ignored: " + c.Gates.Describe(kubever.SELinuxChangePolicy)
+			return true, "seLinuxChangePolicy: " + string(*p) + " is ignored: " + d.describe(kubever.SELinuxChangePolicy)
 		}
-		return true, "not set; " + c.Gates.Describe(kubever.SELinuxChangePolicy)
+		return true, "not set; " + d.describe(kubever.SELinuxChangePolicy)
 	case p == nil:
 		return true, "seLinuxChangePolicy is not set (MountOption)"
 	case *p == corev1.SELinuxChangePolicyRecursive:

@@ -115,7 +115,7 @@ func (d *decider) pluginSupport(s *spec) (bool, string) {
 func (d *decider) volumeSupportsSELinuxMount(s *spec) (bool, string) {
 	c := d.cfg
 	if !c.on(kubever.SELinuxMountReadWriteOncePod) {
-		return false, c.Gates.Describe(kubever.SELinuxMountReadWriteOncePod)
+		return false, d.describe(kubever.SELinuxMountReadWriteOncePod)
 	}
 	if s.pv == nil {
 		return false, "inline volumes have no access mode and are never mounted with -o context"
@@ -138,7 +138,7 @@ func (d *decider) volumeSupportsSELinuxMount(s *spec) (bool, string) {
 	}
 	gate := "SELinuxMount gate does not exist in " + c.Gates.Version().String()
 	if c.Gates.Known(kubever.SELinuxMount) {
-		gate = c.Gates.Describe(kubever.SELinuxMount)
+		gate = d.describe(kubever.SELinuxMount)
 	}
 	return false, fmt.Sprintf("access modes %s are not exactly [ReadWriteOncePod] and %s", modeList(modes), gate)
 }

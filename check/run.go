@@ -55,7 +55,7 @@ func Run(in Input) Report {
 	c := newCollector()
 	c.collect(in.Objects)
 	objs := decideObjects(in.Objects, c)
-	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults}
+	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true}
 	target := decide.Explain(objs, cfg)
 	var current *decide.Explanation
 	switch {

@@ -305,6 +305,9 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	if v.Method == Recursive && v.Label == "" && len(ctxs) == 0 {
 		v.Warnings = append(v.Warnings, "no seLinuxOptions: the runtime relabels with the random label it gives the container")
 	}
+	if c.Lean && (v.Method == MountOption || s.pv == nil) {
+		v.Conditions, v.Reason, v.Source, v.Warnings = nil, "", "", nil
+	}
 	return v
 }
 

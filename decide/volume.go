@@ -15,6 +15,11 @@ type Config struct {
 	Gates          kubever.Gates
 	SELinuxEnabled bool
 	Defaults       label.Defaults
+	// Lean drops the checklist, reason and source of volumes that are
+	// mounted with -o context or have no PersistentVolume (Facts stay), to
+	// keep the results of a whole cluster small. For callers like package
+	// check that report only on the other volumes.
+	Lean bool
 }
 
 func (c *Config) on(gate string) bool { return c.Gates.Enabled(gate) }

@@ -89,6 +89,23 @@ var ErrUnknownKind = errors.New("unknown kind")
 // objects it could decode and the errors of the bad documents (one per
 // problem) and unreadable paths; a bad document does not stop the others.
 func Read(paths []string, stdin io.Reader) ([]Object, []error) {
+	return ReadWith(paths, stdin, nil)
+}
+
+// Options tune ReadWith. The zero value (or nil) reads as Read does.
+type Options struct {
+	// Transform is called on every decoded object as soon as it is decoded,
+	// from several goroutines at once, before the next documents are read
+	// into memory: check.Slim there keeps large inputs small.
+	Transform func(obj any)
+}
+
+// ReadWith is Read with options.
+func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error) {
+	var transform func(any)
+	if opt != nil {
+		transform = opt.Transform
+	}
 	var objs []Object
 	var errs []error
 	for _, p := range paths {
@@ -98,7 +115,7 @@ func Read(paths []string, stdin io.Reader) ([]Object, []error) {
 				errs = append(errs, fmt.Errorf("reading standard input: %w", err))
 				continue
 			}
-			o, e := Decode("-", data)
+			o, e := decode("-", data, transform)
 			objs, errs = append(objs, o...), append(errs, e...)
 			continue
 		}
@@ -113,7 +130,7 @@ func Read(paths []string, stdin io.Reader) ([]Object, []error) {
 				errs = append(errs, err)
 				continue
 			}
-			o, e := Decode(f, data)
+			o, e := decode(f, data, transform)
 			objs, errs = append(objs, o...), append(errs, e...)
 		}
 	}
@@ -155,9 +172,19 @@ func expand(p string) ([]string, error) {
 // Decode splits data into documents and decodes each. file names the input
 // in errors.
 func Decode(file string, data []byte) ([]Object, []error) {
+	return decode(file, data, nil)
+}
+
+func decode(file string, data []byte, transform func(any)) ([]Object, []error) {
 	docs := splitDocuments(data)
 	return collect(len(docs), func(i int) ([]Object, []error) {
-		return decodeDocument(Source{File: file, Doc: i + 1, Item: -1}, docs[i])
+		objs, errs := decodeDocument(Source{File: file, Doc: i + 1, Item: -1}, docs[i])
+		if transform != nil {
+			for _, o := range objs {
+				transform(o.Obj)
+			}
+		}
+		return objs, errs
 	})
 }
 
@@ -351,8 +378,10 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, nil
 	}
 	var tm typeMeta
-	// Case-sensitive, as the API server: "Kind:" is not "kind:".
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
+	if av, k, ok := peekTypeMeta(js); ok {
+		tm.APIVersion, tm.Kind = av, k
+		// Case-sensitive, as the API server: "Kind:" is not "kind:".
+	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)}}
 	}
 	if tm.Kind == "" || tm.APIVersion == "" {
@@ -378,20 +407,25 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Field: "apiVersion", Err: err}}
 	}
 	gvk := gv.WithKind(tm.Kind)
-	var meta objectMeta
-	_ = json.Unmarshal(tm.Metadata, &meta) // best effort: only names the object in errors
-	what := strings.TrimSpace(tm.Kind + " " + qualified(meta.Namespace, meta.Name))
+	// The object's name, for errors only: read when one occurs.
+	what := func() string {
+		var m struct {
+			Metadata objectMeta `json:"metadata"`
+		}
+		_ = json.Unmarshal(js, &m) // best effort
+		return strings.TrimSpace(tm.Kind + " " + qualified(m.Metadata.Namespace, m.Metadata.Name))
+	}
 	newObj, analysed := kinds[gvk]
 	if !analysed {
 		if scheme.Scheme.Recognizes(gvk) {
 			if served, ok := servedVersion(tm.Kind); ok {
 				// apps/v1beta2 Deployment, batch/v1beta1 CronJob, ...:
 				// skipping them would hide their pods.
-				return nil, []error{&Error{Source: src, Object: what, Field: "apiVersion", Err: fmt.Errorf("%s no longer serves %s (removed before Kubernetes 1.25): use %s", tm.APIVersion, tm.Kind, served)}}
+				return nil, []error{&Error{Source: src, Object: what(), Field: "apiVersion", Err: fmt.Errorf("%s no longer serves %s (removed before Kubernetes 1.25): use %s", tm.APIVersion, tm.Kind, served)}}
 			}
 			return nil, nil // a built-in kind that has no bearing on volume labels
 		}
-		return nil, []error{&Error{Source: src, Object: what, Err: fmt.Errorf("%w %s (apiVersion %s): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers", ErrUnknownKind, tm.Kind, tm.APIVersion)}}
+		return nil, []error{&Error{Source: src, Object: what(), Err: fmt.Errorf("%w %s (apiVersion %s): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers", ErrUnknownKind, tm.Kind, tm.APIVersion)}}
 	}
 	// Strict decoding as the API server does it (sigs.k8s.io/json): field
 	// names match case-sensitively and unknown fields are reported with
@@ -411,12 +445,12 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 			field = te.Field
 			err = fmt.Errorf("cannot use %s value as %s", te.Value, te.Type)
 		}
-		return nil, []error{&Error{Source: src, Object: what, Field: field, Err: err}}
+		return nil, []error{&Error{Source: src, Object: what(), Field: field, Err: err}}
 	}
 	if len(strict) > 0 {
 		errs := make([]error, len(strict))
 		for i, se := range strict {
-			e := &Error{Source: src, Object: what, Err: se}
+			e := &Error{Source: src, Object: what(), Err: se}
 			if fe, ok := se.(interface{ FieldPath() string }); ok {
 				// "unknown field \"a.b\"" becomes field a.b, "unknown field".
 				e.Field = fe.FieldPath()

@@ -109,7 +109,7 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		if useExamples {
 			objs, errs = examples.Objects()
 		} else {
-			objs, errs = manifest.Read(o.files, cmd.InOrStdin())
+			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim})
 		}
 		for _, ob := range objs {
 			in.Objects = append(in.Objects, ob.Obj)

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/selmount/selmount/ctxmount"
+	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/mountopt"
+)
+
+func init() { register(newMountCmd) }
+
+// APIVersion of the JSON documents of mount and verify.
+const mountAPIVersion = "selmount.io/v1alpha1"
+
+type mountOptions struct {
+	fstype        string
+	options       []string
+	label         string
+	level         string
+	nodeDefaults  string
+	helper        bool
+	skipHostCheck bool
+	keep          bool
+	output        string
+}
+
+func newMountCmd() *cobra.Command {
+	o := &mountOptions{}
+	cmd := &cobra.Command{
+		Use:   "mount [-t FSTYPE] [-o OPTS] (--label LABEL | --level LEVEL [--node-defaults NAME|DIR]) SOURCE TARGET",
+		Short: "Mount a volume with -o context=\"<label>\" and verify that the label is there",
+		Long: `mount mounts SOURCE on TARGET so that every file shows one SELinux label at once,
+as the kubelet does for a volume it can label with a mount option (KEP-1710): the
+options of -o in order, then the option the filesystem needs to give each mount
+its own superblock (nosharecache for NFS, nosharesock for CIFS), then
+context="<label>" last, quoted so that the comma of a category set survives.
+
+Before mounting it checks that SELinux is enabled, that the policy knows the
+label, that the filesystem is not already mounted with another label and, with
+--helper, that util-linux mount(8) would not silently drop the label (it does
+without /etc/selinux/config or a writable /sys/fs/selinux). After mounting it
+reads /proc/self/mountinfo and checks that the mount carries the label; a mount
+without it is undone.
+
+The label is given whole (--label), as a level applied to the node's default
+file label (--level, --node-defaults), or as a context= option in -o (the form
+the kubelet hands to CSI drivers). A regular file as SOURCE is attached to a
+loop device.
+
+Exit status: 0 when mounted and verified, 1 when the mount succeeded but did not
+carry the label (it was undone), 2 when it could not be mounted.`,
+		Example: `  selmount mount -t ext4 -o noatime --level s0:c1,c2 /dev/sdb /mnt/vol
+  selmount mount -t tmpfs --label system_u:object_r:container_file_t:s0:c1,c2 tmpfs /mnt/tmp
+  selmount mount -t nfs --helper -o hard,'context="system_u:object_r:container_file_t:s0:c3,c4"' server:/export /mnt/nfs --output json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.fstype, "types", "t", "", "filesystem type (ext4, xfs, tmpfs, nfs, ...)")
+	f.StringArrayVarP(&o.options, "options", "o", nil, "mount options, comma-separated and repeatable; quoted values keep their commas")
+	f.StringVar(&o.label, "label", "", "the label to mount with, e.g. system_u:object_r:container_file_t:s0:c1,c2")
+	f.StringVar(&o.level, "level", "", "the level to apply to the node's default file label, e.g. s0:c1,c2")
+	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "with --level: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or the root directory of a node tree to read the default labels from")
+	f.BoolVar(&o.helper, "helper", false, "mount through util-linux mount(8) (k8s.io/mount-utils), as CSI drivers do; needed for NFS and CIFS")
+	f.BoolVar(&o.skipHostCheck, "skip-host-check", false, "do not check the host before mounting (the mount is still verified)")
+	f.BoolVar(&o.keep, "keep-on-verify-failure", false, "leave a mount that failed verification in place")
+	f.StringVar(&o.output, "output", "text", "output format: text or json (-o is the mount options, as for mount(8))")
+	return cmd
+}
+
+// MountResult is the JSON document of `selmount mount --output json`.
+type MountResult struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	ctxmount.Result
+	Error string `json:"error,omitempty"`
+	// Reason names the failure: SELinuxDisabled, ContextDropped,
+	// InvalidLabel, SuperblockContext, UnknownOption, ContextMissing,
+	// ContextMismatch, Conflict or Other.
+	Reason string `json:"reason,omitempty"`
+}
+
+// reasons maps the errors callers branch on to the names JSON output uses.
+var reasons = []struct {
+	err  error
+	name string
+}{
+	{ctxmount.ErrSELinuxDisabled, "SELinuxDisabled"},
+	{ctxmount.ErrContextDropped, "ContextDropped"},
+	{ctxmount.ErrInvalidLabel, "InvalidLabel"},
+	{ctxmount.ErrSuperblockContext, "SuperblockContext"},
+	{ctxmount.ErrUnknownOption, "UnknownOption"},
+	{ctxmount.ErrContextMissing, "ContextMissing"},
+	{ctxmount.ErrContextMismatch, "ContextMismatch"},
+	{ctxmount.ErrNotMounted, "NotMounted"},
+	{mountopt.ErrConflict, "Conflict"},
+	{ctxmount.ErrUnsupported, "Unsupported"},
+}
+
+func reasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "Other"
+}
+
+// labelFlags resolves --label or --level with --node-defaults; the zero
+// label when neither is set.
+func labelFlags(lbl, level, nodeDefaults string) (label.Context, error) {
+	switch {
+	case lbl != "" && level != "":
+		return label.Context{}, errors.New("--label and --level exclude each other")
+	case lbl != "":
+		return label.Parse(lbl)
+	case level != "":
+		lv, err := label.ParseLevel(level)
+		if err != nil {
+			return label.Context{}, err
+		}
+		d, ok := label.Profile(nodeDefaults)
+		if !ok {
+			fi, err := os.Stat(nodeDefaults)
+			if err != nil || !fi.IsDir() {
+				return label.Context{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", nodeDefaults, label.ProfileNames())
+			}
+			if d, err = label.LoadDefaults(nodeDefaults); err != nil {
+				return label.Context{}, err
+			}
+		}
+		return d.File.WithLevel(lv), nil
+	}
+	return label.Context{}, nil
+}
+
+func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
+	if o.output != "text" && o.output != "json" {
+		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text or json", o.output)}
+	}
+	lbl, err := labelFlags(o.label, o.level, o.nodeDefaults)
+	if err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
+	}
+	var opts []string
+	for _, s := range o.options {
+		opts = append(opts, mountopt.Split(s)...)
+	}
+	if lbl.IsZero() {
+		if c, err := mountopt.LabelOf(opts); err != nil || c.IsZero() {
+			return &ExitCodeError{Code: ExitError, Err: errors.New("one of --label, --level or a context= option in -o is required")}
+		}
+	}
+	mopt := &ctxmount.Options{SkipHostCheck: o.skipHostCheck, KeepOnVerifyFailure: o.keep}
+	if o.helper {
+		// k8s.io/mount-utils logs failures through klog; the error we
+		// return already carries mount(8)'s output.
+		klog.LogToStderr(false)
+		klog.SetOutput(io.Discard)
+		mopt.Mounter = ctxmount.NewHelperMounter()
+	}
+	res, err := ctxmount.Mount(cmd.Context(), ctxmount.Request{Source: source, Target: target, FSType: o.fstype, Options: opts, Label: lbl}, mopt)
+	out := MountResult{APIVersion: mountAPIVersion, Kind: "MountResult", Result: res, Reason: reasonOf(err)}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	code := ExitOK
+	switch {
+	case errors.Is(err, ctxmount.ErrContextMissing) || errors.Is(err, ctxmount.ErrContextMismatch):
+		code = ExitFindings
+	case err != nil:
+		code = ExitError
+	}
+	w := cmd.OutOrStdout()
+	if o.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(out); jerr != nil {
+			return jerr
+		}
+		if code != ExitOK {
+			return &ExitCodeError{Code: code}
+		}
+		return nil
+	}
+	if err != nil {
+		return &ExitCodeError{Code: code, Err: err}
+	}
+	fmt.Fprintf(w, "mounted %s on %s (%s) with %s\n", res.Source, res.Target, res.Verification.FSType, res.Label.MountOption())
+	fmt.Fprintf(w, "options: %s\n", mountopt.Join(res.Options))
+	fmt.Fprintf(w, "verified: %s\n", res.Verification.Summary)
+	return nil
+}

@@ -1,0 +1,1007 @@
+//go:build linux
+
+package relabel
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/selmount/selmount/internal/xattr"
+	"github.com/selmount/selmount/label"
+)
+
+// Relabel gives every entry below root, and root itself, the label to:
+// directories, regular files, symlinks (the link, never its target), sockets,
+// FIFOs and devices. It reads each label first and writes only those that
+// differ, comparing canonically ("s0:c2,c1" on disk equals "s0:c1,c2"), so a
+// second run over a labeled tree writes nothing. A nil opt means the defaults.
+//
+// Unlike `chcon -R`:
+//   - it reads before it writes, so nothing is written (no ctime change, no
+//     journal traffic, no overlay copy-up) for entries already labeled;
+//   - it reads directories in parallel, and large directories in parallel
+//     chunks, with a bounded number of open descriptors;
+//   - every lookup is a single component relative to an open directory,
+//     symlinks are never followed, and a directory swapped for a symlink
+//     during the walk is not entered, so it cannot be led out of root;
+//   - it stays on root's mount unless Options.FollowMounts is set;
+//   - it refuses system paths such as / or /usr unless Options.Force is set
+//     (see IsProtected);
+//   - root is labeled last, and only if everything else succeeded, so an
+//     interrupted or partial run stays visible and a rerun completes it;
+//   - entries that vanish during the walk are skipped, not errors.
+//
+// Errors: if root's filesystem cannot store labels (ENOTSUP: ramfs, NFS
+// without security labels, a context= mount) Relabel stops at once with an
+// error that satisfies errors.Is(err, unix.ENOTSUP). Other failures (EROFS,
+// EPERM, ...) are collected per path while the rest of the tree is labeled and
+// returned as a *PartialError. Cancelling ctx stops the walk and returns
+// ctx.Err() wrapped. Stats are valid in every case.
+//
+// Only labels change: contents, modes, owners and timestamps other than
+// ctime are left alone. Relabel prints nothing; use Options.Progress.
+func Relabel(ctx context.Context, root string, to label.Context, opt *Options) (Stats, error) {
+	start := time.Now()
+	if opt == nil {
+		opt = &Options{}
+	}
+	w, err := newWalker(ctx, root, to, opt)
+	if err != nil {
+		return Stats{Elapsed: time.Since(start)}, err
+	}
+	defer w.closeRoot()
+	err = w.run()
+	st := w.totals()
+	st.Elapsed = time.Since(start)
+	if opt.Progress != nil {
+		opt.Progress(st)
+	}
+	return st, err
+}
+
+// walker is the state of one Relabel call.
+type walker struct {
+	ctx  context.Context
+	opt  *Options
+	root string // as given, for messages
+	to   label.Context
+
+	attr    xattr.Name
+	wantStr string // canonical target label
+	want    []byte // what is written: the label and a NUL, as libselinux does
+	mode    xattr.Mode
+	openat2 atomic.Bool // false once openat2 turned out to be missing
+	rootDev uint64
+
+	// The tree root: a directory (top != nil) or a single entry name of the
+	// directory parentFD.
+	top      *dirNode
+	parentFD int
+	baseName []byte // NUL-terminated, when the root is not a directory
+	treePath string // path of the tree root (root or root/SubPath)
+	mounts   map[string]map[string]struct{}
+
+	budget   int64
+	openDirs atomic.Int64
+
+	// work queue
+	mu      sync.Mutex
+	cond    sync.Cond
+	stack   []item
+	pending int
+	idle    atomic.Int32
+	stop    atomic.Bool
+
+	fatalMu sync.Mutex
+	fatal   error
+
+	errMu sync.Mutex
+	errs  []error
+
+	visited, changed, correct, skipped, errors atomic.Int64
+}
+
+// dirNode is a directory of the tree. fd is open while the directory is being
+// read, while chunks of it are being processed (busy), and while
+// subdirectories wait to be opened from it (kids), unless the descriptor
+// budget made it close early; then fd is -1 and kids reopen it.
+type dirNode struct {
+	parent  *dirNode
+	name    string // in parent
+	path    string // for errors and ModePath
+	foreign bool   // on another mount than the root (FollowMounts)
+	mounts  map[string]struct{}
+
+	mu    sync.Mutex
+	fd    int
+	busy  int // the reader and outstanding chunks
+	kids  int // subdirectories not opened yet
+	inUse int // kids opening right now with fd
+}
+
+type item struct {
+	dir   *dirNode
+	chunk *chunk // nil: open and read dir
+}
+
+type chunk struct {
+	buf []byte
+	n   int
+}
+
+const direntBufSize = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, direntBufSize); return &b }}
+
+func newWalker(ctx context.Context, root string, to label.Context, opt *Options) (*walker, error) {
+	if to.IsZero() {
+		return nil, fmt.Errorf("relabel %s: no label given", root)
+	}
+	if root == "" {
+		return nil, errors.New("relabel: empty path")
+	}
+	if !opt.Force {
+		if p, bad := isProtected(root, os.Getenv, homeOf, filepath.EvalSymlinks); bad {
+			return nil, fmt.Errorf("relabel %s: %w: %s (Force overrides)", root, ErrProtectedPath, p)
+		}
+	}
+	attr, err := xattr.NewName(opt.xattrName())
+	if err != nil {
+		return nil, fmt.Errorf("relabel %s: %w", root, err)
+	}
+	w := &walker{ctx: ctx, opt: opt, root: root, to: to, attr: attr, parentFD: -1}
+	w.openat2.Store(!opt.noOpenat2)
+	w.cond.L = &w.mu
+	w.wantStr = to.String()
+	w.want = append([]byte(w.wantStr), 0)
+	if err := w.openRoot(); err != nil {
+		w.closeRoot()
+		return nil, err
+	}
+	return w, nil
+}
+
+// openRoot opens the tree root: root itself, or root/SubPath resolved beneath
+// it. The final component must not be a symlink.
+func (w *walker) openRoot() error {
+	abs := filepath.Clean(w.root)
+	var pfd int
+	var base string
+	var err error
+	if abs == "/" {
+		pfd, err = unix.Open("/", xattr.DirFlags, 0)
+		base = "."
+	} else {
+		dir, b := filepath.Split(abs)
+		if dir == "" {
+			dir = "."
+		}
+		base = b
+		pfd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: filepath.Dir(abs), Err: err})
+	}
+	w.parentFD = pfd
+	w.treePath = filepath.Dir(abs)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err == nil {
+		w.rootDev = st.Dev
+	}
+
+	if base != "." {
+		if err := w.descend(w.treePath, base, true); err != nil {
+			return err
+		}
+	} else {
+		w.treePath = "/"
+	}
+	if sub := w.opt.SubPath; sub != "" {
+		if filepath.IsAbs(sub) {
+			return fmt.Errorf("relabel %s: subPath %q must be relative", w.root, sub)
+		}
+		clean := filepath.Clean(sub)
+		if clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("relabel %s: subPath %q leaves the volume", w.root, sub)
+		}
+		if clean != "." {
+			if w.top == nil {
+				return fmt.Errorf("relabel %s: subPath %q given but the root is not a directory", w.root, sub)
+			}
+			parts := strings.Split(clean, "/")
+			for i, p := range parts {
+				if err := w.descend(w.treePath, p, i == len(parts)-1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if w.top == nil && w.baseName == nil {
+		// root "/" (or "/" with subPath ".")
+		fd, err := unix.Dup(pfd)
+		if err != nil {
+			return err
+		}
+		w.top = &dirNode{path: w.treePath, fd: fd}
+	}
+	return nil
+}
+
+// descend moves the tree root one component down, to name below the current
+// one. The component must be a directory, or, if last, any non-symlink.
+func (w *walker) descend(dirPath, name string, last bool) error {
+	dfd := w.parentFD
+	if w.top != nil {
+		dfd = w.top.fd
+	}
+	path := joinPath(dirPath, name)
+	nb := append([]byte(name), 0)
+	typ, dev, err := xattr.Lstatat(dfd, dirPath, nb)
+	if err != nil {
+		return fmt.Errorf("relabel %s: %w", w.root, err)
+	}
+	switch {
+	case typ == xattr.TypeLink:
+		return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: is a symbolic link, pass the path it points to", unix.ELOOP)})
+	case typ != xattr.TypeDir:
+		if !last {
+			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.ENOTDIR})
+		}
+		if w.top != nil && dev != w.rootDev && !w.opt.FollowMounts {
+			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.EXDEV})
+		}
+		if w.top != nil {
+			// The current directory becomes the one the entry is reached from.
+			if w.parentFD >= 0 {
+				unix.Close(w.parentFD)
+			}
+			w.parentFD = w.top.fd
+			w.top = nil
+		}
+		w.baseName = nb
+		w.treePath = path
+		return nil
+	}
+	var fd int
+	if w.top == nil {
+		// The first component below the caller's directory: root itself
+		// may be a mount point, so it is not checked for one.
+		fd, err = xattr.OpenDirAt(dfd, dirPath, name)
+	} else {
+		fd, err = w.openDir(dfd, dirPath, name, false)
+	}
+	if err != nil {
+		return fmt.Errorf("relabel %s: %w", w.root, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err == nil {
+		if w.top != nil && st.Dev != w.rootDev && !w.opt.FollowMounts {
+			unix.Close(fd)
+			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.EXDEV})
+		}
+		w.rootDev = st.Dev
+	}
+	if w.top != nil {
+		if w.parentFD >= 0 {
+			unix.Close(w.parentFD)
+		}
+		w.parentFD = w.top.fd
+	}
+	w.top = &dirNode{path: path, fd: fd}
+	w.treePath = path
+	return nil
+}
+
+func (w *walker) closeRoot() {
+	if w.top != nil && w.top.fd >= 0 {
+		unix.Close(w.top.fd)
+		w.top.fd = -1
+	}
+	if w.parentFD >= 0 {
+		unix.Close(w.parentFD)
+		w.parentFD = -1
+	}
+}
+
+// openDir opens the subdirectory name of dirfd, refusing symlinks and, unless
+// foreign mounts are allowed, mount points. It reports EXDEV for a mount point.
+func (w *walker) openDir(dirfd int, dir, name string, mayCross bool) (int, error) {
+	if w.openat2.Load() {
+		fd, err := xattr.OpenDir(dirfd, dir, name, !mayCross)
+		if err != unix.ENOSYS {
+			return fd, err
+		}
+		w.openat2.Store(false)
+	}
+	fd, err := xattr.OpenDirAt(dirfd, dir, name)
+	if err != nil || mayCross {
+		return fd, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err == nil && st.Dev != w.rootDev {
+		unix.Close(fd)
+		return -1, &os.PathError{Op: "openat", Path: joinPath(dir, name), Err: unix.EXDEV}
+	}
+	return fd, nil
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
+
+// run walks the tree with the workers, then labels the root.
+func (w *walker) run() error {
+	rootAt := w.parentFD
+	var probeFD int
+	if w.top != nil {
+		probeFD = w.top.fd
+	} else {
+		probeFD = rootAt
+	}
+	w.mode = xattr.Probe(probeFD, w.attr)
+	if w.opt.forceMode > 0 {
+		w.mode = xattr.Mode(w.opt.forceMode - 1)
+	}
+
+	// Read the root's label first: ENOTSUP there means the filesystem
+	// cannot store labels at all, and nothing else is worth trying.
+	rootBuf := make([]byte, 256)
+	rootLabel, err := w.readRoot(rootBuf)
+	if err != nil && err != unix.ENODATA {
+		if errors.Is(err, unix.ENOTSUP) {
+			return fmt.Errorf("relabel %s: the filesystem cannot store %s labels: %w", w.treePath, w.attr, err)
+		}
+		return fmt.Errorf("relabel %s: %w", w.treePath, err)
+	}
+
+	if w.top != nil {
+		if err := w.walk(); err != nil {
+			return err
+		}
+	}
+
+	// The root, last.
+	w.visited.Add(1)
+	if w.errors.Load() > 0 {
+		w.skipped.Add(1)
+		return w.partial()
+	}
+	match := err == nil && w.matches(rootLabel, nil)
+	switch {
+	case match:
+		w.correct.Add(1)
+	case w.opt.DryRun:
+		w.changed.Add(1)
+	default:
+		if err := w.writeRoot(); err != nil {
+			if errors.Is(err, unix.ENOTSUP) {
+				w.errors.Add(1)
+				return fmt.Errorf("relabel %s: the filesystem cannot store %s labels: %w", w.treePath, w.attr, err)
+			}
+			w.record(err)
+			return w.partial()
+		}
+		w.changed.Add(1)
+	}
+	return nil
+}
+
+func (w *walker) readRoot(buf []byte) ([]byte, error) {
+	for {
+		var n int
+		var err error
+		if w.top != nil {
+			n, err = xattr.Fget(w.top.fd, w.treePath, w.attr, buf)
+		} else {
+			n, err = xattr.NewAt(w.mode, w.attr).Get(w.parentFD, filepath.Dir(w.treePath), w.baseName, buf)
+		}
+		if errors.Is(err, unix.ERANGE) && len(buf) < 1<<16 {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		return buf[:n], err
+	}
+}
+
+func (w *walker) writeRoot() error {
+	if w.top != nil {
+		return xattr.Fset(w.top.fd, w.treePath, w.attr, w.want)
+	}
+	return xattr.NewAt(w.mode, w.attr).Set(w.parentFD, filepath.Dir(w.treePath), w.baseName, w.want)
+}
+
+func (w *walker) partial() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return &PartialError{Root: w.treePath, Errs: w.errs, Total: w.errors.Load()}
+}
+
+// matches reports whether raw, an on-disk label, equals the target:
+// byte-equal after trailing NULs are dropped or, failing that, equal once
+// parsed. An unparsable label does not match. c caches the last verdict.
+func (w *walker) matches(raw []byte, c *cmpCache) bool {
+	for len(raw) > 0 && raw[len(raw)-1] == 0 {
+		raw = raw[:len(raw)-1]
+	}
+	if string(raw) == w.wantStr {
+		return true
+	}
+	if c != nil && c.valid && string(raw) == string(c.raw) {
+		return c.ok
+	}
+	got, err := label.Parse(string(raw))
+	ok := err == nil && got == w.to
+	if c != nil {
+		c.raw = append(c.raw[:0], raw...)
+		c.ok, c.valid = ok, true
+	}
+	return ok
+}
+
+type cmpCache struct {
+	raw   []byte
+	ok    bool
+	valid bool
+}
+
+// record keeps a per-path error.
+func (w *walker) record(err error) {
+	w.errors.Add(1)
+	w.errMu.Lock()
+	if len(w.errs) < w.opt.maxErrors() {
+		w.errs = append(w.errs, err)
+	}
+	w.errMu.Unlock()
+}
+
+// fail stops the walk with err unless it is already stopping.
+func (w *walker) fail(err error) {
+	w.fatalMu.Lock()
+	if w.fatal == nil {
+		w.fatal = err
+	}
+	w.fatalMu.Unlock()
+	w.stop.Store(true)
+	w.mu.Lock()
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+func (w *walker) totals() Stats {
+	return Stats{
+		Visited: w.visited.Load(),
+		Changed: w.changed.Load(),
+		Correct: w.correct.Load(),
+		Skipped: w.skipped.Load(),
+		Errors:  w.errors.Load(),
+	}
+}
+
+// walk runs the workers over the tree below w.top and waits for them. It
+// returns the first fatal error (ENOTSUP, cancellation).
+func (w *walker) walk() error {
+	w.budget = int64(w.opt.MaxOpenDirs)
+	if w.budget <= 0 {
+		var rl unix.Rlimit
+		w.budget = 256
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+			w.budget = min(max(int64(rl.Cur/4), 16), 4096)
+		}
+	}
+	w.loadMounts()
+
+	top := w.top
+	top.busy = 1 // held by the walk until it ends, so the root stays open
+	w.pending = 1
+	w.stack = append(w.stack, item{dir: top})
+
+	n := w.opt.workers()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	func() {
+		defer wg.Wait()
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wk := newWorker(w)
+				wk.loop()
+			}()
+		}
+		go func() { wg.Wait(); close(done) }()
+		var tick <-chan time.Time
+		if w.opt.Progress != nil {
+			t := time.NewTicker(w.opt.progressInterval())
+			defer t.Stop()
+			tick = t.C
+		}
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-w.ctx.Done():
+				w.fail(fmt.Errorf("relabel %s: %w", w.treePath, w.ctx.Err()))
+				<-done
+				return
+			case <-tick:
+				st := w.totals()
+				st.Elapsed = time.Since(start)
+				w.opt.Progress(st)
+			}
+		}
+	}()
+
+	// Release what an interrupted walk left queued, so that every
+	// descriptor but the root's is closed.
+	for _, it := range w.stack {
+		if it.chunk != nil {
+			w.putBuf(it.chunk.buf)
+			w.releaseBusy(it.dir)
+		} else if it.dir.parent != nil {
+			w.kidDone(it.dir.parent)
+		}
+	}
+	w.stack = nil
+	w.fatalMu.Lock()
+	defer w.fatalMu.Unlock()
+	return w.fatal
+}
+
+// loadMounts finds the mount points below the tree root in
+// /proc/self/mountinfo, so that entries that are mount points (files bind-
+// mounted over files too, which openat2 cannot tell) are not labeled.
+func (w *walker) loadMounts() {
+	kpath, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", w.top.fd))
+	if err != nil {
+		return
+	}
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	w.mounts = mountsBelow(data, kpath)
+	if m := w.mounts[""]; m != nil {
+		w.top.mounts = m
+	}
+}
+
+// mountsBelow parses mountinfo and returns, for each directory below root
+// (as a path relative to root, "" for root), the names of its entries that
+// are mount points.
+func mountsBelow(mountinfo []byte, root string) map[string]map[string]struct{} {
+	var out map[string]map[string]struct{}
+	prefix := strings.TrimSuffix(root, "/") + "/"
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(f[4])
+		if !strings.HasPrefix(mp, prefix) || len(mp) == len(prefix) {
+			continue
+		}
+		rel := mp[len(prefix):]
+		dir, name := "", rel
+		if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+			dir, name = rel[:i], rel[i+1:]
+		}
+		if out == nil {
+			out = map[string]map[string]struct{}{}
+		}
+		if out[dir] == nil {
+			out[dir] = map[string]struct{}{}
+		}
+		out[dir][name] = struct{}{}
+	}
+	return out
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) of a
+// mountinfo field.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// push queues an item.
+func (w *walker) push(it item) {
+	w.mu.Lock()
+	w.pending++
+	w.stack = append(w.stack, it)
+	if w.idle.Load() > 0 {
+		w.cond.Signal()
+	}
+	w.mu.Unlock()
+}
+
+// pop returns the next item, waiting for one; false when the walk is over.
+func (w *walker) pop() (item, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.stack) == 0 && w.pending > 0 && !w.stop.Load() {
+		w.idle.Add(1)
+		w.cond.Wait()
+		w.idle.Add(-1)
+	}
+	if w.stop.Load() || len(w.stack) == 0 {
+		return item{}, false
+	}
+	it := w.stack[len(w.stack)-1]
+	w.stack[len(w.stack)-1] = item{}
+	w.stack = w.stack[:len(w.stack)-1]
+	return it, true
+}
+
+// finish marks one popped item done.
+func (w *walker) finish() {
+	w.mu.Lock()
+	w.pending--
+	if w.pending == 0 {
+		w.cond.Broadcast()
+	}
+	w.mu.Unlock()
+}
+
+func (w *walker) getBuf() []byte  { return *(bufPool.Get().(*[]byte)) }
+func (w *walker) putBuf(b []byte) { bufPool.Put(&b) }
+
+// maybeClose closes d's descriptor when nothing needs it any more or, under
+// descriptor pressure, when only unopened subdirectories do. d.mu is held.
+func (w *walker) maybeClose(d *dirNode) {
+	if d.fd < 0 || d.busy > 0 || d.inUse > 0 {
+		return
+	}
+	if d.kids == 0 || w.openDirs.Load() > w.budget {
+		unix.Close(d.fd)
+		d.fd = -1
+		w.openDirs.Add(-1)
+	}
+}
+
+func (w *walker) releaseBusy(d *dirNode) {
+	d.mu.Lock()
+	d.busy--
+	w.maybeClose(d)
+	d.mu.Unlock()
+}
+
+func (w *walker) kidDone(p *dirNode) {
+	p.mu.Lock()
+	p.kids--
+	w.maybeClose(p)
+	p.mu.Unlock()
+}
+
+// acquire returns a descriptor of d to open a child from: d's own (marked in
+// use) or, if d was closed under descriptor pressure, a fresh one reopened
+// from the nearest open ancestor, which the caller must close (owned).
+func (w *walker) acquire(d *dirNode) (fd int, owned bool, err error) {
+	d.mu.Lock()
+	if d.fd >= 0 {
+		d.inUse++
+		fd = d.fd
+		d.mu.Unlock()
+		return fd, false, nil
+	}
+	d.mu.Unlock()
+	if d.parent == nil {
+		return -1, false, &os.PathError{Op: "open", Path: d.path, Err: unix.EBADF}
+	}
+	pfd, powned, err := w.acquire(d.parent)
+	if err != nil {
+		return -1, false, err
+	}
+	fd, err = w.openDir(pfd, d.parent.path, d.name, d.foreign)
+	w.unacquire(d.parent, pfd, powned)
+	if err != nil {
+		return -1, false, err
+	}
+	return fd, true, nil
+}
+
+func (w *walker) unacquire(d *dirNode, fd int, owned bool) {
+	if owned {
+		unix.Close(fd)
+		return
+	}
+	d.mu.Lock()
+	d.inUse--
+	w.maybeClose(d)
+	d.mu.Unlock()
+}
+
+// worker is one walking goroutine and its buffers.
+type worker struct {
+	w     *walker
+	at    *xattr.At
+	val   []byte
+	cache cmpCache
+	buf   []byte
+	order []direntRef
+
+	visited, changed, correct, skipped int64
+}
+
+func newWorker(w *walker) *worker {
+	return &worker{w: w, at: xattr.NewAt(w.mode, w.attr), val: make([]byte, 256)}
+}
+
+func (wk *worker) loop() {
+	w := wk.w
+	defer wk.flush()
+	for {
+		it, ok := w.pop()
+		if !ok {
+			return
+		}
+		if it.chunk != nil {
+			wk.entries(it.dir, it.chunk.buf[:it.chunk.n])
+			w.putBuf(it.chunk.buf)
+			w.releaseBusy(it.dir)
+		} else {
+			wk.visitDir(it.dir)
+		}
+		wk.flush()
+		w.finish()
+	}
+}
+
+func (wk *worker) flush() {
+	w := wk.w
+	if wk.visited != 0 {
+		w.visited.Add(wk.visited)
+		wk.visited = 0
+	}
+	if wk.changed != 0 {
+		w.changed.Add(wk.changed)
+		wk.changed = 0
+	}
+	if wk.correct != 0 {
+		w.correct.Add(wk.correct)
+		wk.correct = 0
+	}
+	if wk.skipped != 0 {
+		w.skipped.Add(wk.skipped)
+		wk.skipped = 0
+	}
+}
+
+// visitDir opens d (unless it is the root, already open) and reads it.
+func (wk *worker) visitDir(d *dirNode) {
+	w := wk.w
+	if d.parent != nil {
+		if w.opt.beforeOpenDir != nil {
+			w.opt.beforeOpenDir(d.path)
+		}
+		pfd, owned, err := w.acquire(d.parent)
+		var fd int
+		if err == nil {
+			fd, err = w.openDir(pfd, d.parent.path, d.name, d.foreign)
+			if errors.Is(err, unix.EXDEV) && w.opt.FollowMounts {
+				// a mount point that appeared after mountinfo was read
+				d.foreign = true
+				fd, err = w.openDir(pfd, d.parent.path, d.name, true)
+			}
+			w.unacquire(d.parent, pfd, owned)
+		}
+		w.kidDone(d.parent)
+		if err != nil {
+			switch {
+			case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EXDEV):
+				// Vanished, replaced by a symlink or a file, or a mount
+				// point: its own label was handled from the parent (or, for
+				// a mount point, deliberately not); nothing to enter.
+			default:
+				w.record(err)
+			}
+			return
+		}
+		d.mu.Lock()
+		d.fd = fd
+		d.busy++
+		d.mu.Unlock()
+		w.openDirs.Add(1)
+	}
+	wk.readDir(d)
+	if d.parent != nil {
+		w.releaseBusy(d)
+	}
+}
+
+// readDir reads d with getdents64 and handles its entries, handing whole
+// buffers to idle workers while it reads on.
+func (wk *worker) readDir(d *dirNode) {
+	w := wk.w
+	for !w.stop.Load() {
+		if wk.buf == nil {
+			wk.buf = w.getBuf()
+		}
+		n, err := xattr.ReadDirent(d.fd, d.path, wk.buf)
+		if err != nil {
+			w.record(err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+		if w.idle.Load() > 0 {
+			d.mu.Lock()
+			d.busy++
+			d.mu.Unlock()
+			w.push(item{dir: d, chunk: &chunk{buf: wk.buf, n: n}})
+			wk.buf = nil
+			continue
+		}
+		wk.entries(d, wk.buf[:n])
+	}
+}
+
+// entries handles the entries of one getdents64 buffer of directory d, in
+// inode order: directories list entries in hash order, and visiting inodes in
+// the order they sit in the inode table lets the filesystem's inode-table
+// readahead serve a cold cache.
+func (wk *worker) entries(d *dirNode, b []byte) {
+	w := wk.w
+	var de xattr.Dirent
+	wk.order = wk.order[:0]
+	for off := 0; off < len(b); {
+		sz := xattr.NextDirent(b[off:], &de)
+		if sz == 0 {
+			break
+		}
+		if de.Ino != 0 && !de.IsDot() {
+			wk.order = append(wk.order, direntRef{ino: de.Ino, off: uint32(off)})
+		}
+		off += sz
+	}
+	slices.SortFunc(wk.order, func(a, b direntRef) int { return cmp.Compare(a.ino, b.ino) })
+	// Subdirectories first, so that other workers can start reading them
+	// (a deep tree is a chain of reads) while this one labels the files.
+	for pass := 0; pass < 2; pass++ {
+		for _, r := range wk.order {
+			xattr.NextDirent(b[r.off:], &de)
+			if (de.Type == xattr.TypeDir) != (pass == 0) {
+				continue
+			}
+			if w.stop.Load() {
+				return
+			}
+			wk.entry(d, &de)
+		}
+	}
+}
+
+type direntRef struct {
+	ino uint64
+	off uint32
+}
+
+func (wk *worker) entry(d *dirNode, de *xattr.Dirent) {
+	w := wk.w
+	foreign := d.foreign
+	if d.mounts != nil {
+		if _, ok := d.mounts[string(de.Name[:len(de.Name)-1])]; ok {
+			if !w.opt.FollowMounts {
+				wk.visited++
+				wk.skipped++
+				return
+			}
+			foreign = true
+		}
+	}
+	typ := de.Type
+	if typ == xattr.TypeUnknown {
+		t, _, err := xattr.Lstatat(d.fd, d.path, de.Name)
+		if err != nil {
+			wk.visited++
+			if errors.Is(err, unix.ENOENT) {
+				wk.skipped++
+			} else {
+				w.record(err)
+			}
+			return
+		}
+		typ = t
+	}
+	if !wk.label(d, de.Name, foreign) {
+		return
+	}
+	if typ == xattr.TypeDir {
+		wk.pushDir(d, de.Name, foreign)
+	}
+}
+
+// label gives the entry name of d the target label if it has another one.
+// It returns false if the entry vanished.
+func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
+	w := wk.w
+	wk.visited++
+	var n int
+	var err error
+	for {
+		n, err = wk.at.Get(d.fd, d.path, name, wk.val)
+		if err == nil || err == unix.ENODATA || !errors.Is(err, unix.ERANGE) || len(wk.val) >= 1<<16 {
+			break
+		}
+		wk.val = make([]byte, 2*len(wk.val))
+	}
+	switch {
+	case err == nil:
+		if w.matches(wk.val[:n], &wk.cache) {
+			wk.correct++
+			return true
+		}
+	case err == unix.ENODATA:
+	default:
+		return wk.fail(err, foreign)
+	}
+	if w.opt.DryRun {
+		wk.changed++
+		return true
+	}
+	if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
+		return wk.fail(err, foreign)
+	}
+	wk.changed++
+	return true
+}
+
+func (wk *worker) fail(err error, foreign bool) bool {
+	w := wk.w
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		wk.skipped++
+		return false
+	case errors.Is(err, unix.ENOTSUP) && !foreign:
+		w.errors.Add(1)
+		w.fail(fmt.Errorf("relabel %s: the filesystem cannot store %s labels: %w", w.treePath, w.attr, err))
+		return false
+	}
+	w.record(err)
+	return true
+}
+
+// pushDir queues the subdirectory name of d.
+func (wk *worker) pushDir(d *dirNode, name []byte, foreign bool) {
+	w := wk.w
+	s := string(name[:len(name)-1])
+	child := &dirNode{parent: d, name: s, path: joinPath(d.path, s), foreign: foreign, fd: -1}
+	if len(w.mounts) > 0 {
+		child.mounts = w.mounts[strings.TrimPrefix(child.path[len(w.treePath):], "/")]
+	}
+	d.mu.Lock()
+	d.kids++
+	d.mu.Unlock()
+	w.push(item{dir: child})
+}

@@ -11,9 +11,12 @@ import (
 
 func TestPurePackages(t *testing.T) {
 	forbidden := map[string][]string{
-		"github.com/selmount/selmount/label":   {"k8s.io/", "golang.org/x/sys", "sigs.k8s.io/"},
-		"github.com/selmount/selmount/kubever": {"k8s.io/", "golang.org/x/sys"},
-		"github.com/selmount/selmount/decide":  {"k8s.io/client-go", "golang.org/x/sys", "github.com/spf13/cobra"},
+		"github.com/selmount/selmount/label":     {"k8s.io/", "golang.org/x/sys", "sigs.k8s.io/"},
+		"github.com/selmount/selmount/kubever":   {"k8s.io/", "golang.org/x/sys"},
+		"github.com/selmount/selmount/decide":    {"k8s.io/client-go", "golang.org/x/sys", "github.com/spf13/cobra"},
+		"github.com/selmount/selmount/check":     {"k8s.io/client-go", "golang.org/x/sys", "github.com/spf13/cobra"},
+		"github.com/selmount/selmount/mountinfo": {"k8s.io/", "golang.org/x/sys"},
+		"github.com/selmount/selmount/mountopt":  {"k8s.io/", "golang.org/x/sys"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

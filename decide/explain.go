@@ -2,14 +2,12 @@ package decide
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
 )
@@ -53,23 +51,7 @@ func Explain(objs Objects, cfg Config) Explanation {
 	// Pods are decided independently, in parallel; admission on each node
 	// then runs in input order.
 	evals := make([]*podEval, len(objs.Pods))
-	workers := runtime.GOMAXPROCS(0)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(objs.Pods) {
-					return
-				}
-				evals[i] = d.evalPod(objs.Pods[i], i)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(objs.Pods), func(i int) { evals[i] = d.evalPod(objs.Pods[i], i) })
 	nodes := map[string]*node{}
 	for i, pod := range objs.Pods {
 		pe := evals[i]

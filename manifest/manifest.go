@@ -17,18 +17,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/manifest/internal/fastyaml"
 )
 
@@ -196,7 +194,7 @@ func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) 
 		errs []error
 	}
 	results := make([]result, n)
-	parallel(n, func(i int) {
+	parallel.For(n, func(i int) {
 		o, e := decode(i)
 		results[i] = result{o, e}
 	})
@@ -350,27 +348,6 @@ func decodeDocument(src Source, doc []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)}}
 	}
 	return decodeJSON(src, js)
-}
-
-// parallel calls f(0) ... f(n-1) on every CPU and returns when all are done.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 func decodeJSON(src Source, js []byte) ([]Object, []error) {

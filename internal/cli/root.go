@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -80,4 +82,32 @@ func register(f func() *cobra.Command) { subcommands = append(subcommands, f) }
 func IsSilent(err error) bool {
 	var e *ExitCodeError
 	return errors.As(err, &e) && e.Err == nil
+}
+
+// Main runs the command tree as the program name and exits with the
+// command's exit code. Both binaries (selmount and kubectl-selmount) are this
+// one call.
+func Main(name string) {
+	tuneGC()
+	root := NewRootCmd(name, os.Stdin, os.Stdout, os.Stderr)
+	if err := root.Execute(); err != nil {
+		if msg := err.Error(); msg != "" && !IsSilent(err) {
+			fmt.Fprintln(os.Stderr, name+":", msg)
+		}
+		os.Exit(ExitCode(err))
+	}
+}
+
+// tuneGC trades memory for speed on large inputs (100,000 pods and their
+// volumes decode into a few hundred MiB of objects that live to the end):
+// collect less often, but keep the heap under a soft 960 MiB, so that a
+// whole cluster is checked within 1 GiB (at some CPU cost near the limit;
+// see docs/benchmarks.md). GOGC and GOMEMLIMIT still win when set.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(960 << 20)
+	}
 }

@@ -355,8 +355,8 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, nil
 	}
 	var tm typeMeta
-	if av, k, ok := peekTypeMeta(js); ok {
-		tm.APIVersion, tm.Kind = av, k
+	if av, k, items, ok := peekTypeMeta(js); ok {
+		tm.APIVersion, tm.Kind, tm.Items = av, k, items
 		// Case-sensitive, as the API server: "Kind:" is not "kind:".
 	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)}}
@@ -369,8 +369,8 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Field: missing, Err: errors.New("missing: not a Kubernetes object")}}
 	}
 	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && tm.Items != nil {
-		var items []json.RawMessage
-		if err := json.Unmarshal(tm.Items, &items); err != nil && tm.Items != nil {
+		items, ok := splitArray(tm.Items) // subslices: no copy of a large List
+		if !ok && tm.Items != nil && string(bytes.TrimSpace(tm.Items)) != "null" {
 			return nil, []error{&Error{Source: src, Object: tm.Kind, Field: "items", Err: errors.New("not a list of objects")}}
 		}
 		return collect(len(items), func(i int) ([]Object, []error) {

@@ -10,19 +10,39 @@ func checkPeek(t *testing.T, js []byte) {
 	if !json.Valid(js) {
 		return
 	}
-	av, k, ok := peekTypeMeta(js)
+	av, k, items, ok := peekTypeMeta(js)
 	if !ok {
 		return
 	}
 	var tm struct {
-		APIVersion any `json:"apiVersion"`
-		Kind       any `json:"kind"`
+		APIVersion any             `json:"apiVersion"`
+		Kind       any             `json:"kind"`
+		Items      json.RawMessage `json:"items"`
 	}
 	if err := json.Unmarshal(js, &tm); err != nil {
 		t.Fatalf("peek answered (%q, %q) for %s, which does not decode: %v", av, k, js, err)
 	}
-	if tm.APIVersion != av || tm.Kind != k {
-		t.Fatalf("peek (%q, %q), decode (%v, %v) for %s", av, k, tm.APIVersion, tm.Kind, js)
+	if tm.APIVersion != av || tm.Kind != k || string(tm.Items) != string(items) {
+		t.Fatalf("peek (%q, %q, %s), decode (%v, %v, %s) for %s", av, k, items, tm.APIVersion, tm.Kind, tm.Items, js)
+	}
+	if items == nil {
+		return
+	}
+	elems, ok := splitArray(items)
+	var want []json.RawMessage
+	if err := json.Unmarshal(items, &want); err != nil {
+		if ok {
+			t.Fatalf("splitArray(%s) accepted what does not decode as an array: %v", items, err)
+		}
+		return
+	}
+	if !ok || len(elems) != len(want) {
+		t.Fatalf("splitArray(%s) = %d elements, %v; decode %d", items, len(elems), ok, len(want))
+	}
+	for i := range want {
+		if string(elems[i]) != string(want[i]) {
+			t.Fatalf("splitArray(%s)[%d] = %s, decode %s", items, i, elems[i], want[i])
+		}
 	}
 }
 
@@ -34,7 +54,8 @@ func TestPeekTypeMeta(t *testing.T) {
 	}{
 		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}}`, "v1", "Pod", true},
 		{` { "kind" : "Pod" , "spec":{"x":[1,{"a":"}"}]}, "apiVersion":"v1" } `, "v1", "Pod", true},
-		{`{"apiVersion":"v1","kind":"List","items":[]}`, "", "", false},
+		{`{"apiVersion":"v1","kind":"List","items":[]}`, "v1", "List", true},
+		{`{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}, {"a":[1,2]} ,"x",3]}`, "v1", "List", true},
 		{`{"apiVersion":"v1","kind":"P\u006fd"}`, "", "", false},
 		{`{"apiVersion":"v1","kind":"Pod","kind":"Service"}`, "v1", "Service", true},
 		{`{"apiVersion":"v1"}`, "", "", false},
@@ -44,7 +65,7 @@ func TestPeekTypeMeta(t *testing.T) {
 		{`{"apiVersion":"v1","kind":"Pod","n":-1.5e3,"b":true,"z":null}`, "v1", "Pod", true},
 	}
 	for _, tc := range tests {
-		av, k, ok := peekTypeMeta([]byte(tc.in))
+		av, k, _, ok := peekTypeMeta([]byte(tc.in))
 		if av != tc.av || k != tc.kind || ok != tc.ok {
 			t.Errorf("peekTypeMeta(%s) = %q, %q, %v; want %q, %q, %v", tc.in, av, k, ok, tc.av, tc.kind, tc.ok)
 		}

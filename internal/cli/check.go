@@ -117,6 +117,10 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		for _, e := range errs {
 			readErrs = append(readErrs, e.Error())
 		}
+		if len(objs) == 0 && len(errs) > 0 {
+			// Nothing could be read: no report that says "No findings".
+			return fail(errors.Join(errs...))
+		}
 		in.Source = "manifests"
 	default:
 		res, err := o.cluster.load(cmd)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -141,6 +142,9 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 		opt.Progress = func(s relabel.Stats) { progressLine(stderr, s) }
 	}
 	st, err := relabel.Relabel(ctx, path, to, opt)
+	if errors.Is(err, relabel.ErrProtectedPath) {
+		err = &flagHintError{err: err, from: "(Options.Force allows it)", to: "(--force allows it)"}
+	}
 	if live {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
@@ -229,3 +233,12 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// flagHintError names the command's flag where the library names its option.
+type flagHintError struct {
+	err      error
+	from, to string
+}
+
+func (e *flagHintError) Error() string { return strings.Replace(e.err.Error(), e.from, e.to, 1) }
+func (e *flagHintError) Unwrap() error { return e.err }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/selmount/selmount/internal/xattr"
 	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/mountinfo"
 )
 
 // Relabel gives every entry below root, and root itself, the label to:
@@ -573,28 +574,23 @@ func (w *walker) loadMounts() {
 	if err != nil {
 		return
 	}
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.ReadSelf()
 	if err != nil {
 		return
 	}
-	w.mounts = mountsBelow(data, kpath)
+	w.mounts = mountsBelow(mounts, kpath)
 	if m := w.mounts[""]; m != nil {
 		w.top.mounts = m
 	}
 }
 
-// mountsBelow parses mountinfo and returns, for each directory below root
-// (as a path relative to root, "" for root), the names of its entries that
-// are mount points.
-func mountsBelow(mountinfo []byte, root string) map[string]map[string]struct{} {
+// mountsBelow returns, for each directory below root (as a path relative to
+// root, "" for root), the names of its entries that are mount points.
+func mountsBelow(mounts []mountinfo.Mount, root string) map[string]map[string]struct{} {
 	var out map[string]map[string]struct{}
 	prefix := strings.TrimSuffix(root, "/") + "/"
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
+	for _, m := range mounts {
+		mp := m.MountPoint
 		if !strings.HasPrefix(mp, prefix) || len(mp) == len(prefix) {
 			continue
 		}
@@ -613,26 +609,6 @@ func mountsBelow(mountinfo []byte, root string) map[string]map[string]struct{} {
 	}
 	return out
 }
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) of a
-// mountinfo field.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // push queues an item.
 func (w *walker) push(it item) {

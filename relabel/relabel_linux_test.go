@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/selmount/selmount/internal/xattr"
+	"github.com/selmount/selmount/mountinfo"
 )
 
 // modes are the ways Relabel reaches entries; the fallbacks are forced.
@@ -561,7 +562,9 @@ func TestMountsBelow(t *testing.T) {
 32 22 0:40 / /vol rw - tmpfs tmpfs rw
 33 22 0:41 / /volume2/x rw - tmpfs tmpfs rw
 `
-	got := mountsBelow([]byte(mi), "/vol")
+	mounts, err := mountinfo.Parse(strings.NewReader(mi))
+	must(t, err)
+	got := mountsBelow(mounts, "/vol")
 	want := map[string]map[string]struct{}{"": {"mnt": {}}, "a b": {"file": {}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mountsBelow = %v, want %v", got, want)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,6 @@ import (
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/examples"
 	"github.com/selmount/selmount/kubever"
-	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/manifest"
 	"github.com/selmount/selmount/workload"
 )
@@ -64,21 +62,6 @@ invalid (the documents that could be read are still explained).`,
 	f.BoolVar(&o.selinux, "selinux", true, "whether the node runs with SELinux enabled")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or yaml")
 	return cmd
-}
-
-// resolveDefaults turns --node-defaults into label.Defaults.
-func resolveDefaults(v string) (label.Defaults, error) {
-	if d, ok := label.Profile(v); ok {
-		return d, nil
-	}
-	if fi, err := os.Stat(v); err == nil && fi.IsDir() {
-		d, err := label.LoadDefaults(v)
-		if err != nil {
-			return label.Defaults{}, fmt.Errorf("--node-defaults %s: %w", v, err)
-		}
-		return d, nil
-	}
-	return label.Defaults{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", v, label.ProfileNames())
 }
 
 func resolveGates(version, gates string) (kubever.Gates, error) {

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
 	"github.com/selmount/selmount/ctxmount"
-	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/mountopt"
 )
 
@@ -115,34 +113,6 @@ func reasonOf(err error) string {
 		}
 	}
 	return "Other"
-}
-
-// labelFlags resolves --label or --level with --node-defaults; the zero
-// label when neither is set.
-func labelFlags(lbl, level, nodeDefaults string) (label.Context, error) {
-	switch {
-	case lbl != "" && level != "":
-		return label.Context{}, errors.New("--label and --level exclude each other")
-	case lbl != "":
-		return label.Parse(lbl)
-	case level != "":
-		lv, err := label.ParseLevel(level)
-		if err != nil {
-			return label.Context{}, err
-		}
-		d, ok := label.Profile(nodeDefaults)
-		if !ok {
-			fi, err := os.Stat(nodeDefaults)
-			if err != nil || !fi.IsDir() {
-				return label.Context{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", nodeDefaults, label.ProfileNames())
-			}
-			if d, err = label.LoadDefaults(nodeDefaults); err != nil {
-				return label.Context{}, err
-			}
-		}
-		return d.File.WithLevel(lv), nil
-	}
-	return label.Context{}, nil
 }
 
 func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {

@@ -87,35 +87,11 @@ type RelabelResult struct {
 }
 
 func (o *relabelOptions) target() (label.Context, error) {
-	switch {
-	case o.label != "" && o.level != "":
-		return label.Context{}, errors.New("--label and --level exclude each other")
-	case o.label != "":
-		return label.Parse(o.label)
-	case o.level != "":
-		lv, err := label.ParseLevel(o.level)
-		if err != nil {
-			return label.Context{}, err
-		}
-		d, err := relabelNodeDefaults(o.nodeDefaults)
-		if err != nil {
-			return label.Context{}, err
-		}
-		return d.File.WithLevel(lv), nil
+	to, err := labelFlags(o.label, o.level, o.nodeDefaults)
+	if err == nil && to.IsZero() {
+		err = errors.New("one of --label or --level is required")
 	}
-	return label.Context{}, errors.New("one of --label or --level is required")
-}
-
-// relabelNodeDefaults resolves --node-defaults: a profile name, else a
-// directory to load the defaults from.
-func relabelNodeDefaults(v string) (label.Defaults, error) {
-	if d, ok := label.Profile(v); ok {
-		return d, nil
-	}
-	if fi, err := os.Stat(v); err == nil && fi.IsDir() {
-		return label.LoadDefaults(v)
-	}
-	return label.Defaults{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", v, label.ProfileNames())
+	return to, err
 }
 
 func (o *relabelOptions) run(cmd *cobra.Command, path string) error {

@@ -7,11 +7,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/workload"
 )
 
 // Input is what a check reads.
@@ -143,31 +143,7 @@ func Run(in Input) Report {
 
 // decideObjects assembles decide.Objects with the entries' pods in order.
 func decideObjects(in []any, c *collector) decide.Objects {
-	var o decide.Objects
-	explicit := map[string]bool{}
-	for _, obj := range in {
-		switch x := obj.(type) {
-		case *corev1.PersistentVolumeClaim:
-			cl := x
-			if cl.Namespace == "" {
-				cl = x.DeepCopy() // the input is never modified
-				cl.Namespace = "default"
-			}
-			explicit[cl.Namespace+"/"+cl.Name] = true
-			o.PVCs = append(o.PVCs, cl)
-		case *corev1.PersistentVolume:
-			o.PVs = append(o.PVs, x)
-		case *storagev1.CSIDriver:
-			o.CSIDrivers = append(o.CSIDrivers, x)
-		case *storagev1.StorageClass:
-			o.StorageClasses = append(o.StorageClasses, x)
-		}
-	}
-	for _, cl := range c.claims {
-		if !explicit[cl.Namespace+"/"+cl.Name] {
-			o.PVCs = append(o.PVCs, cl)
-		}
-	}
+	o := workload.Storage(in, c.claims)
 	for _, e := range c.entries {
 		o.Pods = append(o.Pods, e.pod)
 	}

@@ -93,21 +93,36 @@ func defaultNamespace(m *metav1.ObjectMeta) {
 // Collect sorts decoded objects into decide.Objects, expanding workloads into
 // their pods in input order and defaulting empty namespaces to "default".
 func Collect(objs []any) decide.Objects {
-	var out decide.Objects
+	var pods []*corev1.Pod
 	var synthesized []*corev1.PersistentVolumeClaim
 	for _, obj := range objs {
-		if pods, claims, ok := Expand(obj); ok {
-			out.Pods = append(out.Pods, pods...)
+		if p, claims, ok := Expand(obj); ok {
+			pods = append(pods, p...)
 			synthesized = append(synthesized, claims...)
-			continue
 		}
+	}
+	out := Storage(objs, synthesized)
+	out.Pods = pods
+	return out
+}
+
+// Storage returns the claims, volumes, StorageClasses and CSIDrivers among
+// objs (claims with an empty namespace in "default"), plus the synthesized
+// claims (those StatefulSet templates create) that objs do not give
+// explicitly: a claim given explicitly, possibly bound, wins. Pods are left
+// to the caller.
+func Storage(objs []any, synthesized []*corev1.PersistentVolumeClaim) decide.Objects {
+	var out decide.Objects
+	explicit := map[string]bool{}
+	for _, obj := range objs {
 		switch o := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
 			c := o
 			if c.Namespace == "" {
-				c = o.DeepCopy()
+				c = o.DeepCopy() // the input is never modified
 				defaultNamespace(&c.ObjectMeta)
 			}
+			explicit[c.Namespace+"/"+c.Name] = true
 			out.PVCs = append(out.PVCs, c)
 		case *corev1.PersistentVolume:
 			out.PVs = append(out.PVs, o)
@@ -116,12 +131,6 @@ func Collect(objs []any) decide.Objects {
 		case *storagev1.StorageClass:
 			out.StorageClasses = append(out.StorageClasses, o)
 		}
-	}
-	// A claim given explicitly (possibly bound) wins over the one a
-	// StatefulSet template would create.
-	explicit := map[string]bool{}
-	for _, c := range out.PVCs {
-		explicit[c.Namespace+"/"+c.Name] = true
 	}
 	for _, c := range synthesized {
 		if !explicit[c.Namespace+"/"+c.Name] {

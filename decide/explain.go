@@ -79,6 +79,7 @@ type podEval struct {
 }
 
 type volEval struct {
+	index    int // position in the pod's Volumes
 	spec     *spec
 	lr       labelResult
 	eligible bool
@@ -133,17 +134,13 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid seLinuxOptions: %v", podKey(pod), vol.Name, ve.lr.translateErr))
 		}
 		v := d.volumeResult(pod, vol, s, ctxs[vol.Name], ve)
+		ve.index = len(pe.result.Volumes)
 		pe.result.Volumes = append(pe.result.Volumes, v)
-		ve.out = &pe.result.Volumes[len(pe.result.Volumes)-1]
 		pe.vols = append(pe.vols, ve)
 	}
-	// Re-point after appends may have moved the slice.
-	j := 0
-	for i := range pe.result.Volumes {
-		if j < len(pe.vols) && pe.result.Volumes[i].Name == pe.vols[j].spec.vol.Name {
-			pe.vols[j].out = &pe.result.Volumes[i]
-			j++
-		}
+	// Pointers only now: appends may have moved the slice.
+	for _, ve := range pe.vols {
+		ve.out = &pe.result.Volumes[ve.index]
 	}
 	return pe
 }

@@ -72,7 +72,7 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 	f.StringSliceVarP(&o.files, "filename", "f", nil, "manifest file, directory (recursive) or - for standard input; repeatable (default: read the cluster)")
 	f.Bool("examples", false, "check the bundled examples instead of a cluster")
 	f.StringVar(&o.targetVersion, "target-version", "", "Kubernetes version to check against (default: 1.37 when the cluster is older, else the cluster's version; 1.37 for manifests)")
-	f.StringVar(&o.currentVer, "current-version", "", "the version the cluster runs today (default: the API server's version; none for manifests)")
+	f.StringVar(&o.currentVer, "current-version", "", "the version the cluster runs today (default: the oldest kubelet among the Nodes, else the API server's version; none for manifests)")
 	f.StringVar(&o.featureGates, "feature-gates", "", "feature gate overrides for the target version: SELinuxMount=false,...")
 	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "the nodes' default container labels: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or a node root directory")
 	f.BoolVar(&o.selinux, "selinux", true, "whether the nodes run with SELinux enabled")

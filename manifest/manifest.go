@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/manifest/internal/fastyaml"
+	"github.com/selmount/selmount/manifest/internal/strictjson"
 )
 
 // Object is one decoded API object and where it came from.
@@ -198,8 +200,18 @@ func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) 
 		o, e := decode(i)
 		results[i] = result{o, e}
 	})
+	no, ne := 0, 0
+	for _, r := range results {
+		no, ne = no+len(r.objs), ne+len(r.errs)
+	}
 	var objs []Object
 	var errs []error
+	if no > 0 {
+		objs = make([]Object, 0, no)
+	}
+	if ne > 0 {
+		errs = make([]error, 0, ne)
+	}
 	for _, r := range results {
 		objs, errs = append(objs, r.objs...), append(errs, r.errs...)
 	}
@@ -209,7 +221,8 @@ func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) 
 // splitDocuments splits a YAML stream at "---" lines (and after "..."), and
 // a stream of JSON values into one document per value. Empty documents (only
 // comments or blanks) are dropped but still counted, so document numbers
-// match what an editor shows between separators.
+// match what an editor shows between separators. The documents share data's
+// memory unless data has carriage returns.
 func splitDocuments(data []byte) [][]byte {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
@@ -217,15 +230,62 @@ func splitDocuments(data []byte) [][]byte {
 			return docs
 		}
 	}
+	if bytes.IndexByte(data, '\r') >= 0 {
+		return splitLinesCopy(data)
+	}
+	var docs [][]byte
+	start := 0     // where the current document starts
+	ended := false // the last marker was "...", which already ended the document
+	for off := 0; off < len(data); {
+		next := len(data)
+		if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+			next = off + i + 1
+		}
+		line := bytes.TrimSuffix(data[off:next], []byte("\n"))
+		if !isMarkerCandidate(line) {
+			off = next
+			continue
+		}
+		if isDocumentEnd(string(line)) {
+			// The YAML parser would silently ignore what follows "...".
+			docs = append(docs, data[start:off])
+			start, ended = next, true
+		} else if content, ok := separator(string(line)); ok {
+			if cur := data[start:off]; !ended || !isEmptyDoc(cur) {
+				docs = append(docs, cur)
+			}
+			ended = false
+			start = next
+			if content != "" {
+				start = off + bytes.Index(line, []byte(content))
+			}
+		}
+		off = next
+	}
+	docs = append(docs, data[start:])
+	// Drop a leading empty document (a file that starts with ---).
+	if len(docs) > 1 && isEmptyDoc(docs[0]) {
+		docs = docs[1:]
+	}
+	return docs
+}
+
+// isMarkerCandidate is a cheap test for lines that may be "---" or "...".
+func isMarkerCandidate(line []byte) bool {
+	return len(line) >= 3 && (line[0] == '-' && line[1] == '-' && line[2] == '-' || line[0] == '.' && line[1] == '.' && line[2] == '.')
+}
+
+// splitLinesCopy is splitDocuments for streams with CRLF line ends: it
+// builds each document anew without the carriage returns.
+func splitLinesCopy(data []byte) [][]byte {
 	var docs [][]byte
 	var cur bytes.Buffer
-	ended := false // the last marker was "...", which already ended the document
+	ended := false
 	// bytes.Lines rather than a bufio.Scanner, which stops silently at a
 	// line longer than its buffer.
 	for l := range bytes.Lines(data) {
 		line := strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r")
 		if isDocumentEnd(line) {
-			// The YAML parser would silently ignore what follows "...".
 			docs = append(docs, append([]byte(nil), cur.Bytes()...))
 			cur.Reset()
 			ended = true
@@ -247,7 +307,6 @@ func splitDocuments(data []byte) [][]byte {
 		cur.WriteByte('\n')
 	}
 	docs = append(docs, cur.Bytes())
-	// Drop a leading empty document (a file that starts with ---).
 	if len(docs) > 1 && isEmptyDoc(docs[0]) {
 		docs = docs[1:]
 	}
@@ -304,9 +363,9 @@ func isDocumentEnd(line string) bool {
 }
 
 func isEmptyDoc(doc []byte) bool {
-	for _, line := range strings.Split(string(doc), "\n") {
-		t := strings.TrimSpace(line)
-		if t != "" && !strings.HasPrefix(t, "#") {
+	for line := range bytes.Lines(doc) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' {
 			return false
 		}
 	}
@@ -340,7 +399,10 @@ func decodeDocument(src Source, doc []byte) ([]Object, []error) {
 	// sigs.k8s.io/yaml builds a tree of interface values per document, too
 	// slow for 100,000-pod inputs; fastyaml converts the block-style subset
 	// manifests are written in directly, and says when it cannot.
-	if js, ok := fastyaml.ToJSON(make([]byte, 0, len(doc)+len(doc)/2), doc); ok {
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
+		*buf = js // keep the grown buffer
 		return decodeJSON(src, js)
 	}
 	js, err := yaml.YAMLToJSON(doc)
@@ -349,6 +411,10 @@ func decodeDocument(src Source, doc []byte) ([]Object, []error) {
 	}
 	return decodeJSON(src, js)
 }
+
+// jsonBuffers recycles the JSON that YAML documents are converted to:
+// nothing decoded keeps a reference to it (strings are copied).
+var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 func decodeJSON(src Source, js []byte) ([]Object, []error) {
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
@@ -409,6 +475,13 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 	// their full path, e.g. spec.containers[0].volumeMountz. (Duplicate keys
 	// never get here: the YAML to JSON conversion keeps the last one.)
 	obj := newObj()
+	if strictjson.Decode(js, obj) {
+		// The same result as below, several times faster; anything it does
+		// not reproduce exactly (every error among them) takes the strict
+		// decoder on a fresh object.
+		return []Object{{Source: src, GVK: gvk, Obj: obj}}, nil
+	}
+	obj = newObj()
 	strict, err := sigsjson.UnmarshalStrict(js, obj, sigsjson.DisallowUnknownFields)
 	if err != nil {
 		// sigs.k8s.io/json's type errors are internal types; encoding/json

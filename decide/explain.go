@@ -46,23 +46,42 @@ func Explain(objs Objects, cfg Config) Explanation {
 			Process: cfg.Defaults.Process.String(),
 			File:    cfg.Defaults.File.String(),
 		},
-		Pods: []Pod{},
+		Pods: make([]Pod, 0, len(objs.Pods)),
 	}
 	// Pods are decided independently, in parallel; admission on each node
 	// then runs in input order.
 	evals := make([]*podEval, len(objs.Pods))
 	parallel.For(len(objs.Pods), func(i int) { evals[i] = d.evalPod(objs.Pods[i], i) })
-	nodes := map[string]*node{}
+	// Nodes are independent of each other: admit the pods of each node in
+	// input order, the nodes (and each pod without a node) in parallel.
+	byNode := map[string]int{}
+	var nodePods [][]int // pod indices of each node, in input order
+	var unscheduled []int
 	for i, pod := range objs.Pods {
-		pe := evals[i]
-		n := nodes[pod.Spec.NodeName]
-		if n == nil || pod.Spec.NodeName == "" {
-			n = newNode()
-			if pod.Spec.NodeName != "" {
-				nodes[pod.Spec.NodeName] = n
-			}
+		name := pod.Spec.NodeName
+		if name == "" {
+			unscheduled = append(unscheduled, i)
+			continue
 		}
-		n.admit(d, pe)
+		g, ok := byNode[name]
+		if !ok {
+			g = len(nodePods)
+			byNode[name] = g
+			nodePods = append(nodePods, nil)
+		}
+		nodePods[g] = append(nodePods[g], i)
+	}
+	parallel.For(len(nodePods)+len(unscheduled), func(u int) {
+		n := newNode()
+		if u >= len(nodePods) {
+			n.admit(d, evals[unscheduled[u-len(nodePods)]])
+			return
+		}
+		for _, i := range nodePods[u] {
+			n.admit(d, evals[i])
+		}
+	})
+	for _, pe := range evals {
 		out.Errors = append(out.Errors, pe.inputErrors...)
 		out.Pods = append(out.Pods, pe.result)
 	}

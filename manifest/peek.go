@@ -1,5 +1,7 @@
 package manifest
 
+import "sync"
+
 // peekTypeMeta reads the top-level "apiVersion" and "kind" strings of a JSON
 // object, and the raw "items" value of a List, without decoding it: a full
 // decode of every object only to learn its kind cost a third of the decoding
@@ -34,16 +36,16 @@ func peekTypeMeta(js []byte) (apiVersion, kind string, items []byte, ok bool) {
 			return "", "", nil, false
 		}
 		i = skipWS(js, i+1)
-		switch key {
+		switch string(key) {
 		case "apiVersion", "kind":
 			v, j, plain := readString(js, i)
 			if j < 0 || !plain {
 				return "", "", nil, false
 			}
-			if key == "kind" {
-				kind = v
+			if string(key) == "kind" {
+				kind = intern(v)
 			} else {
-				apiVersion = v
+				apiVersion = intern(v)
 			}
 			i = j
 		case "items":
@@ -71,12 +73,12 @@ func skipWS(js []byte, i int) int {
 	return i
 }
 
-// readString reads the JSON string at js[i] and returns it, the index after
-// it, and whether it is plain ASCII without escapes (read as is). The index is -1 if js[i] starts no
-// string.
-func readString(js []byte, i int) (string, int, bool) {
+// readString reads the JSON string at js[i] and returns its raw bytes (a
+// subslice of js), the index after it, and whether it is plain ASCII
+// without escapes (read as is). The index is -1 if js[i] starts no string.
+func readString(js []byte, i int) ([]byte, int, bool) {
 	if i >= len(js) || js[i] != '"' {
-		return "", -1, false
+		return nil, -1, false
 	}
 	plain := true
 	for j := i + 1; j < len(js); j++ {
@@ -85,13 +87,37 @@ func readString(js []byte, i int) (string, int, bool) {
 			plain = false
 			j++
 		case c == '"':
-			return string(js[i+1 : j]), j + 1, plain
+			return js[i+1 : j], j + 1, plain
 		case c >= 0x80:
 			// encoding/json replaces invalid UTF-8: not plain.
 			plain = false
 		}
 	}
-	return "", -1, false
+	return nil, -1, false
+}
+
+// interned holds the apiVersion and kind strings seen, so that 280,000
+// documents share a handful of strings instead of allocating two each.
+var interned = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+func intern(b []byte) string {
+	interned.RLock()
+	s, ok := interned.m[string(b)] // no allocation for the lookup
+	interned.RUnlock()
+	if ok || len(b) > 64 {
+		if !ok {
+			s = string(b) // not a kind or a version worth keeping
+		}
+		return s
+	}
+	s = string(b)
+	interned.Lock()
+	interned.m[s] = s
+	interned.Unlock()
+	return s
 }
 
 // skipValue returns the index after the JSON value at js[i], -1 if there is

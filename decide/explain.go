@@ -115,17 +115,19 @@ func podKey(p *corev1.Pod) string {
 
 func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 	pe := &podEval{pod: pod, index: index}
-	pe.result = Pod{Pod: podKey(pod), Node: pod.Spec.NodeName, Volumes: []Volume{}, Admission: Admission{Admitted: true}}
+	pe.result = Pod{Pod: podKey(pod), Node: pod.Spec.NodeName, Admission: Admission{Admitted: true}}
 	for _, ref := range pod.OwnerReferences {
 		if ref.Controller != nil && *ref.Controller {
 			pe.result.Owner = &Owner{Kind: ref.Kind, Name: ref.Name}
 		}
 	}
 	pe.result.Warnings = d.podWarnings(pod)
-	ctxs, mounts, devices := containerContexts(pod)
+	uses := containerContexts(pod)
+	pe.result.Volumes = make([]Volume, 0, len(uses))
 	for i := range pod.Spec.Volumes {
 		vol := &pod.Spec.Volumes[i]
-		if !mounts[vol.Name] && !devices[vol.Name] {
+		use := uses.get(vol.Name)
+		if use == nil {
 			continue // the kubelet skips volumes no container uses
 		}
 		s, err := d.ix.resolve(pod, vol)
@@ -143,16 +145,16 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 			adm.Error = joinErr(adm.Error, err.Error())
 			continue
 		}
-		if devices[vol.Name] && !mounts[vol.Name] {
+		if use.device && !use.mounted {
 			s.block = true
 		}
 		ve := &volEval{spec: s}
 		ve.eligible, _ = d.volumeSupportsSELinuxMount(s)
-		ve.lr = d.kubeletLabel(pod, pe.index, s, ctxs[vol.Name], ve.eligible)
+		ve.lr = d.kubeletLabel(pod, pe.index, s, use.ctxs, ve.eligible)
 		if ve.lr.translateErr != nil {
 			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid seLinuxOptions: %v", podKey(pod), vol.Name, ve.lr.translateErr))
 		}
-		v := d.volumeResult(pod, vol, s, ctxs[vol.Name], ve)
+		v := d.volumeResult(pod, vol, s, use.ctxs, ve)
 		ve.index = len(pe.result.Volumes)
 		pe.result.Volumes = append(pe.result.Volumes, v)
 		pe.vols = append(pe.vols, ve)
@@ -239,7 +241,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 
 	// The checklist, every condition evaluated.
 	selinuxOn := c.SELinuxEnabled && !isWindows(pod)
-	conds := []Condition{}
+	conds := make([]Condition, 0, 8) // every condition below at most once
 	add := func(name string, ok bool, reason string) {
 		conds = append(conds, Condition{Name: name, Passed: ok, Reason: reason})
 	}

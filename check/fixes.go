@@ -105,9 +105,9 @@ func conflictFix(a, b *group, property string, canonicalOnly bool, in Input) (st
 				}
 			}
 		}
-		text := fmt.Sprintf("Opt %s out with seLinuxChangePolicy: Recursive: every user of the volume then has the empty label and the runtime relabels the files at start (slower, but no conflict).", strings.Join(names, ", "))
+		text := fmt.Sprintf("Opt %s out with seLinuxChangePolicy: Recursive: every user of the volume then has the empty label and the runtime relabels the files at start (slower, but no conflict).", namesText(names))
 		if len(manual) > 0 {
-			text += " Recreate " + strings.Join(manual, ", ") + " with the change: its pod template cannot be patched."
+			text += " Recreate " + namesText(manual) + " with the change: its pod template cannot be patched."
 		}
 		return text, patches
 	}
@@ -138,7 +138,7 @@ func conflictFix(a, b *group, property string, canonicalOnly bool, in Input) (st
 			text = fmt.Sprintf("Write the level of %s exactly as %s does: %q (the same categories, in the same order).", subjectsText(b.subjects()), subjectsText(a.subjects()), lvl)
 		}
 		if len(manual) > 0 {
-			text += " Recreate " + strings.Join(manual, ", ") + " with the change: its pod template cannot be patched."
+			text += " Recreate " + namesText(manual) + " with the change: its pod template cannot be patched."
 		}
 		if policyExists && !canonicalOnly {
 			text += " Or opt every user out with seLinuxChangePolicy: Recursive."

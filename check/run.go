@@ -74,6 +74,7 @@ func Run(in Input) Report {
 	r.Warnings = append(r.Warnings, target.Errors...)
 
 	// Index every use of a shared volume.
+	once := findingSet{}
 	volumes := map[string][]*use{}
 	var volumeOrder []string
 	for i, e := range c.entries {
@@ -88,9 +89,9 @@ func Run(in Input) Report {
 				u.ctrl = controllerView(v)
 			}
 			if len(v.Facts.Multiple) > 0 || (u.ctrl.multiple && e.running) {
-				r.Findings = appendOnce(r.Findings, multipleFinding(u, in))
+				r.Findings = once.append(r.Findings, multipleFinding(u, in))
 			}
-			r.Findings = appendOnce(r.Findings, slowPathFindings(u, in)...)
+			r.Findings = once.append(r.Findings, slowPathFindings(u, in)...)
 			key := volumeKey(v)
 			if key == "" {
 				continue
@@ -198,37 +199,28 @@ func volumeName(v *decide.Volume) string {
 	return v.Facts.SpecName
 }
 
-// appendOnce appends findings that are not already present (the same
-// finding for several pods of one workload).
-func appendOnce(list []Finding, fs ...Finding) []Finding {
+// findingSet remembers findings by type, property, volume and subjects, so
+// that the same finding for several pods of one workload is reported once.
+// A map, not a search of the list: a cluster whose 100,000 pods set no
+// level has 100,000 findings.
+type findingSet map[string]bool
+
+func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 	for _, f := range fs {
 		if f.Type == "" {
 			continue
 		}
-		dup := false
-		for i := range list {
-			if list[i].Type == f.Type && list[i].Property == f.Property && list[i].Volume == f.Volume && sameSubjects(list[i].Subjects, f.Subjects) {
-				dup = true
-				break
-			}
+		var k strings.Builder
+		k.WriteString(f.Type + "\x00" + f.Property + "\x00" + f.Volume)
+		for _, s := range f.Subjects {
+			k.WriteString("\x00" + s.Kind + "\x00" + s.Namespace + "\x00" + s.Name)
 		}
-		if !dup {
+		if key := k.String(); !seen[key] {
+			seen[key] = true
 			list = append(list, f)
 		}
 	}
 	return list
-}
-
-func sameSubjects(a, b []Subject) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Kind != b[i].Kind || a[i].Namespace != b[i].Namespace || a[i].Name != b[i].Name {
-			return false
-		}
-	}
-	return true
 }
 
 func subjectOf(u *use) Subject {
@@ -263,12 +255,35 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-func subjectsText(ss []Subject) string {
-	names := make([]string, len(ss))
-	for i, s := range ss {
-		names[i] = s.String()
+// subjectsText names the subjects in prose: the first few, then how many
+// more (a volume shared by thousands of pods would otherwise give a message
+// of thousands of names; the subjects list of the finding has them all).
+func subjectsText(ss []Subject) string { return subjectsList(ss, 5) }
+
+// subjectsList names at most max subjects, then "and N more".
+func subjectsList(ss []Subject, max int) string {
+	names := make([]string, min(len(ss), max+1))
+	for i := range names {
+		names[i] = ss[i].String()
 	}
-	return strings.Join(names, ", ")
+	return namesList(names, len(ss), max)
+}
+
+// namesText is subjectsText for names already formatted.
+func namesText(names []string) string { return namesList(names, len(names), 5) }
+
+// namesList joins the first names of total ones, at most max, then says
+// how many more there are.
+func namesList(names []string, total, max int) string {
+	n := min(len(names), max)
+	if total == max+1 {
+		n = total // "and 1 more" is no shorter than the name
+	}
+	out := strings.Join(names[:n], ", ")
+	if rest := total - n; rest > 0 {
+		out += fmt.Sprintf(" and %d more", rest)
+	}
+	return out
 }
 
 func plural(n int, one, many string) string {

@@ -59,9 +59,9 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 						up = "yes"
 					}
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, f.Type, orDash(f.Property), vol, orDash(f.Driver), orDash(f.When), up, orDash(subjectsText(f.Subjects)))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, f.Type, orDash(f.Property), vol, orDash(f.Driver), orDash(f.When), up, orDash(subjectsList(f.Subjects, 20)))
 			} else {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n, f.Type, orDash(f.Property), vol, orDash(f.When), orDash(subjectsText(f.Subjects)))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n, f.Type, orDash(f.Property), vol, orDash(f.When), orDash(subjectsList(f.Subjects, 3)))
 			}
 		}
 		tw.Flush()

@@ -165,7 +165,11 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	}
 	out := cmd.OutOrStdout()
 	switch o.output {
-	case "json", "yaml":
+	case "json":
+		if err := writeReportJSON(out, r); err != nil {
+			return err
+		}
+	case "yaml":
 		if err := writeDocument(out, o.output, r, nil); err != nil {
 			return err
 		}

@@ -131,7 +131,12 @@ func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error)
 				continue
 			}
 			o, e := decode(f, data, transform)
-			objs, errs = append(objs, o...), append(errs, e...)
+			if objs == nil {
+				objs = o // no copy of a large first file
+			} else {
+				objs = append(objs, o...)
+			}
+			errs = append(errs, e...)
 		}
 	}
 	return objs, errs

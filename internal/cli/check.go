@@ -111,13 +111,15 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		} else {
 			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim})
 		}
-		for _, ob := range objs {
-			in.Objects = append(in.Objects, ob.Obj)
+		in.Objects = make([]any, len(objs))
+		for i, ob := range objs {
+			in.Objects[i] = ob.Obj
 		}
+		objs = nil // only the objects are needed from here
 		for _, e := range errs {
 			readErrs = append(readErrs, e.Error())
 		}
-		if len(objs) == 0 && len(errs) > 0 {
+		if len(in.Objects) == 0 && len(errs) > 0 {
 			// Nothing could be read: no report that says "No findings".
 			return fail(errors.Join(errs...))
 		}

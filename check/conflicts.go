@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,15 +25,13 @@ type ctrlView struct {
 }
 
 func controllerView(v *decide.Volume) ctrlView {
-	seen := map[string]bool{}
 	var labels []string
 	for _, o := range v.Facts.Options {
-		l := strings.Join([]string{o.User, o.Role, o.Type, o.Level}, ":")
+		l := o.User + ":" + o.Role + ":" + o.Type + ":" + o.Level
 		if l == ":::" {
 			l = ""
 		}
-		if !seen[l] {
-			seen[l] = true
+		if !slices.Contains(labels, l) { // a few containers: no map
 			labels = append(labels, l)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/selmount/selmount/decide"
+	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/workload"
@@ -73,37 +74,59 @@ func Run(in Input) Report {
 	}
 	r.Warnings = append(r.Warnings, target.Errors...)
 
-	// Index every use of a shared volume.
-	once := findingSet{}
-	volumes := map[string][]*use{}
-	var volumeOrder []string
-	for i, e := range c.entries {
-		pe := &target.Pods[i]
+	// Every use of a volume, with what depends on it alone, per pod in
+	// parallel.
+	type useResult struct {
+		u        *use
+		findings []Finding // multiple labels, slow paths
+		key      string    // the volume, "" when not shared
+	}
+	perEntry := make([][]useResult, len(c.entries))
+	parallel.For(len(c.entries), func(i int) {
+		e, pe := c.entries[i], &target.Pods[i]
+		uses := make([]use, len(pe.Volumes))
+		out := make([]useResult, len(pe.Volumes))
 		for j := range pe.Volumes {
 			v := &pe.Volumes[j]
-			u := &use{e: e, target: v, policy: policyOf(v, in.Target)}
+			u := &uses[j]
+			*u = use{e: e, target: v, policy: policyOf(v, in.Target)}
 			if current != nil && j < len(current.Pods[i].Volumes) {
 				u.current = &current.Pods[i].Volumes[j]
 			}
 			if e.running {
 				u.ctrl = controllerView(v)
 			}
+			res := useResult{u: u, key: volumeKey(v)}
 			if len(v.Facts.Multiple) > 0 || (u.ctrl.multiple && e.running) {
-				r.Findings = once.append(r.Findings, multipleFinding(u, in))
+				res.findings = append(res.findings, multipleFinding(u, in))
 			}
-			r.Findings = once.append(r.Findings, slowPathFindings(u, in)...)
-			key := volumeKey(v)
-			if key == "" {
+			res.findings = append(res.findings, slowPathFindings(u, in)...)
+			out[j] = res
+		}
+		perEntry[i] = out
+	})
+	// In input order: merge repeated findings, index the shared volumes.
+	once := findingSet{}
+	volumes := map[string][]*use{}
+	var volumeOrder []string
+	for _, results := range perEntry {
+		for _, res := range results {
+			r.Findings = once.append(r.Findings, res.findings...)
+			if res.key == "" {
 				continue
 			}
-			if _, ok := volumes[key]; !ok {
-				volumeOrder = append(volumeOrder, key)
+			if _, ok := volumes[res.key]; !ok {
+				volumeOrder = append(volumeOrder, res.key)
 			}
-			volumes[key] = append(volumes[key], u)
+			volumes[res.key] = append(volumes[res.key], res.u)
 		}
 	}
-	for _, key := range volumeOrder {
-		r.Findings = append(r.Findings, conflictFindings(volumes[key], in)...)
+	perVolume := make([][]Finding, len(volumeOrder))
+	parallel.For(len(volumeOrder), func(k int) {
+		perVolume[k] = conflictFindings(volumes[volumeOrder[k]], in)
+	})
+	for _, fs := range perVolume {
+		r.Findings = append(r.Findings, fs...)
 	}
 	r.Findings = append(r.Findings, driverFindings(in, c, target)...)
 	sortFindings(r.Findings)

@@ -1,6 +1,10 @@
 package check
 
 import (
+	"reflect"
+	"slices"
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -111,4 +115,63 @@ func slimContainer(c *corev1.Container) {
 	c.Command, c.Args, c.Env, c.EnvFrom, c.Ports = nil, nil, nil, nil, nil
 	c.Resources, c.ResizePolicy = corev1.ResourceRequirements{}, nil
 	c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
+}
+
+// Unread lists, per kind, the fields Slim clears, in the form
+// manifest.Options.Discard takes, so that decoding leaves them out at once
+// (no maps of labels, no resource lists to build and throw away). Slim
+// stays the reference: a test checks that both give the same objects.
+var Unread = unreadFields()
+
+func unreadFields() map[string][]string {
+	meta := []string{"metadata.labels", "metadata.annotations", "metadata.managedFields", "metadata.finalizers"}
+	podSpec := func(prefix string) []string {
+		var out []string
+		for _, f := range []string{"affinity", "tolerations", "nodeSelector", "topologySpreadConstraints", "imagePullSecrets", "hostAliases", "readinessGates", "resourceClaims", "overhead", "dnsConfig", "resources"} {
+			out = append(out, prefix+f)
+		}
+		for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+			for _, f := range []string{"command", "args", "env", "envFrom", "ports", "resources", "resizePolicy", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"} {
+				out = append(out, prefix+list+"."+f)
+			}
+		}
+		return out
+	}
+	template := func(prefix string) []string {
+		return append([]string{prefix + "metadata.labels", prefix + "metadata.annotations"}, podSpec(prefix+"spec.")...)
+	}
+	with := func(lists ...[]string) []string { return slices.Concat(lists...) }
+	// Everything in a pod's status but the phase.
+	var podStatus []string
+	for _, name := range jsonFieldNames(reflect.TypeFor[corev1.PodStatus]()) {
+		if name != "phase" {
+			podStatus = append(podStatus, "status."+name)
+		}
+	}
+	status := []string{"status"}
+	return map[string][]string{
+		"Pod":                   with(meta, podSpec("spec."), podStatus),
+		"PersistentVolumeClaim": with(meta, []string{"spec.resources", "spec.selector", "spec.dataSource", "spec.dataSourceRef"}, status),
+		"PersistentVolume":      with(meta, []string{"spec.capacity", "spec.nodeAffinity", "spec.claimRef"}, status),
+		"Deployment":            with(meta, template("spec.template."), status),
+		"StatefulSet":           with(meta, template("spec.template."), status),
+		"ReplicaSet":            with(meta, template("spec.template."), status),
+		"Job":                   with(meta, template("spec.template."), status),
+		"CronJob":               with(meta, template("spec.jobTemplate.spec.template."), status),
+		"ReplicationController": with(meta, template("spec.template."), status),
+		"DaemonSet":             with(meta, status),
+		"StorageClass":          {"metadata.managedFields", "metadata.labels"},
+	}
+}
+
+// jsonFieldNames returns the JSON names of the fields of struct t.
+func jsonFieldNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,14 +99,53 @@ type Options struct {
 	// from several goroutines at once, before the next documents are read
 	// into memory: check.Slim there keeps large inputs small.
 	Transform func(obj any)
+	// Discard lists, per kind ("Pod", "PersistentVolume", ...), fields that
+	// are checked as strictly as the others but not kept: they are zero in
+	// the decoded objects, which are smaller and faster to decode. A path
+	// is JSON field names from the object down; lists, maps and pointers
+	// are transparent: "spec.containers.env" is the env of every container.
+	Discard map[string][]string
+}
+
+// reader is what decoding needs from Options.
+type reader struct {
+	transform func(any)
+	skips     map[string]*strictjson.Skip // by kind
+}
+
+func newReader(opt *Options) *reader {
+	r := &reader{}
+	if opt == nil {
+		return r
+	}
+	r.transform = opt.Transform
+	for kind, paths := range opt.Discard {
+		if r.skips == nil {
+			r.skips = map[string]*strictjson.Skip{}
+		}
+		r.skips[kind] = compiledSkip(kind, paths)
+	}
+	return r
+}
+
+// skipCache keeps one compiled Skip per kind and path list: decoding plans
+// are cached per Skip, so repeated reads with the same options share them.
+var skipCache sync.Map // string -> *strictjson.Skip
+
+func compiledSkip(kind string, paths []string) *strictjson.Skip {
+	sorted := slices.Clone(paths)
+	slices.Sort(sorted)
+	key := kind + "\x00" + strings.Join(sorted, "\x00")
+	if s, ok := skipCache.Load(key); ok {
+		return s.(*strictjson.Skip)
+	}
+	s, _ := skipCache.LoadOrStore(key, strictjson.NewSkip(sorted...))
+	return s.(*strictjson.Skip)
 }
 
 // ReadWith is Read with options.
 func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error) {
-	var transform func(any)
-	if opt != nil {
-		transform = opt.Transform
-	}
+	r := newReader(opt)
 	var objs []Object
 	var errs []error
 	for _, p := range paths {
@@ -115,7 +155,7 @@ func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error)
 				errs = append(errs, fmt.Errorf("reading standard input: %w", err))
 				continue
 			}
-			o, e := decode("-", data, transform)
+			o, e := decode("-", data, r)
 			objs, errs = append(objs, o...), append(errs, e...)
 			continue
 		}
@@ -130,7 +170,7 @@ func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error)
 				errs = append(errs, err)
 				continue
 			}
-			o, e := decode(f, data, transform)
+			o, e := decode(f, data, r)
 			if objs == nil {
 				objs = o // no copy of a large first file
 			} else {
@@ -177,16 +217,16 @@ func expand(p string) ([]string, error) {
 // Decode splits data into documents and decodes each. file names the input
 // in errors.
 func Decode(file string, data []byte) ([]Object, []error) {
-	return decode(file, data, nil)
+	return decode(file, data, &reader{})
 }
 
-func decode(file string, data []byte, transform func(any)) ([]Object, []error) {
+func decode(file string, data []byte, r *reader) ([]Object, []error) {
 	docs := splitDocuments(data)
 	return collect(len(docs), func(i int) ([]Object, []error) {
-		objs, errs := decodeDocument(Source{File: file, Doc: i + 1, Item: -1}, docs[i])
-		if transform != nil {
+		objs, errs := r.document(Source{File: file, Doc: i + 1, Item: -1}, docs[i])
+		if r.transform != nil {
 			for _, o := range objs {
-				transform(o.Obj)
+				r.transform(o.Obj)
 			}
 		}
 		return objs, errs
@@ -392,14 +432,14 @@ type objectMeta struct {
 	Namespace string `json:"namespace"`
 }
 
-func decodeDocument(src Source, doc []byte) ([]Object, []error) {
+func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 	if isEmptyDoc(doc) {
 		return nil, nil
 	}
 	// JSON is YAML, but the YAML parser is many times slower than the JSON
 	// one on it: a document that starts as a JSON object skips it.
 	if t := bytes.TrimLeft(doc, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Valid(t) {
-		return decodeJSON(src, t)
+		return r.jsonDocument(src, t)
 	}
 	// sigs.k8s.io/yaml builds a tree of interface values per document, too
 	// slow for 100,000-pod inputs; fastyaml converts the block-style subset
@@ -408,20 +448,20 @@ func decodeDocument(src Source, doc []byte) ([]Object, []error) {
 	defer jsonBuffers.Put(buf)
 	if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
 		*buf = js // keep the grown buffer
-		return decodeJSON(src, js)
+		return r.jsonDocument(src, js)
 	}
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)}}
 	}
-	return decodeJSON(src, js)
+	return r.jsonDocument(src, js)
 }
 
 // jsonBuffers recycles the JSON that YAML documents are converted to:
 // nothing decoded keeps a reference to it (strings are copied).
 var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-func decodeJSON(src Source, js []byte) ([]Object, []error) {
+func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
 		return nil, nil
 	}
@@ -447,7 +487,7 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 		return collect(len(items), func(i int) ([]Object, []error) {
 			s := src
 			s.Item = i
-			return decodeJSON(s, items[i])
+			return r.jsonDocument(s, items[i])
 		})
 	}
 	gv, err := schema.ParseGroupVersion(tm.APIVersion)
@@ -480,7 +520,8 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 	// their full path, e.g. spec.containers[0].volumeMountz. (Duplicate keys
 	// never get here: the YAML to JSON conversion keeps the last one.)
 	obj := newObj()
-	if strictjson.Decode(js, obj) {
+	skip := r.skips[tm.Kind]
+	if strictjson.DecodeSkip(js, obj, skip) {
 		// The same result as below, several times faster; anything it does
 		// not reproduce exactly (every error among them) takes the strict
 		// decoder on a fresh object.
@@ -514,6 +555,9 @@ func decodeJSON(src Source, js []byte) ([]Object, []error) {
 			errs[i] = e
 		}
 		return nil, errs
+	}
+	if skip != nil {
+		skip.Clear(obj) // as the fast path would have left it
 	}
 	return []Object{{Source: src, GVK: gvk, Obj: obj}}, nil
 }

@@ -109,7 +109,7 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		if useExamples {
 			objs, errs = examples.Objects()
 		} else {
-			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim})
+			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread})
 		}
 		in.Objects = make([]any, len(objs))
 		for i, ob := range objs {

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -30,12 +31,17 @@ import (
 // Decode decodes data into v, a non-nil pointer to a struct, and reports
 // whether it did so exactly as sigs.k8s.io/json strict decoding would. After
 // false, v is in an unspecified state and must not be used.
-func Decode(data []byte, v any) bool {
+func Decode(data []byte, v any) bool { return DecodeSkip(data, v, nil) }
+
+// DecodeSkip is Decode, except that the fields skip names are checked as
+// strictly as the others but not stored: they stay zero, exactly as if they
+// had been cleared after decoding, without the allocations.
+func DecodeSkip(data []byte, v any, skip *Skip) bool {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return false
 	}
-	c := codecFor(rv.Type().Elem())
+	c := codecFor(rv.Type().Elem(), skip)
 	d := decoder{data: data}
 	d.ws()
 	if !d.value(c, rv.UnsafePointer()) {
@@ -43,6 +49,36 @@ func Decode(data []byte, v any) bool {
 	}
 	d.ws()
 	return d.pos == len(d.data)
+}
+
+// Skip is a set of field paths, from the decoded type down: segments are
+// JSON field names, and lists, maps and pointers are transparent, so
+// "spec.containers.env" is the env of every container. Build it once with
+// NewSkip and reuse it: decoding plans are kept per Skip.
+type Skip struct {
+	all      bool // this field is skipped as a whole
+	children map[string]*Skip
+}
+
+// NewSkip compiles paths.
+func NewSkip(paths ...string) *Skip {
+	root := &Skip{}
+	for _, p := range paths {
+		n := root
+		for _, seg := range strings.Split(p, ".") {
+			if n.children == nil {
+				n.children = map[string]*Skip{}
+			}
+			next := n.children[seg]
+			if next == nil {
+				next = &Skip{}
+				n.children[seg] = next
+			}
+			n = next
+		}
+		n.all = true
+	}
+	return root
 }
 
 type kind uint8
@@ -76,18 +112,83 @@ type codec struct {
 }
 
 type field struct {
-	name   string
-	offset uintptr
-	c      *codec
+	name    string
+	offset  uintptr
+	c       *codec
+	discard bool // checked, not stored (Skip)
+}
+
+// Clear zeroes the fields s names in v, a pointer: what DecodeSkip leaves
+// out, for objects decoded another way.
+func (s *Skip) Clear(v any) {
+	clearPaths(reflect.ValueOf(v), s)
+}
+
+func clearPaths(v reflect.Value, skip *Skip) {
+	if skip == nil || len(skip.children) == 0 {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			clearPaths(v.Elem(), skip)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			clearPaths(v.Index(i), skip)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			clearPaths(e, skip)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Struct:
+		clearStruct(v, skip)
+	}
+}
+
+func clearStruct(v reflect.Value, skip *Skip) {
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := cut(sf.Tag.Get("json"), ',')
+		if name == "" && sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			clearStruct(v.Field(i), skip)
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		sub := skip.children[name]
+		switch {
+		case sub == nil:
+		case sub.all:
+			v.Field(i).SetZero()
+		default:
+			clearPaths(v.Field(i), sub)
+		}
+	}
 }
 
 // maxFields bounds struct fields, so that duplicate keys are found with a
 // fixed-size bit set.
 const maxFields = 128
 
+// planKey identifies a plan: a type, and the part of a Skip that applies
+// to it (nil for none: those plans are shared by every caller).
+type planKey struct {
+	t    reflect.Type
+	skip *Skip
+}
+
 var (
 	cacheMu sync.Mutex
-	cache   sync.Map // reflect.Type -> *codec
+	cache   sync.Map // planKey -> *codec
 )
 
 var (
@@ -96,31 +197,36 @@ var (
 	plainMapType        = reflect.TypeFor[map[string]string]()
 )
 
-func codecFor(t reflect.Type) *codec {
-	if c, ok := cache.Load(t); ok {
+func codecFor(t reflect.Type, skip *Skip) *codec {
+	key := planKey{t, skip}
+	if c, ok := cache.Load(key); ok {
 		return c.(*codec)
 	}
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
-	building := map[reflect.Type]*codec{}
-	c := build(t, building)
-	for bt, bc := range building {
-		cache.Store(bt, bc)
+	building := map[planKey]*codec{}
+	c := build(t, skip, building)
+	for k, bc := range building {
+		cache.Store(k, bc)
 	}
 	return c
 }
 
-// build makes the plan for t. Recursive types share the codec under
-// construction through building.
-func build(t reflect.Type, building map[reflect.Type]*codec) *codec {
-	if c, ok := cache.Load(t); ok {
+// build makes the plan for t, with the fields skip names left out.
+// Recursive types share the codec under construction through building.
+func build(t reflect.Type, skip *Skip, building map[planKey]*codec) *codec {
+	if skip != nil && len(skip.children) == 0 {
+		skip = nil
+	}
+	key := planKey{t, skip}
+	if c, ok := cache.Load(key); ok {
 		return c.(*codec)
 	}
-	if c, ok := building[t]; ok {
+	if c, ok := building[key]; ok {
 		return c
 	}
 	c := &codec{typ: t, size: t.Size()}
-	building[t] = c
+	building[key] = c
 	// encoding/json asks *T for its methods when T is named (indirect).
 	if t.Kind() != reflect.Pointer && t.Name() != "" {
 		pt := reflect.PointerTo(t)
@@ -148,20 +254,20 @@ func build(t reflect.Type, building map[reflect.Type]*codec) *codec {
 		if e.Kind() == reflect.Pointer || reflect.PointerTo(e).Implements(textUnmarshalerType) && !reflect.PointerTo(e).Implements(unmarshalerType) {
 			return c
 		}
-		c.kind, c.elem = kPtr, build(e, building)
+		c.kind, c.elem = kPtr, build(e, skip, building)
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return c // []byte is base64 in encoding/json
 		}
-		c.kind, c.elem = kSlice, build(t.Elem(), building)
+		c.kind, c.elem = kSlice, build(t.Elem(), skip, building)
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String || reflect.PointerTo(t.Key()).Implements(textUnmarshalerType) {
 			return c
 		}
-		c.kind, c.key, c.elem = kMap, build(t.Key(), building), build(t.Elem(), building)
+		c.kind, c.key, c.elem = kMap, build(t.Key(), nil, building), build(t.Elem(), skip, building)
 		c.plain = t == plainMapType
 	case reflect.Struct:
-		fields, ok := structFields(t, 0, building)
+		fields, ok := structFields(t, 0, skip, building)
 		if !ok || len(fields) > maxFields {
 			return c
 		}
@@ -187,7 +293,7 @@ func build(t reflect.Type, building map[reflect.Type]*codec) *codec {
 // embedded structs promoted as encoding/json does. ok is false for what this
 // package does not reproduce: embedded pointers to structs. Fields with the
 // ",string" option or unusual tag names get a codec that refuses every value.
-func structFields(t reflect.Type, base uintptr, building map[reflect.Type]*codec) ([]field, bool) {
+func structFields(t reflect.Type, base uintptr, skip *Skip, building map[planKey]*codec) ([]field, bool) {
 	var out []field
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -217,7 +323,7 @@ func structFields(t reflect.Type, base uintptr, building map[reflect.Type]*codec
 			if sf.Type.Kind() != reflect.Struct {
 				return nil, false
 			}
-			inner, ok := structFields(sf.Type, base+sf.Offset, building)
+			inner, ok := structFields(sf.Type, base+sf.Offset, skip, building)
 			if !ok {
 				return nil, false
 			}
@@ -227,7 +333,17 @@ func structFields(t reflect.Type, base uintptr, building map[reflect.Type]*codec
 		if name == "" {
 			name = sf.Name
 		}
-		out = append(out, field{name: name, offset: base + sf.Offset, c: build(sf.Type, building)})
+		var sub *Skip
+		if skip != nil {
+			sub = skip.children[name]
+		}
+		f := field{name: name, offset: base + sf.Offset}
+		if sub != nil && sub.all {
+			f.c, f.discard = build(sf.Type, nil, building), true
+		} else {
+			f.c = build(sf.Type, sub, building)
+		}
+		out = append(out, f)
 	}
 	return out, true
 }
@@ -297,7 +413,8 @@ func (d *decoder) literal(lit string) bool {
 	return false
 }
 
-// value decodes the next value into the object of codec c at p.
+// value decodes the next value into the object of codec c at p. With p nil
+// it only checks the value, as strictly, and stores nothing.
 func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 	b := d.peek()
 	if b == 'n' {
@@ -308,19 +425,25 @@ func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 	}
 	switch c.kind {
 	case kString:
+		if p == nil {
+			return d.skipString()
+		}
 		s, ok := d.str()
 		if ok {
 			*(*string)(p) = s
 		}
 		return ok
 	case kBool:
+		var v bool
 		switch {
 		case d.literal("true"):
-			*(*bool)(p) = true
+			v = true
 		case d.literal("false"):
-			*(*bool)(p) = false
 		default:
 			return false
+		}
+		if p != nil {
+			*(*bool)(p) = v
 		}
 		return true
 	case kInt:
@@ -330,6 +453,9 @@ func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 	case kFloat:
 		return d.float(c, p)
 	case kPtr:
+		if p == nil {
+			return d.value(c.elem, nil)
+		}
 		np := reflect.New(c.elem.typ).UnsafePointer()
 		if !d.value(c.elem, np) {
 			return false
@@ -337,6 +463,9 @@ func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 		*(*unsafe.Pointer)(p) = np
 		return true
 	case kSlice:
+		if p == nil {
+			return d.checkArray(c)
+		}
 		return d.slice(c, p)
 	case kMap:
 		return d.object(c, p)
@@ -347,25 +476,37 @@ func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 		if !d.skip() {
 			return false
 		}
-		u := reflect.NewAt(c.typ, p).Interface().(json.Unmarshaler)
-		return u.UnmarshalJSON(d.data[start:d.pos]) == nil
+		return d.unmarshaler(c, p).UnmarshalJSON(d.data[start:d.pos]) == nil
 	}
 	return false
+}
+
+// unmarshaler returns the json.Unmarshaler at p, or a scratch one when p is
+// nil (only checking).
+func (d *decoder) unmarshaler(c *codec, p unsafe.Pointer) json.Unmarshaler {
+	if p == nil {
+		return reflect.New(c.typ).Interface().(json.Unmarshaler)
+	}
+	return reflect.NewAt(c.typ, p).Interface().(json.Unmarshaler)
 }
 
 // null stores a JSON null as encoding/json does: pointers, slices and maps
 // become nil, an Unmarshaler is handed "null", anything else is unchanged.
 func (d *decoder) null(c *codec, p unsafe.Pointer) bool {
 	switch c.kind {
+	case kUnsupported:
+		return false
+	case kUnmarshaler:
+		return d.unmarshaler(c, p).UnmarshalJSON([]byte("null")) == nil
+	}
+	if p == nil {
+		return true
+	}
+	switch c.kind {
 	case kPtr:
 		*(*unsafe.Pointer)(p) = nil
 	case kSlice, kMap:
 		reflect.NewAt(c.typ, p).Elem().SetZero()
-	case kUnmarshaler:
-		u := reflect.NewAt(c.typ, p).Interface().(json.Unmarshaler)
-		return u.UnmarshalJSON([]byte("null")) == nil
-	case kUnsupported:
-		return false
 	}
 	return true
 }
@@ -460,6 +601,9 @@ func (d *decoder) int(c *codec, p unsafe.Pointer) bool {
 	if err != nil {
 		return false // a fraction, an exponent or an overflow: a type error
 	}
+	if p == nil {
+		return true
+	}
 	switch c.bits {
 	case 8:
 		*(*int8)(p) = int8(n)
@@ -482,6 +626,9 @@ func (d *decoder) uint(c *codec, p unsafe.Pointer) bool {
 	if err != nil {
 		return false
 	}
+	if p == nil {
+		return true
+	}
 	switch c.bits {
 	case 8:
 		*(*uint8)(p) = uint8(n)
@@ -503,6 +650,9 @@ func (d *decoder) float(c *codec, p unsafe.Pointer) bool {
 	f, err := strconv.ParseFloat(string(num), c.bits)
 	if err != nil {
 		return false
+	}
+	if p == nil {
+		return true
 	}
 	if c.bits == 32 {
 		*(*float32)(p) = float32(f)
@@ -558,7 +708,34 @@ func (d *decoder) slice(c *codec, p unsafe.Pointer) bool {
 	return true
 }
 
-// object decodes a JSON object into a struct or a map.
+// checkArray checks an array of c's elements without storing it.
+func (d *decoder) checkArray(c *codec) bool {
+	if d.peek() != '[' {
+		return false
+	}
+	d.pos++
+	if d.peek() == ']' {
+		d.pos++
+		return true
+	}
+	for {
+		if !d.value(c.elem, nil) {
+			return false
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// object decodes a JSON object into a struct or a map; with p nil it only
+// checks it.
 func (d *decoder) object(c *codec, p unsafe.Pointer) bool {
 	if d.peek() != '{' {
 		return false
@@ -567,7 +744,9 @@ func (d *decoder) object(c *codec, p unsafe.Pointer) bool {
 	var seen [maxFields / 64]uint64
 	var m reflect.Value
 	var plain map[string]string
+	check := p == nil
 	switch {
+	case check:
 	case c.kind == kMap && c.plain:
 		plain = make(map[string]string)
 		*(*map[string]string)(p) = plain
@@ -583,7 +762,13 @@ func (d *decoder) object(c *codec, p unsafe.Pointer) bool {
 		if d.peek() != '"' {
 			return false
 		}
-		key, ok := d.key()
+		var key []byte
+		ok := false
+		if check && c.kind == kMap {
+			ok = d.skipString() // any key: nothing is stored
+		} else {
+			key, ok = d.key()
+		}
 		if !ok || d.peek() != ':' {
 			return false
 		}
@@ -591,12 +776,26 @@ func (d *decoder) object(c *codec, p unsafe.Pointer) bool {
 		switch {
 		case c.kind == kStruct:
 			i := c.find(key)
-			if i < 0 || seen[i/64]&(1<<(i%64)) != 0 {
-				return false // unknown or duplicate: the strict decoder reports it
+			if i < 0 {
+				return false // unknown: the strict decoder reports it
+			}
+			f := &c.fields[i]
+			if check || f.discard {
+				// Nothing is stored, so a repeated key changes nothing.
+				if !d.value(f.c, nil) {
+					return false
+				}
+				break
+			}
+			if seen[i/64]&(1<<(i%64)) != 0 {
+				return false // a repeated key: the last one wins, left to the strict decoder
 			}
 			seen[i/64] |= 1 << (i % 64)
-			f := &c.fields[i]
 			if !d.value(f.c, unsafe.Add(p, f.offset)) {
+				return false
+			}
+		case check:
+			if !d.value(c.elem, nil) {
 				return false
 			}
 		case plain != nil:

@@ -201,6 +201,78 @@ func TestCases(t *testing.T) {
 	}
 }
 
+// testSkip is the kind of Skip selmount uses: metadata maps, container
+// details, resources, the status but the phase.
+var testSkip = NewSkip(
+	"metadata.labels", "metadata.annotations", "metadata.managedFields",
+	"spec.containers.env", "spec.containers.resources", "spec.containers.livenessProbe",
+	"spec.template.spec.containers.env", "spec.resources", "spec.capacity",
+	"status.conditions", "status.containerStatuses", "status.capacity", "status.podIP",
+	"a", "named.a", "plain", "nested",
+)
+
+// compareSkip is compare for DecodeSkip with testSkip.
+func compareSkip(t *testing.T, i int, data []byte) bool {
+	t.Helper()
+	fast := targets[i]()
+	if !DecodeSkip(data, fast, testSkip) {
+		return false
+	}
+	slow := targets[i]()
+	if err := sigsDecode(data, slow); err != nil {
+		t.Fatalf("DecodeSkip accepted what sigs.k8s.io/json rejects (%v) into %T:\n%s", err, slow, data)
+	}
+	testSkip.Clear(slow)
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("DecodeSkip and sigs.k8s.io/json (cleared) differ on %T:\n%s\nfast: %#v\nsigs: %#v", slow, data, fast, slow)
+	}
+	return true
+}
+
+func TestSkip(t *testing.T) {
+	docs, idx := exampleDocs(t)
+	for n, js := range docs {
+		if !compareSkip(t, idx[n], js) {
+			t.Errorf("fast path refused example document %d with a skip:\n%s", n, js)
+		}
+	}
+	pod, odd := targetOf("Pod"), targetOf("odd")
+	cases := []struct {
+		target int
+		doc    string
+		accept bool
+	}{
+		{pod, `{"metadata":{"name":"a","labels":{"x":"y","x":"z"},"annotations":{"caf\u00e9":"1"}},"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}],"resources":{"limits":{"cpu":"1"}}}]}}`, true},
+		{pod, `{"metadata":{"labels":null,"managedFields":[{"manager":"kubectl","fieldsV1":{"f:metadata":{}}}]}}`, true},
+		{pod, `{"status":{"phase":"Running","podIP":"10.0.0.1","conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2024-01-02T03:04:05Z"}]}}`, true},
+		{pod, `{"metadata":{"labels":"x"}}`, false},                                                 // type error inside a skipped field
+		{pod, `{"metadata":{"labels":{"a":1}}}`, false},                                             // also in a map value
+		{pod, `{"spec":{"containers":[{"name":"c","env":[{"nam":"A"}]}]}}`, false},                  // unknown field inside
+		{pod, `{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"x y"}}}]}}`, false}, // bad quantity
+		{pod, `{"status":{"conditions":[{"lastTransitionTime":"yesterday"}]}}`, false},
+		{pod, `{"metadata":{"labels":{"a":"b"}}`, false},
+		{odd, `{"a":"x","a":"y","named":{"n":{"a":"z","b":1}},"plain":{"k":"v"},"nested":[["a"],null]}`, true},
+		{odd, `{"nested":[["a"],[1]]}`, false},
+	}
+	for _, tc := range cases {
+		if got := compareSkip(t, tc.target, []byte(tc.doc)); got != tc.accept {
+			t.Errorf("DecodeSkip(%s) accepted = %v, want %v", tc.doc, got, tc.accept)
+		}
+	}
+}
+
+// FuzzDecodeSkip is FuzzDecode for DecodeSkip.
+func FuzzDecodeSkip(f *testing.F) {
+	docs, idx := exampleDocs(f)
+	for n, js := range docs {
+		f.Add(uint8(idx[n]), js)
+	}
+	f.Add(uint8(targetOf("Pod")), []byte(`{"metadata":{"labels":{"x":"y"}},"spec":{"containers":[{"env":[{"name":"A"}],"resources":{"limits":{"cpu":"1"}}}]},"status":{"phase":"Running","podIP":"1"}}`))
+	f.Fuzz(func(t *testing.T, target uint8, data []byte) {
+		compareSkip(t, int(target)%len(targets), data)
+	})
+}
+
 // FuzzDecode checks Decode against sigs.k8s.io/json on arbitrary input for
 // every target type: whatever Decode accepts must be accepted by the strict
 // decoder and decode to the same object.

@@ -51,6 +51,20 @@ func DecodeSkip(data []byte, v any, skip *Skip) bool {
 	return d.pos == len(d.data)
 }
 
+// Valid reports whether data is one valid JSON value, as json.Valid does
+// (a document nested deeper than maxDepth is reported invalid; the caller
+// then takes the slow path). Without json.Valid's state machine it is
+// several times faster, which matters for a List of 100,000 objects.
+func Valid(data []byte) bool {
+	d := decoder{data: data}
+	d.ws()
+	if !d.skip() {
+		return false
+	}
+	d.ws()
+	return d.pos == len(d.data)
+}
+
 // Skip is a set of field paths, from the decoded type down: segments are
 // JSON field names, and lists, maps and pointers are transparent, so
 // "spec.containers.env" is the env of every container. Build it once with
@@ -381,8 +395,18 @@ func validName(s string) bool {
 }
 
 type decoder struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	depth int // objects and arrays open
+}
+
+// maxDepth stays below encoding/json's nesting limit (10000), which fails
+// the whole document: deeper input goes to the strict decoder.
+const maxDepth = 9000
+
+func (d *decoder) enter() bool {
+	d.depth++
+	return d.depth <= maxDepth
 }
 
 func (d *decoder) ws() {
@@ -665,9 +689,10 @@ func (d *decoder) float(c *codec, p unsafe.Pointer) bool {
 // slice decodes an array into a slice of exactly its length: the elements
 // are counted first, then decoded in place.
 func (d *decoder) slice(c *codec, p unsafe.Pointer) bool {
-	if d.peek() != '[' {
+	if d.peek() != '[' || !d.enter() {
 		return false
 	}
+	defer func() { d.depth-- }()
 	start := d.pos
 	n := 0
 	d.pos++
@@ -710,9 +735,10 @@ func (d *decoder) slice(c *codec, p unsafe.Pointer) bool {
 
 // checkArray checks an array of c's elements without storing it.
 func (d *decoder) checkArray(c *codec) bool {
-	if d.peek() != '[' {
+	if d.peek() != '[' || !d.enter() {
 		return false
 	}
+	defer func() { d.depth-- }()
 	d.pos++
 	if d.peek() == ']' {
 		d.pos++
@@ -737,9 +763,10 @@ func (d *decoder) checkArray(c *codec) bool {
 // object decodes a JSON object into a struct or a map; with p nil it only
 // checks it.
 func (d *decoder) object(c *codec, p unsafe.Pointer) bool {
-	if d.peek() != '{' {
+	if d.peek() != '{' || !d.enter() {
 		return false
 	}
+	defer func() { d.depth-- }()
 	d.pos++
 	var seen [maxFields / 64]uint64
 	var m reflect.Value
@@ -871,6 +898,13 @@ func (c *codec) find(key []byte) int {
 
 // skip moves past one value, checking its syntax.
 func (d *decoder) skip() bool {
+	switch b := d.peek(); b {
+	case '{', '[':
+		if !d.enter() {
+			return false
+		}
+		defer func() { d.depth-- }()
+	}
 	switch d.peek() {
 	case '"':
 		return d.skipString()

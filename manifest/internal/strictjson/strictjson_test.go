@@ -2,10 +2,12 @@ package strictjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -307,4 +309,27 @@ func BenchmarkDecode(b *testing.B) {
 	b.Run("sigs.k8s.io-json", func(b *testing.B) {
 		run(b, func(js []byte, v any) bool { return sigsDecode(js, v) == nil })
 	})
+}
+
+// FuzzValid: Valid agrees with json.Valid (fuzz inputs stay far below
+// the nesting limit where they may differ).
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,-2.5e3,true,false,null,"\u00e9\n"]}`, ` 1 `, `"x`, `{"a" 1}`, `[1,]`, `01`, `-`, `1.`, `1e`, "\"\x01\"", `{"a":"\q"}`, `[1] [2]`, ``, `nul`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := Valid(data), json.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid = %v", data, got, want)
+		}
+	})
+}
+
+func TestValidDepth(t *testing.T) {
+	deep := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
+	if !Valid(deep(maxDepth)) || Valid(deep(maxDepth+1)) {
+		t.Errorf("Valid does not stop at depth %d", maxDepth)
+	}
+	if json.Valid(deep(10001)) {
+		t.Errorf("json.Valid accepts depth 10001: maxDepth needs no margin below it")
+	}
 }

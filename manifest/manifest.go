@@ -105,12 +105,18 @@ type Options struct {
 	// is JSON field names from the object down; lists, maps and pointers
 	// are transparent: "spec.containers.env" is the env of every container.
 	Discard map[string][]string
+	// Standard decodes with sigs.k8s.io/yaml and sigs.k8s.io/json alone,
+	// as the API machinery does, instead of selmount's fast paths (which
+	// give the same objects and errors): for side-by-side benchmarks, and
+	// to rule the fast paths out when a result looks wrong.
+	Standard bool
 }
 
 // reader is what decoding needs from Options.
 type reader struct {
 	transform func(any)
 	skips     map[string]*strictjson.Skip // by kind
+	standard  bool
 }
 
 func newReader(opt *Options) *reader {
@@ -118,7 +124,7 @@ func newReader(opt *Options) *reader {
 	if opt == nil {
 		return r
 	}
-	r.transform = opt.Transform
+	r.transform, r.standard = opt.Transform, opt.Standard
 	for kind, paths := range opt.Discard {
 		if r.skips == nil {
 			r.skips = map[string]*strictjson.Skip{}
@@ -221,7 +227,7 @@ func Decode(file string, data []byte) ([]Object, []error) {
 }
 
 func decode(file string, data []byte, r *reader) ([]Object, []error) {
-	docs, validJSON := splitDocuments(data)
+	docs, validJSON := splitDocuments(data, !r.standard)
 	return collect(len(docs), func(i int) ([]Object, []error) {
 		src := Source{File: file, Doc: i + 1, Item: -1}
 		var objs []Object
@@ -276,10 +282,12 @@ func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) 
 // match what an editor shows between separators. The documents share data's
 // memory unless data has carriage returns. validJSON is true when every
 // document is a valid JSON value without surrounding blanks.
-func splitDocuments(data []byte) (docs [][]byte, validJSON bool) {
+func splitDocuments(data []byte, fast bool) (docs [][]byte, validJSON bool) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		if docs, ok := splitValidJSON(data); ok {
+		if !fast {
+			// The standard way, for Options.Standard.
+		} else if docs, ok := splitValidJSON(data); ok {
 			return docs, true
 		}
 		if docs, ok := splitJSON(data); ok {
@@ -463,7 +471,7 @@ func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 	}
 	// JSON is YAML, but the YAML parser is many times slower than the JSON
 	// one on it: a document that starts as a JSON object skips it.
-	if t := bytes.TrimLeft(doc, " \t\r\n"); len(t) > 0 && t[0] == '{' && strictjson.Valid(t) {
+	if t := bytes.TrimLeft(doc, " \t\r\n"); len(t) > 0 && t[0] == '{' && r.valid(t) {
 		return r.jsonDocument(src, t)
 	}
 	// sigs.k8s.io/yaml builds a tree of interface values per document, too
@@ -471,7 +479,9 @@ func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 	// manifests are written in directly, and says when it cannot.
 	buf := jsonBuffers.Get().(*[]byte)
 	defer jsonBuffers.Put(buf)
-	if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
+	if r.standard {
+		// sigs.k8s.io/yaml below.
+	} else if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
 		*buf = js // keep the grown buffer
 		return r.jsonDocument(src, js)
 	}
@@ -480,6 +490,14 @@ func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 		return nil, []error{&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)}}
 	}
 	return r.jsonDocument(src, js)
+}
+
+// valid is json.Valid, the fast way unless r.standard.
+func (r *reader) valid(js []byte) bool {
+	if r.standard {
+		return json.Valid(js)
+	}
+	return strictjson.Valid(js)
 }
 
 // jsonBuffers recycles the JSON that YAML documents are converted to:
@@ -491,7 +509,7 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 		return nil, nil
 	}
 	var tm typeMeta
-	if av, k, items, ok := peekTypeMeta(js); ok {
+	if av, k, items, ok := peekTypeMeta(js); ok && !r.standard {
 		tm.APIVersion, tm.Kind, tm.Items = av, k, items
 		// Case-sensitive, as the API server: "Kind:" is not "kind:".
 	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
@@ -525,7 +543,7 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 		var m struct {
 			Metadata objectMeta `json:"metadata"`
 		}
-		_ = json.Unmarshal(js, &m) // best effort
+		_ = sigsjson.UnmarshalCaseSensitivePreserveInts(js, &m) // best effort; "Metadata" is not metadata
 		return strings.TrimSpace(tm.Kind + " " + qualified(m.Metadata.Namespace, m.Metadata.Name))
 	}
 	newObj, analysed := kinds[gvk]
@@ -546,7 +564,7 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 	// never get here: the YAML to JSON conversion keeps the last one.)
 	obj := newObj()
 	skip := r.skips[tm.Kind]
-	if strictjson.DecodeSkip(js, obj, skip) {
+	if !r.standard && strictjson.DecodeSkip(js, obj, skip) {
 		// The same result as below, several times faster; anything it does
 		// not reproduce exactly (every error among them) takes the strict
 		// decoder on a fresh object.

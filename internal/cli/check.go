@@ -22,16 +22,17 @@ import (
 func init() { register(newCheckCmd) }
 
 type checkOptions struct {
-	files         []string
-	targetVersion string
-	currentVer    string
-	featureGates  string
-	nodeDefaults  string
-	selinux       bool
-	output        string
-	failOn        string
-	fixDir        string
-	cluster       *clusterOptions
+	files            []string
+	targetVersion    string
+	currentVer       string
+	featureGates     string
+	nodeDefaults     string
+	selinux          bool
+	output           string
+	failOn           string
+	fixDir           string
+	standardDecoders bool
+	cluster          *clusterOptions
 }
 
 func newCheckCmd() *cobra.Command {
@@ -79,6 +80,10 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, wide, json or yaml")
 	f.StringVar(&o.failOn, "fail-on", "conflict", "exit 1 when a finding of this level is found: conflict (a conflict that makes a pod fail), warning (any error or warning), none")
 	f.StringVar(&o.fixDir, "fix-dir", "", "write the patches and cluster-wide opt-out manifests into this directory")
+	// For side-by-side benchmarks (hack/bench-check.sh) and to rule out
+	// selmount's own decoders when a result looks wrong.
+	f.BoolVar(&o.standardDecoders, "standard-decoders", false, "decode manifests with sigs.k8s.io/yaml and sigs.k8s.io/json only (slower, same result)")
+	_ = f.MarkHidden("standard-decoders")
 	o.cluster.addFlags(cmd)
 	return cmd
 }
@@ -109,7 +114,7 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		if useExamples {
 			objs, errs = examples.Objects()
 		} else {
-			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread})
+			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread, Standard: o.standardDecoders})
 		}
 		in.Objects = make([]any, len(objs))
 		for i, ob := range objs {

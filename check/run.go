@@ -226,20 +226,35 @@ func volumeName(v *decide.Volume) string {
 // that the same finding for several pods of one workload is reported once.
 // A map, not a search of the list: a cluster whose 100,000 pods set no
 // level has 100,000 findings.
-type findingSet map[string]bool
+type findingSet map[findingKey]bool
+
+// findingKey identifies a finding; more than one subject are joined into
+// rest.
+type findingKey struct {
+	typ, property, volume string
+	kind, namespace, name string
+	rest                  string
+}
 
 func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 	for _, f := range fs {
 		if f.Type == "" {
 			continue
 		}
-		var k strings.Builder
-		k.WriteString(f.Type + "\x00" + f.Property + "\x00" + f.Volume)
-		for _, s := range f.Subjects {
-			k.WriteString("\x00" + s.Kind + "\x00" + s.Namespace + "\x00" + s.Name)
+		k := findingKey{typ: f.Type, property: f.Property, volume: f.Volume}
+		if len(f.Subjects) > 0 {
+			s := f.Subjects[0]
+			k.kind, k.namespace, k.name = s.Kind, s.Namespace, s.Name
 		}
-		if key := k.String(); !seen[key] {
-			seen[key] = true
+		if len(f.Subjects) > 1 {
+			var b strings.Builder
+			for _, s := range f.Subjects[1:] {
+				b.WriteString(s.Kind + "\x00" + s.Namespace + "\x00" + s.Name + "\x00")
+			}
+			k.rest = b.String()
+		}
+		if !seen[k] {
+			seen[k] = true
 			list = append(list, f)
 		}
 	}

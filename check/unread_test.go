@@ -25,19 +25,19 @@ import (
 // (sigs.k8s.io/randfill), so Unread never drops a field a check reads.
 func TestUnreadMatchesSlim(t *testing.T) {
 	kinds := map[string]func() any{
-		"v1/Pod":                      func() any { return &corev1.Pod{} },
-		"v1/PersistentVolumeClaim":    func() any { return &corev1.PersistentVolumeClaim{} },
-		"v1/PersistentVolume":         func() any { return &corev1.PersistentVolume{} },
-		"v1/ReplicationController":    func() any { return &corev1.ReplicationController{} },
-		"v1/Namespace":                func() any { return &corev1.Namespace{} },
-		"v1/Node":                     func() any { return &corev1.Node{} },
-		"apps/v1/Deployment":          func() any { return &appsv1.Deployment{} },
-		"apps/v1/StatefulSet":         func() any { return &appsv1.StatefulSet{} },
-		"apps/v1/DaemonSet":           func() any { return &appsv1.DaemonSet{} },
-		"apps/v1/ReplicaSet":          func() any { return &appsv1.ReplicaSet{} },
-		"batch/v1/Job":                func() any { return &batchv1.Job{} },
-		"batch/v1/CronJob":            func() any { return &batchv1.CronJob{} },
-		"storage.k8s.io/v1/CSIDriver": func() any { return &storagev1.CSIDriver{} },
+		"v1/Pod":                         func() any { return &corev1.Pod{} },
+		"v1/PersistentVolumeClaim":       func() any { return &corev1.PersistentVolumeClaim{} },
+		"v1/PersistentVolume":            func() any { return &corev1.PersistentVolume{} },
+		"v1/ReplicationController":       func() any { return &corev1.ReplicationController{} },
+		"v1/Namespace":                   func() any { return &corev1.Namespace{} },
+		"v1/Node":                        func() any { return &corev1.Node{} },
+		"apps/v1/Deployment":             func() any { return &appsv1.Deployment{} },
+		"apps/v1/StatefulSet":            func() any { return &appsv1.StatefulSet{} },
+		"apps/v1/DaemonSet":              func() any { return &appsv1.DaemonSet{} },
+		"apps/v1/ReplicaSet":             func() any { return &appsv1.ReplicaSet{} },
+		"batch/v1/Job":                   func() any { return &batchv1.Job{} },
+		"batch/v1/CronJob":               func() any { return &batchv1.CronJob{} },
+		"storage.k8s.io/v1/CSIDriver":    func() any { return &storagev1.CSIDriver{} },
 		"storage.k8s.io/v1/StorageClass": func() any { return &storagev1.StorageClass{} },
 	}
 	for kind := range Unread {
@@ -50,9 +50,13 @@ func TestUnreadMatchesSlim(t *testing.T) {
 		}
 	}
 	fill := randfill.NewWithSeed(1710).NilChance(0.2).NumElements(1, 2).MaxDepth(12).Funcs(
-		func(q *resource.Quantity, c randfill.Continue) { *q = *resource.NewQuantity(int64(c.Intn(1000)), resource.DecimalSI) },
+		func(q *resource.Quantity, c randfill.Continue) {
+			*q = *resource.NewQuantity(int64(c.Intn(1000)), resource.DecimalSI)
+		},
 		func(ts *metav1.Time, c randfill.Continue) { *ts = metav1.Unix(int64(c.Intn(1<<30)), 0) },
-		func(ts *metav1.MicroTime, c randfill.Continue) { *ts = metav1.NewMicroTime(metav1.Unix(int64(c.Intn(1<<30)), 0).Time) },
+		func(ts *metav1.MicroTime, c randfill.Continue) {
+			*ts = metav1.NewMicroTime(metav1.Unix(int64(c.Intn(1<<30)), 0).Time)
+		},
 		func(v *intstr.IntOrString, c randfill.Continue) { *v = intstr.FromInt32(int32(c.Intn(100))) },
 		func(f *metav1.FieldsV1, c randfill.Continue) { f.Raw = []byte(`{"f:metadata":{}}`) },
 		func(r *runtime.RawExtension, c randfill.Continue) { r.Raw = []byte(`{"a":1}`) },

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -106,6 +107,13 @@ func Run(in Input) Report {
 		perEntry[i] = out
 	})
 	// In input order: merge repeated findings, index the shared volumes.
+	n := len(r.Findings)
+	for _, results := range perEntry {
+		for _, res := range results {
+			n += len(res.findings)
+		}
+	}
+	r.Findings = slices.Grow(r.Findings, n) // Findings are large: no doubling
 	once := findingSet{}
 	volumes := map[string][]*use{}
 	var volumeOrder []string

@@ -152,7 +152,11 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 		ve.eligible, _ = d.volumeSupportsSELinuxMount(s)
 		ve.lr = d.kubeletLabel(pod, pe.index, s, use.ctxs, ve.eligible)
 		if ve.lr.translateErr != nil {
-			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid seLinuxOptions: %v", podKey(pod), vol.Name, ve.lr.translateErr))
+			where := "seLinuxOptions"
+			if p := optionsPath(pod, ve.lr.translateOpts); p != "" {
+				where = p
+			}
+			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid %s: %v", podKey(pod), vol.Name, where, ve.lr.translateErr))
 		}
 		v := d.volumeResult(pod, vol, s, use.ctxs, ve)
 		ve.index = len(pe.result.Volumes)

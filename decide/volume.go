@@ -243,8 +243,9 @@ type labelResult struct {
 	ignoredFields  []string // role/type set but not propagated
 	err            string   // error or warning text
 	errIsError     bool
-	metric         string // error/warning metric series
-	translateErr   error  // selmount validation error
+	metric         string                 // error/warning metric series
+	translateErr   error                  // selmount validation error
+	translateOpts  *corev1.SELinuxOptions // the options translateErr is about
 }
 
 // kubeletLabel reproduces getSELinuxLabel (and GetMountSELinuxLabel from 1.32)
@@ -289,7 +290,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 		all = append(all, tl{raw: raw, opts: o, err: err})
 	}
 	translateErr := func(t tl) {
-		r.translateErr = t.err
+		r.translateErr, r.translateOpts = t.err, t.opts
 		format := "failed to construct SELinux label from context %q: %s"
 		r.err = fmt.Sprintf(format, t.opts, t.err)
 		r.errIsError = eligible
@@ -337,7 +338,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 			if eligible {
 				return r
 			}
-			return labelResult{pluginSupports: supports, labels: r.labels, err: r.err, metric: r.metric, translateErr: r.translateErr}
+			return labelResult{pluginSupports: supports, labels: r.labels, err: r.err, metric: r.metric, translateErr: r.translateErr, translateOpts: r.translateOpts}
 		}
 		if !slices.Contains(distinct, t.raw) { // a few containers: no map
 			distinct = append(distinct, t.raw)
@@ -388,4 +389,28 @@ func pick[T any](cond bool, a, b T) T {
 
 func isWindows(pod *corev1.Pod) bool {
 	return pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows
+}
+
+// optionsPath returns the field path of o in pod ("spec.containers[1].
+// securityContext.seLinuxOptions"), for errors that point at the input.
+func optionsPath(pod *corev1.Pod, o *corev1.SELinuxOptions) string {
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.SELinuxOptions == o {
+		return "spec.securityContext.seLinuxOptions"
+	}
+	find := func(list string, n int, at func(i int) *corev1.SecurityContext) string {
+		for i := range n {
+			if sc := at(i); sc != nil && sc.SELinuxOptions == o {
+				return fmt.Sprintf("spec.%s[%d].securityContext.seLinuxOptions", list, i)
+			}
+		}
+		return ""
+	}
+	s := pod.Spec
+	if p := find("initContainers", len(s.InitContainers), func(i int) *corev1.SecurityContext { return s.InitContainers[i].SecurityContext }); p != "" {
+		return p
+	}
+	if p := find("containers", len(s.Containers), func(i int) *corev1.SecurityContext { return s.Containers[i].SecurityContext }); p != "" {
+		return p
+	}
+	return find("ephemeralContainers", len(s.EphemeralContainers), func(i int) *corev1.SecurityContext { return s.EphemeralContainers[i].SecurityContext })
 }

@@ -130,7 +130,7 @@ func TestExplainBadInputs(t *testing.T) {
 		"error: testdata/bad/01-malformed-next-to-valid.yaml: document 5 (Pod bad/typed-wrong): spec.nodeName: cannot use number value as string\n",
 		"error: testdata/bad/02-unknown-kind.yaml: document 1 (Widget bad/gadget): unknown kind Widget (apiVersion example.com/v1)",
 		"error: testdata/bad/03-missing-pvc.yaml: document 1: pod bad/lost-claim: volume \"data\": PersistentVolumeClaim bad/nosuch not found\n",
-		"error: testdata/bad/04-invalid-level.yaml: document 4: pod bad/bad-level: volume \"data\": invalid seLinuxOptions: ",
+		"error: testdata/bad/04-invalid-level.yaml: document 4: pod bad/bad-level: volume \"data\": invalid spec.securityContext.seLinuxOptions: ",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q", want)

@@ -56,6 +56,10 @@ func (o *clusterOptions) load(cmd *cobra.Command) (*clusterResult, error) {
 		return nil, fmt.Errorf("cannot read the cluster (use -f to check manifests instead): %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	// Built-in types only: protobuf decodes several times faster than JSON
+	// on large lists (kubectl does the same), with JSON as the fallback.
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

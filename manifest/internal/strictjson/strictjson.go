@@ -382,8 +382,8 @@ func hasOption(opts, want string) bool {
 	return false
 }
 
-// validName accepts the tag names Kubernetes uses; anything else (which
-// encoding/json might treat specially) makes the struct unsupported.
+// validName accepts the tag names Kubernetes uses; a field with any other
+// (which encoding/json might treat specially) refuses every value.
 func validName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]

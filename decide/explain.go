@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -15,9 +16,11 @@ import (
 // decider holds what every pod's evaluation reads. It is not modified after
 // construction, so pods are evaluated in parallel.
 type decider struct {
-	cfg   Config
-	ix    *index
-	gates map[string]string // Gates.Describe of every gate, formatted once
+	cfg      Config
+	ix       *index
+	gates    map[string]string // Gates.Describe of every gate, formatted once
+	seriesMu sync.RWMutex
+	series   map[seriesKey]string // metricSeries, formatted once
 }
 
 func (d *decider) describe(gate string) string {
@@ -31,7 +34,7 @@ func (d *decider) describe(gate string) string {
 // node in order, as the kubelet's volume manager would. Pods without
 // spec.nodeName are each admitted alone.
 func Explain(objs Objects, cfg Config) Explanation {
-	d := &decider{cfg: cfg, ix: newIndex(objs), gates: map[string]string{}}
+	d := &decider{cfg: cfg, ix: newIndex(objs), gates: map[string]string{}, series: map[seriesKey]string{}}
 	for _, g := range kubever.GateNames() {
 		d.gates[g] = cfg.Gates.Describe(g)
 	}

@@ -218,18 +218,39 @@ func accessModeLabel(s *spec) string {
 // 1.29, and access_mode everywhere from 1.30.
 func (d *decider) metricSeries(name string, s *spec) string {
 	volumeMetric := name == MetricVolumeMismatchErrors || name == MetricVolumeMismatchWarning || name == MetricVolumesAdmitted
-	var labels []string
+	var key seriesKey
+	key.name = name
 	if volumeMetric && d.cfg.minor() >= 29 {
-		labels = append(labels, fmt.Sprintf("volume_plugin=%q", s.pluginName()))
+		key.plugin = s.pluginName()
 	}
 	if d.cfg.minor() >= 30 {
-		labels = append(labels, fmt.Sprintf("access_mode=%q", accessModeLabel(s)))
+		key.accessMode = accessModeLabel(s)
 	}
-	if len(labels) == 0 {
-		return name
+	// A few distinct series for a whole cluster: one string each.
+	d.seriesMu.RLock()
+	series, ok := d.series[key]
+	d.seriesMu.RUnlock()
+	if ok {
+		return series
 	}
-	return name + "{" + strings.Join(labels, ",") + "}"
+	var labels []string
+	if key.plugin != "" {
+		labels = append(labels, fmt.Sprintf("volume_plugin=%q", key.plugin))
+	}
+	if key.accessMode != "" {
+		labels = append(labels, fmt.Sprintf("access_mode=%q", key.accessMode))
+	}
+	series = name
+	if len(labels) > 0 {
+		series = name + "{" + strings.Join(labels, ",") + "}"
+	}
+	d.seriesMu.Lock()
+	d.series[key] = series
+	d.seriesMu.Unlock()
+	return series
 }
+
+type seriesKey struct{ name, plugin, accessMode string }
 
 // labelResult is what the kubelet's getSELinuxLabel returns for one pod
 // volume, plus what selmount shows about it.

@@ -177,7 +177,7 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	case "yaml":
-		if err := writeDocument(out, o.output, r, nil); err != nil {
+		if err := writeReportYAML(out, r); err != nil {
 			return err
 		}
 	default:

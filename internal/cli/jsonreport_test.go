@@ -2,7 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"reflect"
+	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/check"
 )
@@ -31,6 +35,45 @@ func TestWriteReportJSONMatchesEncoder(t *testing.T) {
 		}
 		if got.String() != want.String() {
 			t.Errorf("%s: writeReportJSON differs from the Encoder:\n got: %s\nwant: %s", name, got.String(), want.String())
+		}
+	}
+}
+
+// TestWriteReportYAMLMatchesMarshal: the parallel YAML writer gives a
+// document that parses to what yaml.Marshal of the whole report gives, also
+// with long strings the emitter folds, multi-line strings and characters
+// YAML must quote.
+func TestWriteReportYAMLMatchesMarshal(t *testing.T) {
+	long := strings.Repeat("a long message with spaces that the emitter folds at eighty columns, ", 4)
+	r := check.Report{APIVersion: check.APIVersion, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
+	reports := []check.Report{r}
+	r.Findings = []check.Finding{
+		{Type: check.TypeConflict, Severity: check.SeverityError, Property: check.PropertyLabel, Volume: "pv-a",
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "ns", Name: "a", Label: "system_u:object_r:container_file_t:s0:c1,c2", Nodes: []string{"n1", "n2"}}},
+			Message:  long, Fix: "line one\nline two\n\n  indented: after an empty line\n"},
+		{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: "- not a list", Message: "key: value # not a comment", Fix: "'quoted' \"double\" é \t tab"},
+		{Type: check.TypeDriverReadiness, Severity: check.SeverityInfo, Volume: "findings: []"},
+	}
+	r.Warnings = []string{"findings: []", long}
+	r.ClusterFixes = []check.ClusterFix{{File: "a.yaml", Name: "x", Manifest: "apiVersion: v1\nkind: List\n---\nfindings: []\n"}}
+	reports = append(reports, r)
+	for i, r := range reports {
+		var want, got bytes.Buffer
+		if err := writeDocument(&want, "yaml", r, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeReportYAML(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		var wantDoc, gotDoc any
+		if err := yaml.Unmarshal(want.Bytes(), &wantDoc); err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(got.Bytes(), &gotDoc); err != nil {
+			t.Fatalf("report %d: writeReportYAML wrote invalid YAML: %v\n%s", i, err, got.String())
+		}
+		if !reflect.DeepEqual(wantDoc, gotDoc) {
+			t.Errorf("report %d: writeReportYAML parses differently:\n got: %s\nwant: %s", i, got.String(), want.String())
 		}
 	}
 }

@@ -173,11 +173,11 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	out := cmd.OutOrStdout()
 	switch o.output {
 	case "json":
-		if err := writeReportJSON(out, r); err != nil {
+		if err := writeReport(out, r, jsonReport); err != nil {
 			return err
 		}
 	case "yaml":
-		if err := writeReportYAML(out, r); err != nil {
+		if err := writeReport(out, r, yamlReport); err != nil {
 			return err
 		}
 	default:

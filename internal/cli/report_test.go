@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 	"github.com/selmount/selmount/check"
 )
 
-// TestWriteReportJSONMatchesEncoder: the parallel writer gives the bytes
+// TestWriteReportJSONMatchesEncoder: the parallel JSON writer gives the bytes
 // writeDocument gives, with and without findings, with characters that
 // encoding/json escapes and strings that look like the splice marker.
 func TestWriteReportJSONMatchesEncoder(t *testing.T) {
@@ -30,11 +31,11 @@ func TestWriteReportJSONMatchesEncoder(t *testing.T) {
 		if err := writeDocument(&want, "json", r, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeReportJSON(&got, r); err != nil {
+		if err := writeReport(&got, r, jsonReport); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() {
-			t.Errorf("%s: writeReportJSON differs from the Encoder:\n got: %s\nwant: %s", name, got.String(), want.String())
+			t.Errorf("%s: writeReport(jsonReport) differs from the Encoder:\n got: %s\nwant: %s", name, got.String(), want.String())
 		}
 	}
 }
@@ -62,7 +63,7 @@ func TestWriteReportYAMLMatchesMarshal(t *testing.T) {
 		if err := writeDocument(&want, "yaml", r, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeReportYAML(&got, r); err != nil {
+		if err := writeReport(&got, r, yamlReport); err != nil {
 			t.Fatal(err)
 		}
 		var wantDoc, gotDoc any
@@ -70,10 +71,47 @@ func TestWriteReportYAMLMatchesMarshal(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := yaml.Unmarshal(got.Bytes(), &gotDoc); err != nil {
-			t.Fatalf("report %d: writeReportYAML wrote invalid YAML: %v\n%s", i, err, got.String())
+			t.Fatalf("report %d: writeReport(yamlReport) wrote invalid YAML: %v\n%s", i, err, got.String())
 		}
 		if !reflect.DeepEqual(wantDoc, gotDoc) {
-			t.Errorf("report %d: writeReportYAML parses differently:\n got: %s\nwant: %s", i, got.String(), want.String())
+			t.Errorf("report %d: writeReport(yamlReport) parses differently:\n got: %s\nwant: %s", i, got.String(), want.String())
 		}
+	}
+}
+
+// TestWriteReportChunks: more findings than one chunk, in both formats.
+func TestWriteReportChunks(t *testing.T) {
+	r := check.Report{APIVersion: check.APIVersion, Kind: "Report", TargetVersion: "1.37", Source: "manifests"}
+	for i := range 4096*2 + 3 {
+		r.Findings = append(r.Findings, check.Finding{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: fmt.Sprintf("pv-%d", i),
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "ns", Name: fmt.Sprint(i)}}})
+	}
+	var want, got bytes.Buffer
+	if err := writeDocument(&want, "json", r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReport(&got, r, jsonReport); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Error("JSON: writeReport differs from the Encoder across chunks")
+	}
+	want.Reset()
+	got.Reset()
+	if err := writeDocument(&want, "yaml", r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReport(&got, r, yamlReport); err != nil {
+		t.Fatal(err)
+	}
+	var wantDoc, gotDoc any
+	if err := yaml.Unmarshal(want.Bytes(), &wantDoc); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(got.Bytes(), &gotDoc); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(wantDoc, gotDoc) {
+		t.Error("YAML: writeReport parses differently across chunks")
 	}
 }

@@ -2,71 +2,18 @@ package fastyaml
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/selmount/selmount/internal/gencluster"
 )
 
-// The templates of hack/genmanifests (keep in sync): a CSIDriver, then for
-// each pod a PV and a PVC (except every tenth pod, which shares the
-// previous pod's claim) and the pod.
-const (
-	csiDriverTemplate = `apiVersion: storage.k8s.io/v1
-kind: CSIDriver
-metadata: {name: rbd.csi.ceph.com}
-spec: {seLinuxMount: true}
-`
-	volumeTemplate = `---
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: pv-%d}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteMany]
-  csi: {driver: rbd.csi.ceph.com, volumeHandle: vol-%d}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: %s, namespace: %s}
-spec:
-  accessModes: [ReadWriteMany]
-  resources: {requests: {storage: 1Gi}}
-  volumeName: pv-%d
-`
-	podTemplate = `---
-apiVersion: v1
-kind: Pod
-metadata: {name: pod-%d, namespace: %s}
-spec:
-  nodeName: node-%d
-  securityContext:
-    seLinuxOptions: {level: "s0:c%d,c%d"}
-  containers:
-  - name: app
-    image: registry.example/app:1
-    volumeMounts: [{name: data, mountPath: /data}]
-  volumes:
-  - name: data
-    persistentVolumeClaim: {claimName: %s}
-`
-)
-
-// genStream writes the stream hack/genmanifests writes for n pods.
+// genStream returns the stream hack/genmanifests writes for n pods.
 func genStream(n int) []byte {
 	var w bytes.Buffer
-	w.WriteString(csiDriverTemplate)
-	for i := 0; i < n; i++ {
-		ns := fmt.Sprintf("ns-%d", (i/10)%100)
-		claim := fmt.Sprintf("data-%d", i)
-		if i%10 == 9 {
-			claim = fmt.Sprintf("data-%d", i-1)
-		} else {
-			fmt.Fprintf(&w, volumeTemplate, i, i, claim, ns, i)
-		}
-		fmt.Fprintf(&w, podTemplate, i, ns, i%500, i%1000, 1000+i%20, claim)
-	}
+	gencluster.WriteYAML(&w, n)
 	return w.Bytes()
 }
 

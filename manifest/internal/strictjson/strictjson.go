@@ -470,10 +470,8 @@ func (d *decoder) value(c *codec, p unsafe.Pointer) bool {
 			*(*bool)(p) = v
 		}
 		return true
-	case kInt:
-		return d.int(c, p)
-	case kUint:
-		return d.uint(c, p)
+	case kInt, kUint:
+		return d.integer(c, p)
 	case kFloat:
 		return d.float(c, p)
 	case kPtr:
@@ -616,37 +614,22 @@ func (d *decoder) number() ([]byte, bool) {
 	return d.data[start:i], true
 }
 
-func (d *decoder) int(c *codec, p unsafe.Pointer) bool {
+// integer reads a signed or unsigned integer of c's size; a fraction, an
+// exponent or an overflow is a type error to encoding/json.
+func (d *decoder) integer(c *codec, p unsafe.Pointer) bool {
 	num, ok := d.number()
 	if !ok {
 		return false
 	}
-	n, err := strconv.ParseInt(string(num), 10, c.bits)
-	if err != nil {
-		return false // a fraction, an exponent or an overflow: a type error
+	var v uint64
+	var err error
+	if c.kind == kInt {
+		var n int64
+		n, err = strconv.ParseInt(string(num), 10, c.bits)
+		v = uint64(n) // two's complement: the low bytes are the narrower value
+	} else {
+		v, err = strconv.ParseUint(string(num), 10, c.bits)
 	}
-	if p == nil {
-		return true
-	}
-	switch c.bits {
-	case 8:
-		*(*int8)(p) = int8(n)
-	case 16:
-		*(*int16)(p) = int16(n)
-	case 32:
-		*(*int32)(p) = int32(n)
-	default:
-		*(*int64)(p) = n
-	}
-	return true
-}
-
-func (d *decoder) uint(c *codec, p unsafe.Pointer) bool {
-	num, ok := d.number()
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseUint(string(num), 10, c.bits)
 	if err != nil {
 		return false
 	}
@@ -655,13 +638,13 @@ func (d *decoder) uint(c *codec, p unsafe.Pointer) bool {
 	}
 	switch c.bits {
 	case 8:
-		*(*uint8)(p) = uint8(n)
+		*(*uint8)(p) = uint8(v)
 	case 16:
-		*(*uint16)(p) = uint16(n)
+		*(*uint16)(p) = uint16(v)
 	case 32:
-		*(*uint32)(p) = uint32(n)
+		*(*uint32)(p) = uint32(v)
 	default:
-		*(*uint64)(p) = n
+		*(*uint64)(p) = v
 	}
 	return true
 }

@@ -679,24 +679,8 @@ func (d *decoder) slice(c *codec, p unsafe.Pointer) bool {
 	start := d.pos
 	n := 0
 	d.pos++
-	if d.peek() == ']' {
-		d.pos++
-	} else {
-		for {
-			if !d.skip() {
-				return false
-			}
-			n++
-			b := d.peek()
-			d.pos++
-			if b == ']' {
-				break
-			}
-			if b != ',' {
-				return false
-			}
-			d.ws()
-		}
+	if !d.list(']', func() bool { n++; return d.skip() }) {
+		return false
 	}
 	end := d.pos
 	s := reflect.MakeSlice(c.typ, n, n) // non-nil for [], as encoding/json
@@ -723,18 +707,24 @@ func (d *decoder) checkArray(c *codec) bool {
 	}
 	defer func() { d.depth-- }()
 	d.pos++
-	if d.peek() == ']' {
+	return d.list(']', func() bool { return d.value(c.elem, nil) })
+}
+
+// list reads the rest of an array or object whose opening bracket was
+// read: elements (read by elem) separated by commas, then close.
+func (d *decoder) list(close byte, elem func() bool) bool {
+	if d.peek() == close {
 		d.pos++
 		return true
 	}
 	for {
-		if !d.value(c.elem, nil) {
+		if !elem() {
 			return false
 		}
 		switch d.peek() {
 		case ',':
 			d.pos++
-		case ']':
+		case close:
 			d.pos++
 			return true
 		default:
@@ -893,48 +883,16 @@ func (d *decoder) skip() bool {
 		return d.skipString()
 	case '{':
 		d.pos++
-		if d.peek() == '}' {
-			d.pos++
-			return true
-		}
-		for {
+		return d.list('}', func() bool {
 			if d.peek() != '"' || !d.skipString() || d.peek() != ':' {
 				return false
 			}
 			d.pos++
-			if !d.skip() {
-				return false
-			}
-			switch d.peek() {
-			case ',':
-				d.pos++
-			case '}':
-				d.pos++
-				return true
-			default:
-				return false
-			}
-		}
+			return d.skip()
+		})
 	case '[':
 		d.pos++
-		if d.peek() == ']' {
-			d.pos++
-			return true
-		}
-		for {
-			if !d.skip() {
-				return false
-			}
-			switch d.peek() {
-			case ',':
-				d.pos++
-			case ']':
-				d.pos++
-				return true
-			default:
-				return false
-			}
-		}
+		return d.list(']', d.skip)
 	case 't':
 		return d.literal("true")
 	case 'f':

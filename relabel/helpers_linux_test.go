@@ -64,7 +64,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// mountTmpfs mounts a fresh filesystem of type fstype on a temporary
+// mountFS mounts a fresh filesystem of type fstype on a temporary
 // directory and unmounts it when the test ends.
 func mountFS(t *testing.T, fstype string) string {
 	t.Helper()

@@ -280,18 +280,15 @@ func (w *walker) descend(dirPath, name string, last bool) error {
 		// may be a mount point, so it is not checked for one.
 		fd, err = xattr.OpenDirAt(dfd, dirPath, name)
 	} else {
-		fd, err = w.openDir(dfd, dirPath, name, false)
+		// openDir refuses another mount unless FollowMounts is set.
+		fd, err = w.openDir(dfd, dirPath, name, w.opt.FollowMounts)
 	}
 	if err != nil {
 		return fmt.Errorf("relabel %s: %w", w.root, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err == nil {
-		if w.top != nil && st.Dev != w.rootDev && !w.opt.FollowMounts {
-			unix.Close(fd)
-			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.EXDEV})
-		}
-		w.rootDev = st.Dev
+		w.rootDev = st.Dev // the walk below stays on the sub-path's mount
 	}
 	if w.top != nil {
 		if w.parentFD >= 0 {

@@ -488,6 +488,28 @@ func TestSubPath(t *testing.T) {
 	}
 }
 
+// TestSubPathAcrossMount: a subPath that crosses a mount is refused, unless
+// FollowMounts is set.
+func TestSubPathAcrossMount(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, "mnt"), 0o755))
+	must(t, unix.Mount("tmpfs", filepath.Join(root, "mnt"), "tmpfs", 0, ""))
+	t.Cleanup(func() { unix.Unmount(filepath.Join(root, "mnt"), unix.MNT_DETACH) })
+	must(t, os.Mkdir(filepath.Join(root, "mnt", "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "mnt", "sub", "f"), nil, 0o644))
+
+	if _, err := Relabel(context.Background(), root, target, &Options{SubPath: "mnt/sub"}); !errors.Is(err, unix.EXDEV) {
+		t.Errorf("subPath across a mount without FollowMounts: err %v, want EXDEV", err)
+	}
+	st, err := Relabel(context.Background(), root, target, &Options{SubPath: "mnt/sub", FollowMounts: true})
+	must(t, err)
+	if st.Changed != 2 {
+		t.Errorf("stats %+v, want 2 changed", st)
+	}
+	checkAll(t, filepath.Join(root, "mnt", "sub"), target.String())
+}
+
 func TestRootIsFileOrSymlink(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()

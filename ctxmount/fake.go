@@ -275,12 +275,9 @@ func (f *FakeMounter) checkLabel(c label.Context) error {
 
 func (f *FakeMounter) mountTable() ([]mountinfo.Mount, error) { return f.MountInfo(), nil }
 
-func (f *FakeMounter) device(source, fstype string, opts []string) (string, bool) {
+func (f *FakeMounter) device(source, fstype string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if slices.Contains(opts, "bind") {
-		return "", false
-	}
 	if sb, ok := f.sbs[fstype+"\x00"+source]; ok {
 		return fmt.Sprintf("0:%d", sb.minor), true
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -81,7 +82,7 @@ type system interface {
 	mountTable() ([]mountinfo.Mount, error)
 	// device returns the device (major:minor) whose filesystem mounting
 	// source would give, if it can be known before mounting.
-	device(source, fstype string, opts []string) (string, bool)
+	device(source, fstype string) (string, bool)
 	// probe replays opts through fsopen/fsconfig and returns the first
 	// option the filesystem refuses, with the kernel's message.
 	probe(fstype string, opts []string) (opt, msg string)
@@ -222,12 +223,7 @@ func Mount(ctx context.Context, req Request, opt *Options) (Result, error) {
 }
 
 func isBind(opts []string) bool {
-	for _, o := range opts {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(opts, "bind") || slices.Contains(opts, "rbind")
 }
 
 func withoutSELinux(opts []string) []string {
@@ -245,7 +241,10 @@ func withoutSELinux(opts []string) []string {
 // before mounting (block devices, loop images already attached) can be
 // checked.
 func superblockConflict(sys system, req Request, target string, lbl label.Context) (string, bool) {
-	dev, ok := sys.device(req.Source, req.FSType, req.Options)
+	if isBind(req.Options) {
+		return "", false // a bind mount has no superblock of its own
+	}
+	dev, ok := sys.device(req.Source, req.FSType)
 	if !ok {
 		return "", false
 	}

@@ -90,8 +90,8 @@ func (realSystem) mountTable() ([]mountinfo.Mount, error) { return mountinfo.Rea
 
 // device returns the device of a block device source, or of the loop device
 // a regular file is already attached to.
-func (realSystem) device(source, fstype string, opts []string) (string, bool) {
-	if source == "" || hasOption(opts, "bind") || hasOption(opts, "rbind") {
+func (realSystem) device(source, fstype string) (string, bool) {
+	if source == "" {
 		return "", false
 	}
 	var st unix.Stat_t
@@ -293,15 +293,6 @@ func splitOptions(options []string) (flags uintptr, data []string, loop bool) {
 		data = append(data, o)
 	}
 	return flags, data, loop
-}
-
-func hasOption(opts []string, name string) bool {
-	for _, o := range opts {
-		if o == name {
-			return true
-		}
-	}
-	return false
 }
 
 // attachLoop returns a loop device backed by file: the one it is already

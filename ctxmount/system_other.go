@@ -15,7 +15,7 @@ type realSystem struct{}
 func (realSystem) host() (Host, error)                            { return Host{}, ErrUnsupported }
 func (realSystem) checkLabel(label.Context) error                 { return nil }
 func (realSystem) mountTable() ([]mountinfo.Mount, error)         { return nil, ErrUnsupported }
-func (realSystem) device(string, string, []string) (string, bool) { return "", false }
+func (realSystem) device(string, string) (string, bool) { return "", false }
 func (realSystem) probe(string, []string) (string, string)        { return "", "" }
 func (realSystem) resolve(path string) (string, error)            { return cleanAbs(path) }
 

@@ -114,7 +114,7 @@ type Stats struct {
 	Visited int64         `json:"visited"` // entries examined
 	Changed int64         `json:"changed"` // labels written (in a dry run: that would be written)
 	Correct int64         `json:"correct"` // entries that already had the label
-	Skipped int64         `json:"skipped"` // vanished entries, mount points, directories replaced mid-walk
+	Skipped int64         `json:"skipped"` // vanished entries, mount points
 	Errors  int64         `json:"errors"`  // entries that failed (see PartialError)
 	Elapsed time.Duration `json:"elapsed"` // wall time of the call
 }

@@ -54,7 +54,8 @@ the kubelet hands to CSI drivers). A regular file as SOURCE is attached to a
 loop device.
 
 Exit status: 0 when mounted and verified, 1 when the mount succeeded but did not
-carry the label (it was undone), 2 when it could not be mounted.`,
+carry the label (it was undone, unless --keep-on-verify-failure), 2 when it
+could not be mounted.`,
 		Example: `  selmount mount -t ext4 -o noatime --level s0:c1,c2 /dev/sdb /mnt/vol
   selmount mount -t tmpfs --label system_u:object_r:container_file_t:s0:c1,c2 tmpfs /mnt/tmp
   selmount mount -t nfs --helper -o hard,'context="system_u:object_r:container_file_t:s0:c3,c4"' server:/export /mnt/nfs --output json`,
@@ -82,7 +83,7 @@ type MountResult struct {
 	Error string `json:"error,omitempty"`
 	// Reason names the failure: SELinuxDisabled, ContextDropped,
 	// InvalidLabel, SuperblockContext, UnknownOption, ContextMissing,
-	// ContextMismatch, Conflict or Other.
+	// ContextMismatch, NotMounted, Conflict, Unsupported or Other.
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -128,7 +129,11 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 		opts = append(opts, mountopt.Split(s)...)
 	}
 	if lbl.IsZero() {
-		if c, err := mountopt.LabelOf(opts); err != nil || c.IsZero() {
+		c, err := mountopt.LabelOf(opts)
+		if err != nil {
+			return &ExitCodeError{Code: ExitError, Err: err}
+		}
+		if c.IsZero() {
 			return &ExitCodeError{Code: ExitError, Err: errors.New("one of --label, --level or a context= option in -o is required")}
 		}
 	}

@@ -238,13 +238,30 @@ func TestHelperMountPlain(t *testing.T) {
 	}
 }
 
+// TestCheckHost compares CheckHost with what the files say: selinuxfs at
+// its usual place (here: absent; in the SELinux VM suite: enforcing) and
+// /etc/selinux/config.
 func TestCheckHost(t *testing.T) {
 	h, err := CheckHost()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.SELinuxEnabled && h.Selinuxfs == "" {
-		t.Errorf("enabled without selinuxfs: %+v", h)
-	}
 	t.Logf("host: %+v", h)
+	enforce, err := os.ReadFile(filepath.Join(selinuxfsPath, "enforce"))
+	switch {
+	case err == nil:
+		if h.Selinuxfs != selinuxfsPath || h.Enforcing != (strings.TrimSpace(string(enforce)) == "1") {
+			t.Errorf("selinuxfs at %s (enforce %q), CheckHost says %+v", selinuxfsPath, enforce, h)
+		}
+	case h.Selinuxfs == "":
+		if h.SELinuxEnabled || h.Enforcing {
+			t.Errorf("no selinuxfs, yet CheckHost says %+v", h)
+		}
+	default:
+		t.Logf("selinuxfs mounted at %s, not %s: not compared", h.Selinuxfs, selinuxfsPath)
+	}
+	_, err = os.Stat(selinuxConfigPath)
+	if h.ConfigPresent != (err == nil) {
+		t.Errorf("ConfigPresent %v, but stat %s: %v", h.ConfigPresent, selinuxConfigPath, err)
+	}
 }

@@ -266,6 +266,11 @@ func TestConflictDetectedAfterRestart(t *testing.T) {
 			if len(v) != 1 || v[0].Context != l12 || !reflect.DeepEqual(v[0].Users, []string{"pod-a"}) || v[0].Origin != tt.origin {
 				t.Fatalf("reconstructed %+v", v)
 			}
+			// The record is rewritten from the reconstructed state (checked
+			// before any Publish, which would write it anyway).
+			if r, err := tr2.readRecord(vol.ID); err != nil || r.SELinuxMountContext != l12.String() {
+				t.Errorf("record after reconstruction %+v, %v", r, err)
+			}
 			if _, err := tr2.Publish(bg, vol, "pod-b", l89); !errors.Is(err, ErrWaitForUnmount) {
 				t.Errorf("conflict after restart: %v", err)
 			}
@@ -273,10 +278,6 @@ func TestConflictDetectedAfterRestart(t *testing.T) {
 			publish(t, tr2, "pod-c", l12) // the same label still shares
 			if got := globalMounts(f); got != nil {
 				t.Errorf("sharing must not mount again: %q", got)
-			}
-			// The record is rewritten from the reconstructed state.
-			if r, err := tr2.readRecord(vol.ID); err != nil || r.SELinuxMountContext != l12.String() {
-				t.Errorf("record after reconstruction %+v, %v", r, err)
 			}
 			checkInvariants(t, tr2)
 		})

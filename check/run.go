@@ -271,7 +271,7 @@ func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 
 func subjectOf(u *use) Subject {
 	s := u.e.subj
-	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: displayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodeList(), Running: s.running}
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: displayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodes, Running: s.running}
 }
 
 func displayLabel(raw string) string {

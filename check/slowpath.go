@@ -13,7 +13,13 @@ import (
 // and levels that give no isolation or no access at all.
 func slowPathFindings(u *use, in Input) []Finding {
 	v := u.target
-	subj := []Subject{subjectOf(u)}
+	var subj []Subject // built for the first finding: most uses have none
+	subjects := func() []Subject {
+		if subj == nil {
+			subj = []Subject{subjectOf(u)}
+		}
+		return subj
+	}
 	var out []Finding
 	for _, o := range v.Facts.Options {
 		if o == nil || o.Level == "" {
@@ -21,8 +27,8 @@ func slowPathFindings(u *use, in Input) []Finding {
 		}
 		if lv, err := label.ParseLevel(o.Level); err == nil && lv.Low().Categories.IsEmpty() && lv.High().Categories.IsEmpty() {
 			out = append(out, Finding{
-				Type: TypeSlowPath, Severity: SeverityWarning, Property: PropertyNoIsolation, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subj,
-				Message: fmt.Sprintf("%s sets seLinuxOptions.level %q without categories: every such pod shares one label, so SELinux no longer separates them (a pattern some linters push), and they all share one context mount.", subjectsText(subj), o.Level),
+				Type: TypeSlowPath, Severity: SeverityWarning, Property: PropertyNoIsolation, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects(),
+				Message: fmt.Sprintf("%s sets seLinuxOptions.level %q without categories: every such pod shares one label, so SELinux no longer separates them (a pattern some linters push), and they all share one context mount.", subjectsText(subjects()), o.Level),
 				Fix:     "Give each workload (or namespace) its own category pair, e.g. level: s0:c123,c456, as OpenShift allocates per namespace.",
 			})
 			break
@@ -30,8 +36,8 @@ func slowPathFindings(u *use, in Input) []Finding {
 	}
 	if v.Method == decide.MountOption && strings.Contains(v.Label, label.RandomLevel) {
 		out = append(out, Finding{
-			Type: TypeSlowPath, Severity: SeverityError, Property: PropertyNoLevel, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subj,
-			Message: fmt.Sprintf("Volume %s: %s sets seLinuxOptions without a level. The kubelet mounts the volume with a random level that the container will not get, so the container cannot use its files.", volumeName(v), subjectsText(subj)),
+			Type: TypeSlowPath, Severity: SeverityError, Property: PropertyNoLevel, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects(),
+			Message: fmt.Sprintf("Volume %s: %s sets seLinuxOptions without a level. The kubelet mounts the volume with a random level that the container will not get, so the container cannot use its files.", volumeName(v), subjectsText(subjects())),
 			Fix:     "Set seLinuxOptions.level (a category pair unique to the workload, e.g. s0:c123,c456).",
 		})
 	}
@@ -47,8 +53,8 @@ func slowPathFindings(u *use, in Input) []Finding {
 	if len(failing) == 0 {
 		return out
 	}
-	f := Finding{Type: TypeSlowPath, Severity: SeverityWarning, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subj}
-	lead := fmt.Sprintf("Volume %s of %s is relabeled file by file by the container runtime at every start", volumeName(v), subjectsText(subj))
+	f := Finding{Type: TypeSlowPath, Severity: SeverityWarning, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects()}
+	lead := fmt.Sprintf("Volume %s of %s is relabeled file by file by the container runtime at every start", volumeName(v), subjectsText(f.Subjects))
 	if len(failing) > 1 {
 		names := make([]string, len(failing))
 		for i, c := range failing {

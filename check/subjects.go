@@ -17,7 +17,8 @@ type subject struct {
 	kind, namespace, name string
 	obj                   any // the workload object, nil when not in the input
 	running               int
-	nodes                 map[string]bool
+	nodeSet               map[string]bool // while collecting
+	nodes                 []string        // nodeSet sorted, once collected
 }
 
 func (s *subject) key() string { return s.kind + "/" + s.namespace + "/" + s.name }
@@ -60,7 +61,7 @@ func (c *collector) subject(kind, ns, name string, obj any) *subject {
 	k := kind + "/" + ns + "/" + name
 	s := c.subjects[k]
 	if s == nil {
-		s = &subject{kind: kind, namespace: ns, name: name, nodes: map[string]bool{}}
+		s = &subject{kind: kind, namespace: ns, name: name, nodeSet: map[string]bool{}}
 		c.subjects[k] = s
 		c.order = append(c.order, s)
 	}
@@ -165,19 +166,23 @@ func (c *collector) collect(objs []any) {
 		s := c.subject(kind, pod.Namespace, name, obj)
 		s.running++
 		if pod.Spec.NodeName != "" {
-			s.nodes[pod.Spec.NodeName] = true
+			s.nodeSet[pod.Spec.NodeName] = true
 		}
 		c.entries = append(c.entries, &entry{subj: s, pod: pod, running: true, created: pod.CreationTimestamp.Time, order: len(c.entries)})
 	}
+	for _, s := range c.order {
+		s.sortNodes()
+	}
 }
 
-func (s *subject) nodeList() []string {
-	out := make([]string, 0, len(s.nodes))
-	for n := range s.nodes {
-		out = append(out, n)
+// sortNodes fills s.nodes once collecting is done: every finding of the
+// subject shows the list.
+func (s *subject) sortNodes() {
+	s.nodes = make([]string, 0, len(s.nodeSet))
+	for n := range s.nodeSet {
+		s.nodes = append(s.nodes, n)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(s.nodes)
 }
 
 // openshiftMCS is the namespace annotation holding the MCS level OpenShift

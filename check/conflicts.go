@@ -186,7 +186,7 @@ func pairFinding(a, b *group, in Input) Finding {
 	v := a.uses[0].target
 	f := Finding{Type: TypeConflict, Volume: volumeName(v), Driver: v.Facts.CSIDriver, KubeletConflict: true}
 	f.Subjects = append(a.subjects(), b.subjects()...)
-	la, lb := displayLabel(a.label), displayLabel(b.label)
+	la, lb := decide.DisplayLabel(a.label), decide.DisplayLabel(b.label)
 	recursive := string(corev1.SELinuxChangePolicyRecursive)
 	switch {
 	case a.policy != b.policy && (a.policy == recursive || b.policy == recursive):
@@ -201,7 +201,7 @@ func pairFinding(a, b *group, in Input) Finding {
 		if u.target.Facts.Eligible {
 			eligibleTarget = true
 		} else if notEligible == "" {
-			notEligible = conditionReason(u.target, decide.CondAccessMode)
+			notEligible = u.target.Facts.EligibleReason
 		}
 		if u.current == nil && u.target.Facts.Eligible || u.current != nil && u.current.Facts.Eligible {
 			eligibleNow = true
@@ -227,14 +227,14 @@ func pairFinding(a, b *group, in Input) Finding {
 		if a.policy != recursive {
 			rec, mo = b, a
 		}
-		fmt.Fprintf(&msg, "%s %s out with seLinuxChangePolicy: Recursive (label \"\"), while %s %s it with label %q.", subjectsText(rec.subjects()), verb(rec, "opts", "opt"), subjectsText(mo.subjects()), verb(mo, "mounts", "mount"), displayLabel(mo.label))
+		fmt.Fprintf(&msg, "%s %s out with seLinuxChangePolicy: Recursive (label \"\"), while %s %s it with label %q.", subjectsText(rec.subjects()), verb(rec, "opts", "opt"), subjectsText(mo.subjects()), verb(mo, "mounts", "mount"), decide.DisplayLabel(mo.label))
 	case lb == "":
 		fmt.Fprintf(&msg, "%s %s label %q, while %s no seLinuxOptions (privileged or unlabeled pods have the empty label).", subjectsText(a.subjects()), verb(a, "uses", "use"), la, subjectsText(b.subjects())+" "+verb(b, "sets", "set"))
 	default:
 		fmt.Fprintf(&msg, "%s %s label %q, while %s %s %q.", subjectsText(a.subjects()), verb(a, "uses", "use"), la, subjectsText(b.subjects()), verb(b, "uses", "use"), lb)
 	}
 	msg.WriteString(" The kubelet mounts a volume with one label per node")
-	canonicalOnly := sameCanonical(la, lb)
+	canonicalOnly := label.SameContext(la, lb)
 	if canonicalOnly {
 		msg.WriteString("; these two labels differ only in how their categories are written, which the kernel ignores but the kubelet, comparing strings, does not")
 	}
@@ -327,24 +327,6 @@ func sharedNode(a, b *group) (string, string) {
 		}
 	}
 	return node, first.e.subj.kind + " " + first.e.subj.namespace + "/" + first.e.subj.name
-}
-
-func sameCanonical(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	ca, err1 := label.Parse(a)
-	cb, err2 := label.Parse(b)
-	return err1 == nil && err2 == nil && ca == cb
-}
-
-func conditionReason(v *decide.Volume, name string) string {
-	for _, c := range v.Conditions {
-		if c.Name == name {
-			return c.Reason
-		}
-	}
-	return ""
 }
 
 func multipleFinding(u *use, in Input) Finding {

@@ -271,14 +271,7 @@ func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 
 func subjectOf(u *use) Subject {
 	s := u.e.subj
-	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: displayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodes, Running: s.running}
-}
-
-func displayLabel(raw string) string {
-	if i := strings.IndexByte(raw, '#'); i >= 0 {
-		return raw[:i]
-	}
-	return raw
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: decide.DisplayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodes, Running: s.running}
 }
 
 func (s Subject) String() string {

@@ -101,11 +101,14 @@ type podEval struct {
 }
 
 type volEval struct {
-	index    int // position in the pod's Volumes
-	spec     *spec
-	lr       labelResult
-	eligible bool
-	out      *Volume
+	index          int // position in the pod's Volumes
+	spec           *spec
+	lr             labelResult
+	eligible       bool   // VolumeSupportsSELinuxMount
+	eligibleReason string // why, or why not
+	supports       bool   // the plugin's SupportsSELinuxContextMount
+	supportsReason string
+	out            *Volume
 }
 
 func podKey(p *corev1.Pod) string {
@@ -152,8 +155,9 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 			s.block = true
 		}
 		ve := &volEval{spec: s}
-		ve.eligible, _ = d.volumeSupportsSELinuxMount(s)
-		ve.lr = d.kubeletLabel(pod, pe.index, s, use.ctxs, ve.eligible)
+		ve.eligible, ve.eligibleReason = d.volumeSupportsSELinuxMount(s)
+		ve.supports, ve.supportsReason = d.pluginSupport(s)
+		ve.lr = d.kubeletLabel(pod, pe.index, s, use.ctxs, ve)
 		if ve.lr.translateErr != nil {
 			where := "seLinuxOptions"
 			if p := optionsPath(pod, ve.lr.translateOpts); p != "" {
@@ -220,7 +224,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	v := Volume{Name: vol.Name, Source: s.source, Plugin: s.pluginName(), MountOptions: []string{}}
 	v.Facts = Facts{
 		UniqueName: s.uniqueKey, SpecName: s.name, CSIDriver: s.csiDriver, Kind: s.kind,
-		PV: s.pv, Claim: s.pvc, PluginSupports: lr.pluginSupports, Eligible: ve.eligible,
+		PV: s.pv, Claim: s.pvc, PluginSupports: lr.pluginSupports, Eligible: ve.eligible, EligibleReason: ve.eligibleReason,
 		KubeletLabel: lr.mountLabel, Multiple: lr.multiple, Options: ctxs, ChangePolicy: changePolicy(pod),
 	}
 	if s.pv != nil {
@@ -241,7 +245,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 			}
 		}
 	}
-	v.Label = display(lr.fileLabel)
+	v.Label = DisplayLabel(lr.fileLabel)
 	if v.Label == "" && len(lr.labels) > 0 && len(lr.multiple) == 0 && lr.err == "" {
 		v.Label = lr.labels[0].Raw
 	}
@@ -270,8 +274,8 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	default:
 		add(CondPV, true, "PersistentVolume "+s.pv.Name)
 	}
-	supports, supReason := d.pluginSupport(s)
-	add(CondPlugin, supports, supReason)
+	supports := ve.supports
+	add(CondPlugin, supports, ve.supportsReason)
 	labelOK, labelReason := podLabelCondition(lr, ctxs)
 	add(CondPodLabel, labelOK, labelReason)
 	if hz := randomHazard(lr); hz != "" {
@@ -282,8 +286,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	}
 	policyOK, policyReason := d.policyCondition(pod)
 	add(CondChangePolicy, policyOK, policyReason)
-	_, amReason := d.volumeSupportsSELinuxMount(s)
-	add(CondAccessMode, ve.eligible, amReason)
+	add(CondAccessMode, ve.eligible, ve.eligibleReason)
 	v.Conditions = conds
 
 	// The method.
@@ -299,7 +302,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	case gateOn && ve.eligible && supports && mountLabel != "" && lr.err == "":
 		v.Method = MountOption
 		v.Reason = "mounted with -o context: every file carries the label at once, nothing is relabeled"
-		v.MountOptions = append(v.MountOptions, label.MountOption(display(mountLabel)))
+		v.MountOptions = append(v.MountOptions, label.MountOption(DisplayLabel(mountLabel)))
 	default:
 		ok, why := relabels(s)
 		if ok {
@@ -334,7 +337,7 @@ func podLabelCondition(lr labelResult, ctxs []*corev1.SELinuxOptions) (bool, str
 	case lr.fileLabel == "":
 		return false, "no label was computed"
 	}
-	return true, "the options translate to " + display(lr.fileLabel) + describeIgnored(lr)
+	return true, "the options translate to " + DisplayLabel(lr.fileLabel) + describeIgnored(lr)
 }
 
 func describeIgnored(lr labelResult) string {
@@ -453,8 +456,8 @@ func (n *node) admit(d *decider, pe *podEval) {
 			}
 			continue
 		}
-		msg := fmt.Sprintf("conflicting SELinux labels of volume %s: %q and %q", s.name, display(existing.original), display(lr.mountLabel))
-		if sameCanonical(display(existing.original), display(lr.mountLabel)) {
+		msg := fmt.Sprintf("conflicting SELinux labels of volume %s: %q and %q", s.name, DisplayLabel(existing.original), DisplayLabel(lr.mountLabel))
+		if label.SameContext(DisplayLabel(existing.original), DisplayLabel(lr.mountLabel)) {
 			out.Warnings = append(out.Warnings, "the only difference is how the categories are written: the kubelet compares label strings as written, the kernel sees one label; write every level the same way")
 		}
 		metric := d.metricSeries(pick(ve.eligible, MetricVolumeMismatchErrors, MetricVolumeMismatchWarning), s)
@@ -498,12 +501,6 @@ func metricName(series string) string {
 }
 
 // sameCanonical reports whether two label strings parse to the same context.
-func sameCanonical(a, b string) bool {
-	ca, err1 := label.Parse(a)
-	cb, err2 := label.Parse(b)
-	return err1 == nil && err2 == nil && ca == cb
-}
-
 func uniq(in []string) []string {
 	seen := map[string]bool{}
 	var out []string

@@ -141,6 +141,9 @@ type Facts struct {
 	PluginSupports bool
 	// Eligible is VolumeSupportsSELinuxMount: conflicts are errors.
 	Eligible bool
+	// EligibleReason says why the volume is eligible or not (the AccessMode
+	// condition's reason, kept also when Lean drops the checklist).
+	EligibleReason string
 	// KubeletLabel is the label the volume manager compares ("" for none,
 	// Recursive pods and plugins without support). Labels with a random
 	// level carry a unique "#n" suffix, so that no two are equal.

@@ -271,13 +271,14 @@ type labelResult struct {
 
 // kubeletLabel reproduces getSELinuxLabel (and GetMountSELinuxLabel from 1.32)
 // of the modelled kubelet.
-func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*corev1.SELinuxOptions, eligible bool) labelResult {
+func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*corev1.SELinuxOptions, ve *volEval) labelResult {
+	eligible := ve.eligible
 	var r labelResult
 	c := d.cfg
 	if !c.on(kubever.SELinuxMountReadWriteOncePod) || !c.SELinuxEnabled || isWindows(pod) {
 		return r
 	}
-	supports, _ := d.pluginSupport(s)
+	supports := ve.supports
 	r.pluginSupports = supports
 
 	// Translate every container's options (also for display when the
@@ -338,8 +339,8 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 				continue
 			}
 			if cur != t.raw {
-				r.multiple = []string{display(cur), display(t.raw)}
-				r.err = fmt.Sprintf("volume %s is used with two different SELinux contexts in the same pod: %q, %q", s.name, display(cur), display(t.raw))
+				r.multiple = []string{DisplayLabel(cur), DisplayLabel(t.raw)}
+				r.err = fmt.Sprintf("volume %s is used with two different SELinux contexts in the same pod: %q, %q", s.name, DisplayLabel(cur), DisplayLabel(t.raw))
 				r.errIsError = eligible
 				r.metric = d.metricSeries(pick(eligible, MetricPodMismatchErrors, MetricPodMismatchWarnings), s)
 				if eligible {
@@ -368,7 +369,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	if len(distinct) > 1 {
 		shown := make([]string, len(distinct))
 		for i, l := range distinct {
-			shown[i] = display(l)
+			shown[i] = DisplayLabel(l)
 		}
 		r.multiple = shown
 		// Upstream joins sets.UnsortedList(): the order varies between runs.
@@ -393,8 +394,9 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	return r
 }
 
-// display strips the per-translation marker of random labels.
-func display(raw string) string {
+// DisplayLabel strips the per-translation marker ("#n") that Facts.KubeletLabel
+// gives labels with a random level, for showing them.
+func DisplayLabel(raw string) string {
 	if i := strings.IndexByte(raw, '#'); i >= 0 {
 		return raw[:i]
 	}

@@ -186,6 +186,14 @@ func (c *Context) UnmarshalText(text []byte) error {
 // drivers (fmt's %q, as upstream formats it).
 func (c Context) MountOption() string { return MountOption(c.String()) }
 
+// SameContext reports whether two label strings parse to one context,
+// however their categories are written ("s0:c2,c1" and "s0:c1,c2").
+func SameContext(a, b string) bool {
+	ca, err1 := Parse(a)
+	cb, err2 := Parse(b)
+	return err1 == nil && err2 == nil && ca == cb
+}
+
 // MountOption formats a raw label string as the kubelet does:
 // context="<label>". Use it where the label must stay exactly as written.
 func MountOption(raw string) string { return fmt.Sprintf("context=%q", raw) }

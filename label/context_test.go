@@ -710,3 +710,19 @@ func TestJSONMapKey(t *testing.T) {
 		}
 	}
 }
+
+func TestSameContext(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"system_u:object_r:container_file_t:s0:c2,c1", "system_u:object_r:container_file_t:s0:c1,c2", true},
+		{"system_u:object_r:container_file_t:s0:c1", "system_u:object_r:container_file_t:s0:c2", false},
+		{"", "", false},
+		{"bad", "bad", false},
+	} {
+		if got := label.SameContext(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameContext(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

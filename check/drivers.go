@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,6 +11,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 
 	"github.com/selmount/selmount/decide"
+	"github.com/selmount/selmount/kubever"
 )
 
 // driverFindings checks every CSI driver in use: the CSIDriver object and its
@@ -49,7 +49,7 @@ func driverFindings(in Input, c *collector, target decide.Explanation) []Finding
 	sort.Strings(names)
 
 	var out []Finding
-	old := serverMinor(in.ServerVersion)
+	old, _ := kubever.ParseMinor(in.ServerVersion) // 0 when unknown
 	for _, name := range names {
 		drv := drivers[name]
 		base := Finding{Type: TypeDriverReadiness, Driver: name}
@@ -98,19 +98,6 @@ func driverFindings(in Input, c *collector, target decide.Explanation) []Finding
 		}
 	}
 	return out
-}
-
-func serverMinor(v string) int {
-	v = strings.TrimPrefix(v, "v")
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 || parts[0] != "1" {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // nodePlugin finds the DaemonSet that runs driver's node plugin: it mounts

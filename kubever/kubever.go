@@ -9,6 +9,7 @@
 package kubever
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -38,30 +39,45 @@ func V(minor int) Version { return Version{minor} }
 // ParseVersion accepts "1.37", "v1.37", "1.37.2" and "v1.37.2-eks-1", and
 // refuses versions outside Oldest..Newest.
 func ParseVersion(s string) (Version, error) {
+	minor, err := ParseMinor(s)
+	if err != nil {
+		return Version{}, err
+	}
+	if minor < Oldest.minor || minor > Newest.minor {
+		return Version{}, fmt.Errorf("%w %q: selmount models %s to %s (SELinux mount support starts in 1.25)", ErrUnsupportedVersion, s, Oldest, Newest)
+	}
+	return Version{minor}, nil
+}
+
+// ErrUnsupportedVersion is wrapped by ParseVersion's error for a valid
+// version outside the modelled range.
+var ErrUnsupportedVersion = errors.New("unsupported Kubernetes version")
+
+// ParseMinor returns the minor number of a Kubernetes 1.x version as
+// ParseVersion reads it (a "v" prefix, a patch and a "-..." or "+..."
+// suffix allowed), whether or not selmount models it: for server and
+// kubelet versions, which may be older or newer.
+func ParseMinor(s string) (int, error) {
 	t := strings.TrimPrefix(strings.TrimSpace(s), "v")
 	if i := strings.IndexAny(t, "-+"); i >= 0 {
 		t = t[:i]
 	}
 	parts := strings.Split(t, ".")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Version{}, fmt.Errorf("invalid Kubernetes version %q: want MAJOR.MINOR, e.g. 1.37", s)
+		return 0, fmt.Errorf("invalid Kubernetes version %q: want MAJOR.MINOR, e.g. 1.37", s)
 	}
 	nums := make([]int, len(parts))
 	for i, p := range parts {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || (len(p) > 1 && p[0] == '0') {
-			return Version{}, fmt.Errorf("invalid Kubernetes version %q: %q is not a number", s, p)
+			return 0, fmt.Errorf("invalid Kubernetes version %q: %q is not a number", s, p)
 		}
 		nums[i] = n
 	}
 	if nums[0] != 1 {
-		return Version{}, fmt.Errorf("invalid Kubernetes version %q: only 1.x exists", s)
+		return 0, fmt.Errorf("invalid Kubernetes version %q: only 1.x exists", s)
 	}
-	v := Version{nums[1]}
-	if v.minor < Oldest.minor || v.minor > Newest.minor {
-		return Version{}, fmt.Errorf("unsupported Kubernetes version %q: selmount models %s to %s (SELinux mount support starts in 1.25)", s, Oldest, Newest)
-	}
-	return v, nil
+	return nums[1], nil
 }
 
 // Minor returns the minor version number.

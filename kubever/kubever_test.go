@@ -2,6 +2,7 @@ package kubever_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -452,5 +453,24 @@ func TestParseGates(t *testing.T) {
 				t.Errorf("ParseGates(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseMinorOutsideTheRange(t *testing.T) {
+	for in, want := range map[string]int{"v1.24.17-eks-1a2b": 24, "1.39": 39, "v1.30+k3s1": 30} {
+		if got, err := kubever.ParseMinor(in); err != nil || got != want {
+			t.Errorf("ParseMinor(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"2.0", "1", "1.x", "v1.024"} {
+		if _, err := kubever.ParseMinor(bad); err == nil {
+			t.Errorf("ParseMinor(%q) accepted", bad)
+		}
+	}
+	if _, err := kubever.ParseVersion("1.24"); !errors.Is(err, kubever.ErrUnsupportedVersion) {
+		t.Errorf("ParseVersion(1.24): %v, want ErrUnsupportedVersion", err)
+	}
+	if _, err := kubever.ParseVersion("1.x"); errors.Is(err, kubever.ErrUnsupportedVersion) {
+		t.Errorf("ParseVersion(1.x) is a syntax error, not an unsupported version: %v", err)
 	}
 }

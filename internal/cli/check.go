@@ -214,7 +214,7 @@ func (o *checkOptions) versions(server string) (kubever.Gates, *kubever.Gates, e
 			// A server outside the modelled range: older ones are treated
 			// as the oldest modelled kubelet; the target still applies.
 			v = kubever.Oldest
-			if strings.Contains(err.Error(), "unsupported") && serverNewer(curStr) {
+			if minor, perr := kubever.ParseMinor(curStr); errors.Is(err, kubever.ErrUnsupportedVersion) && perr == nil && minor > kubever.Newest.Minor() {
 				v = kubever.Newest
 			}
 		}
@@ -231,24 +231,11 @@ func (o *checkOptions) versions(server string) (kubever.Gates, *kubever.Gates, e
 			tv = cur.String()
 		}
 	}
-	target, err := resolveGates(tv, o.featureGates)
+	target, err := resolveGates("--target-version", tv, o.featureGates)
 	if err != nil {
-		return kubever.Gates{}, nil, errors.New(strings.Replace(err.Error(), "--kube-version", "--target-version", 1))
+		return kubever.Gates{}, nil, err
 	}
 	return target, current, nil
-}
-
-// serverNewer reports whether a version string is newer than the newest
-// modelled version.
-func serverNewer(v string) bool {
-	t := strings.TrimPrefix(v, "v")
-	parts := strings.SplitN(t, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	var minor int
-	fmt.Sscanf(parts[1], "%d", &minor)
-	return parts[0] == "1" && minor > kubever.Newest.Minor()
 }
 
 // failed applies --fail-on.
@@ -319,8 +306,10 @@ func oldestKubelet(objs []any) string {
 			continue
 		}
 		v := n.Status.NodeInfo.KubeletVersion
-		if parsed, err := kubever.ParseVersion(v); err == nil && parsed.Minor() < bestMinor {
-			best, bestMinor = v, parsed.Minor()
+		// Also kubelets older than the modelled range: they are the
+		// oldest, and versions() maps them to the oldest modelled one.
+		if minor, err := kubever.ParseMinor(v); err == nil && minor < bestMinor {
+			best, bestMinor = v, minor
 		}
 	}
 	return best

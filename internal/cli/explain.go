@@ -64,10 +64,12 @@ invalid (the documents that could be read are still explained).`,
 	return cmd
 }
 
-func resolveGates(version, gates string) (kubever.Gates, error) {
+// resolveGates parses the version given by flag (for errors) and the
+// --feature-gates overrides.
+func resolveGates(flag, version, gates string) (kubever.Gates, error) {
 	v, err := kubever.ParseVersion(version)
 	if err != nil {
-		return kubever.Gates{}, fmt.Errorf("--kube-version: %w", err)
+		return kubever.Gates{}, fmt.Errorf("%s: %w", flag, err)
 	}
 	overrides, err := kubever.ParseGates(gates)
 	if err != nil {
@@ -86,7 +88,7 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 	default:
 		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text, json or yaml", o.output)}
 	}
-	gates, err := resolveGates(o.kubeVersion, o.featureGates)
+	gates, err := resolveGates("--kube-version", o.kubeVersion, o.featureGates)
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}

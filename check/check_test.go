@@ -22,7 +22,7 @@ func driver(name string, selinux *bool) *storagev1.CSIDriver {
 	return &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: storagev1.CSIDriverSpec{SELinuxMount: selinux}}
 }
 
-var yes, no = true, false
+var yes = true
 
 func pv(name, drv, handle string, modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolume {
 	return &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeSpec{AccessModes: modes,

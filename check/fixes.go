@@ -270,12 +270,10 @@ spec:
             +(seLinuxChangePolicy): Recursive
 `
 
-func clusterFixes() []ClusterFix {
+// ClusterFixes returns the cluster-wide opt-out manifests.
+func ClusterFixes() []ClusterFix {
 	return []ClusterFix{
 		{Name: "MutatingAdmissionPolicy", File: "cluster-optout-mutatingadmissionpolicy.yaml", Manifest: mapPolicy},
 		{Name: "Kyverno ClusterPolicy", File: "cluster-optout-kyverno.yaml", Manifest: kyvernoPolicy},
 	}
 }
-
-// ClusterFixes returns the cluster-wide opt-out manifests.
-func ClusterFixes() []ClusterFix { return clusterFixes() }

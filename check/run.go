@@ -168,7 +168,7 @@ func Run(in Input) Report {
 		}
 	}
 	if hasConflict {
-		r.ClusterFixes = clusterFixes()
+		r.ClusterFixes = ClusterFixes()
 	}
 	return r
 }

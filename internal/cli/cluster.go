@@ -14,6 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud and OIDC credential plugins, as kubectl has them
+
+	"github.com/selmount/selmount/check"
 )
 
 // clusterOptions are the kubectl-style flags for reading a live cluster.
@@ -85,7 +87,8 @@ func (o *clusterOptions) load(cmd *cobra.Command) (*clusterResult, error) {
 		if !l.namespaced {
 			scope = ""
 		}
-		n, err := o.listAll(ctx, l, scope, func(obj any) { res.objects = append(res.objects, obj) }, progress)
+		// Slimmed page by page: a large cluster is never held whole.
+		err := o.listAll(ctx, l, scope, func(obj any) { check.Slim(obj); res.objects = append(res.objects, obj) }, progress)
 		if err != nil {
 			if apierrors.IsForbidden(err) {
 				res.warnings = append(res.warnings, fmt.Sprintf("cannot list %s: forbidden by RBAC; they are left out of the check", l.name))
@@ -93,13 +96,12 @@ func (o *clusterOptions) load(cmd *cobra.Command) (*clusterResult, error) {
 			}
 			return nil, fmt.Errorf("listing %s: %w", l.name, err)
 		}
-		_ = n
 	}
 	// Node plugin DaemonSets live in driver namespaces: list them cluster-wide
 	// for the readiness check, without checking them as workloads.
 	if ns != "" {
 		dsl := daemonSetLister(cs)
-		_, err := o.listAll(ctx, dsl, "", func(obj any) { res.objects = append(res.objects, nodePluginCandidate{obj}) }, progress)
+		err := o.listAll(ctx, dsl, "", func(obj any) { res.objects = append(res.objects, nodePluginCandidate{obj}) }, progress)
 		switch {
 		case err == nil:
 			res.daemonSetsListed = true
@@ -118,13 +120,13 @@ func (o *clusterOptions) load(cmd *cobra.Command) (*clusterResult, error) {
 // is read for CSI driver readiness only.
 type nodePluginCandidate struct{ obj any }
 
-func (o *clusterOptions) listAll(ctx context.Context, l lister, ns string, add func(any), p *progress) (int, error) {
+func (o *clusterOptions) listAll(ctx context.Context, l lister, ns string, add func(any), p *progress) error {
 	opts := metav1.ListOptions{Limit: o.pageSize}
 	n := 0
 	for {
 		items, cont, err := l.list(ctx, ns, opts)
 		if err != nil {
-			return n, err
+			return err
 		}
 		for _, it := range items {
 			add(it)
@@ -132,7 +134,7 @@ func (o *clusterOptions) listAll(ctx context.Context, l lister, ns string, add f
 		n += len(items)
 		p.update(l.name, n)
 		if cont == "" {
-			return n, nil
+			return nil
 		}
 		opts.Continue = cont
 	}

@@ -17,23 +17,19 @@ import (
 // driverFindings checks every CSI driver in use: the CSIDriver object and its
 // seLinuxMount, the node plugin's host paths, the options shared filesystems
 // need, and the API server's support for the field.
-func driverFindings(in Input, c *collector, target decide.Explanation) []Finding {
+// The storage objects are those decided with (objs), in their order.
+func driverFindings(in Input, objs decide.Objects, target decide.Explanation) []Finding {
 	drivers := map[string]*storagev1.CSIDriver{}
+	for _, d := range objs.CSIDrivers {
+		drivers[d.Name] = d
+	}
 	dss := append([]*appsv1.DaemonSet{}, in.NodePlugins...)
-	var pvs []*corev1.PersistentVolume
-	var classes []*storagev1.StorageClass
 	for _, o := range in.Objects {
-		switch x := o.(type) {
-		case *storagev1.CSIDriver:
-			drivers[x.Name] = x
-		case *appsv1.DaemonSet:
-			dss = append(dss, x)
-		case *corev1.PersistentVolume:
-			pvs = append(pvs, x)
-		case *storagev1.StorageClass:
-			classes = append(classes, x)
+		if ds, ok := o.(*appsv1.DaemonSet); ok {
+			dss = append(dss, ds)
 		}
 	}
+	pvs, classes := objs.PVs, objs.StorageClasses
 	used := map[string]int{}
 	for _, p := range target.Pods {
 		for _, v := range p.Volumes {

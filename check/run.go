@@ -136,7 +136,7 @@ func Run(in Input) Report {
 	for _, fs := range perVolume {
 		r.Findings = append(r.Findings, fs...)
 	}
-	r.Findings = append(r.Findings, driverFindings(in, c, target)...)
+	r.Findings = append(r.Findings, driverFindings(in, objs, target)...)
 	sortFindings(r.Findings)
 
 	for _, s := range c.order {

@@ -21,7 +21,8 @@ type Input struct {
 	// Objects are typed API objects (pointers): Pods, Deployments,
 	// StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
 	// ReplicationControllers, PersistentVolumeClaims, PersistentVolumes,
-	// StorageClasses, CSIDrivers. Other kinds are ignored.
+	// StorageClasses, CSIDrivers, and Namespaces (for OpenShift's
+	// openshift.io/sa.scc.mcs levels). Other kinds are ignored.
 	Objects []any
 	// Target is the version (and gates) to check against.
 	Target kubever.Gates

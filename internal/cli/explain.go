@@ -115,7 +115,10 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 	for _, err := range errs {
 		e.Errors = append(e.Errors, err.Error())
 	}
-	sources := podSources(objs)
+	var sources map[string]string
+	if len(decisionErrs) > 0 {
+		sources = podSources(objs) // expands the workloads again: only when needed
+	}
 	for _, msg := range decisionErrs {
 		if key, _, ok := strings.Cut(strings.TrimPrefix(msg, "pod "), ":"); ok && sources[key] != "" {
 			msg = sources[key] + ": " + msg

@@ -104,11 +104,11 @@ const (
 	OriginMountinfo Origin = "mountinfo" // reconstructed from the mount table, the record missing
 )
 
-// VolumeState is a snapshot of one tracked volume.
+// VolumeState is a snapshot of one tracked volume (tracked volumes are
+// mounted).
 type VolumeState struct {
 	ID      string        `json:"id"`
-	Path    string        `json:"path"` // the global mount
-	Mounted bool          `json:"mounted"`
+	Path    string        `json:"path"`             // the global mount
 	Context label.Context `json:"context,omitzero"` // zero: mounted without context
 	Users   []string      `json:"users,omitempty"`
 	Waiting []string      `json:"waiting,omitempty"` // pods that got a ConflictError
@@ -314,7 +314,7 @@ func (t *Tracker) Volumes() []VolumeState {
 	defer t.mu.Unlock()
 	out := make([]VolumeState, 0, len(t.vols))
 	for id, st := range t.vols {
-		out = append(out, VolumeState{ID: id, Path: t.GlobalPath(id), Mounted: true, Context: st.context,
+		out = append(out, VolumeState{ID: id, Path: t.GlobalPath(id), Context: st.context,
 			Users: sortedKeys(st.users), Waiting: sortedKeys(st.waiting), Origin: st.origin})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -258,4 +257,3 @@ func countLabeledAt(t *testing.T, fd int, want string) (good, bad int) {
 	}
 }
 
-func isErrno(err error, e unix.Errno) bool { return errors.Is(err, e) }

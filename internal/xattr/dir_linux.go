@@ -169,9 +169,6 @@ func ModeType(mode uint32) uint8 {
 	return unix.DT_UNKNOWN
 }
 
-// Close closes fd, retrying nothing: on Linux close must not be retried.
-func Close(fd int) { unix.Close(fd) }
-
 func joinStr(dir, name string) string {
 	if dir == "" {
 		return name

@@ -32,7 +32,4 @@ func NewName(s string) (Name, error) {
 // String returns the name without its terminator.
 func (n Name) String() string { return n.s }
 
-// IsZero reports whether n is the zero Name.
-func (n Name) IsZero() bool { return n.b == nil }
-
 func quote(s string) string { return "\"" + s + "\"" }

@@ -240,9 +240,6 @@ func NewAt(mode Mode, attr Name) *At {
 	return &At{mode: mode, attr: attr, scratch: make([]byte, 0, 512)}
 }
 
-// Mode returns the mode a was created with.
-func (a *At) Mode() Mode { return a.mode }
-
 // cpath builds the path of name for the fallback modes in a.scratch.
 func (a *At) cpath(dirfd int, dir string, name []byte) *byte {
 	b := a.scratch[:0]

@@ -256,4 +256,3 @@ func countLabeledAt(t *testing.T, fd int, want string) (good, bad int) {
 		}
 	}
 }
-

@@ -154,7 +154,7 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 	}
 	if !opt.Force {
 		if p, bad := isProtected(root, os.Getenv, homeOf, filepath.EvalSymlinks); bad {
-			return nil, fmt.Errorf("relabel %s: %w: %s (Options.Force allows it)", root, ErrProtectedPath, p)
+			return nil, fmt.Errorf("relabel %s: %w: %s", root, ErrProtectedPath, p)
 		}
 	}
 	attr, err := xattr.NewName(opt.xattrName())

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -119,7 +118,7 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 	}
 	st, err := relabel.Relabel(ctx, path, to, opt)
 	if errors.Is(err, relabel.ErrProtectedPath) {
-		err = &flagHintError{err: err, from: "(Options.Force allows it)", to: "(--force allows it)"}
+		err = fmt.Errorf("%w (--force allows it)", err)
 	}
 	if live {
 		fmt.Fprint(stderr, "\r\033[K")
@@ -209,12 +208,3 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
-
-// flagHintError names the command's flag where the library names its option.
-type flagHintError struct {
-	err      error
-	from, to string
-}
-
-func (e *flagHintError) Error() string { return strings.Replace(e.err.Error(), e.from, e.to, 1) }
-func (e *flagHintError) Unwrap() error { return e.err }

@@ -71,3 +71,15 @@ type relabelJSON struct {
 	Correct    int64  `json:"correct"`
 	Errors     int64  `json:"errors"`
 }
+
+// TestRelabelRefusesSystemPaths: a system path is refused, and the error
+// names the command's flag that allows it.
+func TestRelabelRefusesSystemPaths(t *testing.T) {
+	var out, errOut bytes.Buffer
+	root := NewRootCmd("selmount", strings.NewReader(""), &out, &errOut)
+	root.SetArgs([]string{"relabel", "/usr", "--level", "s0:c1,c2", "--dry-run"})
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), "(--force allows it)") || strings.Contains(err.Error(), "Options.Force") {
+		t.Errorf("relabel /usr: %v, want a refusal that names --force", err)
+	}
+}

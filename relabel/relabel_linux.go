@@ -246,7 +246,7 @@ func (w *walker) descend(dirPath, name string, last bool) error {
 	if w.top != nil {
 		dfd = w.top.fd
 	}
-	path := joinPath(dirPath, name)
+	path := xattr.JoinPath(dirPath, name)
 	nb := append([]byte(name), 0)
 	typ, dev, err := xattr.Lstatat(dfd, dirPath, nb)
 	if err != nil {
@@ -329,19 +329,9 @@ func (w *walker) openDir(dirfd int, dir, name string, mayCross bool) (int, error
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err == nil && st.Dev != w.rootDev {
 		unix.Close(fd)
-		return -1, &os.PathError{Op: "openat", Path: joinPath(dir, name), Err: unix.EXDEV}
+		return -1, &os.PathError{Op: "openat", Path: xattr.JoinPath(dir, name), Err: unix.EXDEV}
 	}
 	return fd, nil
-}
-
-func joinPath(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	if strings.HasSuffix(dir, "/") {
-		return dir + name
-	}
-	return dir + "/" + name
 }
 
 // run walks the tree with the workers, then labels the root.
@@ -969,7 +959,7 @@ func (wk *worker) fail(err error, foreign bool) bool {
 func (wk *worker) pushDir(d *dirNode, name []byte, foreign bool) {
 	w := wk.w
 	s := string(name[:len(name)-1])
-	child := &dirNode{parent: d, name: s, path: joinPath(d.path, s), foreign: foreign, fd: -1}
+	child := &dirNode{parent: d, name: s, path: xattr.JoinPath(d.path, s), foreign: foreign, fd: -1}
 	if len(w.mounts) > 0 {
 		child.mounts = w.mounts[strings.TrimPrefix(child.path[len(w.treePath):], "/")]
 	}

@@ -95,11 +95,11 @@ func OpenDir(dirfd int, dir, name string, noXDev bool) (int, error) {
 			continue
 		case unix.ENOSYS, unix.EPERM:
 			if err == unix.EPERM && !probeOpenat2Blocked() {
-				return -1, &os.PathError{Op: "openat2", Path: joinStr(dir, name), Err: err}
+				return -1, &os.PathError{Op: "openat2", Path: JoinPath(dir, name), Err: err}
 			}
 			return -1, unix.ENOSYS
 		}
-		return -1, &os.PathError{Op: "openat2", Path: joinStr(dir, name), Err: err}
+		return -1, &os.PathError{Op: "openat2", Path: JoinPath(dir, name), Err: err}
 	}
 }
 
@@ -124,7 +124,7 @@ func OpenDirAt(dirfd int, dir, name string) (int, error) {
 			continue
 		}
 		if err != nil {
-			return -1, &os.PathError{Op: "openat", Path: joinStr(dir, name), Err: err}
+			return -1, &os.PathError{Op: "openat", Path: JoinPath(dir, name), Err: err}
 		}
 		return fd, nil
 	}
@@ -169,7 +169,8 @@ func ModeType(mode uint32) uint8 {
 	return unix.DT_UNKNOWN
 }
 
-func joinStr(dir, name string) string {
+// JoinPath returns dir/name, for paths reported to the user.
+func JoinPath(dir, name string) string {
 	if dir == "" {
 		return name
 	}

@@ -138,13 +138,7 @@ func Join(dir string, name []byte) string {
 	if n := len(name); n > 0 && name[n-1] == 0 {
 		name = name[:n-1]
 	}
-	if dir == "" {
-		return string(name)
-	}
-	if dir[len(dir)-1] == '/' {
-		return dir + string(name)
-	}
-	return dir + "/" + string(name)
+	return JoinPath(dir, string(name))
 }
 
 // Lget reads attr of path without following a final symlink into buf and

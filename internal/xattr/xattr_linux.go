@@ -51,7 +51,18 @@ type xattrArgs struct {
 var emptyPath = [1]byte{0}
 
 func getxattrat(dirfd int, name *byte, atFlags int, attr *byte, buf []byte) (int, unix.Errno) {
-	if sysGetxattrat < 0 {
+	return xattrat(sysGetxattrat, dirfd, name, atFlags, attr, buf)
+}
+
+func setxattrat(dirfd int, name *byte, atFlags int, attr *byte, value []byte) unix.Errno {
+	_, e := xattrat(sysSetxattrat, dirfd, name, atFlags, attr, value)
+	return e
+}
+
+// xattrat makes the getxattrat or setxattrat call (trap, negative when the
+// kernel has none) with buf as the value, retried when interrupted.
+func xattrat(trap int, dirfd int, name *byte, atFlags int, attr *byte, buf []byte) (int, unix.Errno) {
+	if trap < 0 {
 		return 0, unix.ENOSYS
 	}
 	var args xattrArgs
@@ -60,7 +71,7 @@ func getxattrat(dirfd int, name *byte, atFlags int, attr *byte, buf []byte) (int
 		args.size = uint32(len(buf))
 	}
 	for {
-		r, _, e := unix.Syscall6(sysGetxattrat, uintptr(dirfd), uintptr(unsafe.Pointer(name)), uintptr(atFlags),
+		r, _, e := unix.Syscall6(uintptr(trap), uintptr(dirfd), uintptr(unsafe.Pointer(name)), uintptr(atFlags),
 			uintptr(unsafe.Pointer(attr)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
 		if e == unix.EINTR {
 			continue
@@ -70,26 +81,6 @@ func getxattrat(dirfd int, name *byte, atFlags int, attr *byte, buf []byte) (int
 			return 0, e
 		}
 		return int(r), 0
-	}
-}
-
-func setxattrat(dirfd int, name *byte, atFlags int, attr *byte, value []byte) unix.Errno {
-	if sysSetxattrat < 0 {
-		return unix.ENOSYS
-	}
-	var args xattrArgs
-	if len(value) > 0 {
-		args.value = uint64(uintptr(unsafe.Pointer(&value[0])))
-		args.size = uint32(len(value))
-	}
-	for {
-		_, _, e := unix.Syscall6(sysSetxattrat, uintptr(dirfd), uintptr(unsafe.Pointer(name)), uintptr(atFlags),
-			uintptr(unsafe.Pointer(attr)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
-		if e == unix.EINTR {
-			continue
-		}
-		runtime.KeepAlive(value)
-		return e
 	}
 }
 

@@ -177,29 +177,17 @@ func parseLine(line string) (Mount, *ParseError) {
 	return m, nil
 }
 
-// atoi parses a non-negative decimal made of ASCII digits only (no sign).
+// atoi parses a non-negative decimal of ASCII digits (ParseUint takes no
+// sign, and no underscores or prefixes in base 10), at most 18 of them.
 func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 18 {
+	if len(s) > 18 {
 		return 0, false
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil
+	n, err := strconv.ParseUint(s, 10, 63)
+	return int(n), err == nil
 }
 
 func atou32(s string) (uint32, bool) {
-	if s == "" {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
 	n, err := strconv.ParseUint(s, 10, 32)
 	return uint32(n), err == nil
 }

@@ -143,11 +143,8 @@ func (c *collector) collect(objs []any) {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue // finished pods hold no volume
 		}
-		pod := p
-		if pod.Namespace == "" {
-			pod = p.DeepCopy() // the input is never modified
-			pod.Namespace = "default"
-		}
+		ps, _, _ := workload.Expand(p) // the namespace defaulted, as for templates
+		pod := ps[0]
 		kind, name := "Pod", pod.Name
 		var obj any = p
 		if k, n, ok := controllerOf(pod.OwnerReferences); ok {

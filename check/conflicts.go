@@ -75,19 +75,23 @@ func ctrlConflicts(a, b ctrlView) bool {
 type group struct {
 	label, policy string
 	uses          []*use
+	subj          []Subject // subjects(), once computed
 }
 
+// subjects returns the group's subjects, each once, in the order of their
+// first use. Computed once: messages and fixes ask for them repeatedly. The
+// result is clipped, so appending to it never writes into the group's copy.
 func (g *group) subjects() []Subject {
-	seen := map[string]bool{}
-	var out []Subject
-	for _, u := range g.uses {
-		if seen[u.e.subj.key()] {
-			continue
+	if g.subj == nil {
+		seen := map[*subject]bool{} // the collector makes one per workload
+		for _, u := range g.uses {
+			if !seen[u.e.subj] {
+				seen[u.e.subj] = true
+				g.subj = append(g.subj, subjectOf(u))
+			}
 		}
-		seen[u.e.subj.key()] = true
-		out = append(out, subjectOf(u))
 	}
-	return out
+	return slices.Clip(g.subj)
 }
 
 func (g *group) liveViews() []ctrlView {

@@ -589,19 +589,9 @@ func (p *parser) flowSeq() {
 		for {
 			p.flowNode()
 			p.skipFlowSpaces()
-			c := p.src[p.pos]
-			if c == ']' {
+			if p.flowEnd(']') { // a ":" bails: a single-pair mapping
 				break
 			}
-			if c != ',' {
-				p.bail() // including ":" (a single-pair mapping)
-			}
-			p.pos++
-			p.skipFlowSpaces()
-			if p.src[p.pos] == ']' {
-				break
-			}
-			p.out = append(p.out, ',')
 		}
 	}
 	p.pos++ // ']'
@@ -636,25 +626,35 @@ func (p *parser) flowMap() {
 				p.flowNode()
 				p.skipFlowSpaces()
 			}
-			c := p.src[p.pos]
-			if c == '}' {
+			if p.flowEnd('}') {
 				break
 			}
-			if c != ',' {
-				p.bail()
-			}
-			p.pos++
-			p.skipFlowSpaces()
-			if p.src[p.pos] == '}' {
-				break
-			}
-			p.out = append(p.out, ',')
 		}
 	}
 	p.pos++ // '}'
 	p.out = append(p.out, '}')
 	p.keys = p.keys[:base]
 	p.depth--
+}
+
+// flowEnd reads what follows an entry of a flow collection: the closing
+// bracket (true), or a comma, then either the closing bracket (a trailing
+// comma, true) or the next entry (false, the comma written).
+func (p *parser) flowEnd(close byte) bool {
+	c := p.src[p.pos]
+	if c == close {
+		return true
+	}
+	if c != ',' {
+		p.bail()
+	}
+	p.pos++
+	p.skipFlowSpaces()
+	if p.src[p.pos] == close {
+		return true
+	}
+	p.out = append(p.out, ',')
+	return false
 }
 
 // emitKey writes tok as a key of the mapping whose keys start at

@@ -574,27 +574,17 @@ func (d *decoder) number() ([]byte, bool) {
 	if i < len(d.data) && d.data[i] == '-' {
 		i++
 	}
-	if i >= len(d.data) {
-		return nil, false
-	}
 	switch {
-	case d.data[i] == '0':
+	case i < len(d.data) && d.data[i] == '0':
 		i++
-	case '1' <= d.data[i] && d.data[i] <= '9':
-		for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
-			i++
-		}
+	case d.digits(i) > i:
+		i = d.digits(i)
 	default:
 		return nil, false
 	}
 	if i < len(d.data) && d.data[i] == '.' {
-		i++
-		n := i
-		for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
-			i++
-		}
-		if i == n {
-			return nil, false
+		if i = d.digits(i + 1); d.data[i-1] == '.' {
+			return nil, false // no digit after the point
 		}
 	}
 	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
@@ -603,15 +593,20 @@ func (d *decoder) number() ([]byte, bool) {
 			i++
 		}
 		n := i
-		for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
-			i++
-		}
-		if i == n {
-			return nil, false
+		if i = d.digits(i); i == n {
+			return nil, false // no exponent digits
 		}
 	}
 	d.pos = i
 	return d.data[start:i], true
+}
+
+// digits returns the index after the ASCII digits starting at i.
+func (d *decoder) digits(i int) int {
+	for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // integer reads a signed or unsigned integer of c's size; a fraction, an

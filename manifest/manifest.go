@@ -285,10 +285,10 @@ func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) 
 func splitDocuments(data []byte, fast bool) (docs [][]byte, validJSON bool) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		if !fast {
-			// The standard way, for Options.Standard.
-		} else if docs, ok := splitValidJSON(data); ok {
-			return docs, true
+		if fast {
+			if docs, ok := splitValidJSON(data); ok {
+				return docs, true
+			}
 		}
 		if docs, ok := splitJSON(data); ok {
 			return docs, false
@@ -477,13 +477,13 @@ func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 	// sigs.k8s.io/yaml builds a tree of interface values per document, too
 	// slow for 100,000-pod inputs; fastyaml converts the block-style subset
 	// manifests are written in directly, and says when it cannot.
-	buf := jsonBuffers.Get().(*[]byte)
-	defer jsonBuffers.Put(buf)
-	if r.standard {
-		// sigs.k8s.io/yaml below.
-	} else if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
-		*buf = js // keep the grown buffer
-		return r.jsonDocument(src, js)
+	if !r.standard {
+		buf := jsonBuffers.Get().(*[]byte)
+		defer jsonBuffers.Put(buf)
+		if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
+			*buf = js // keep the grown buffer
+			return r.jsonDocument(src, js)
+		}
 	}
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {

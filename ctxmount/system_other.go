@@ -12,12 +12,12 @@ func CheckHost() (Host, error) { return Host{}, ErrUnsupported }
 
 type realSystem struct{}
 
-func (realSystem) host() (Host, error)                            { return Host{}, ErrUnsupported }
-func (realSystem) checkLabel(label.Context) error                 { return nil }
-func (realSystem) mountTable() ([]mountinfo.Mount, error)         { return nil, ErrUnsupported }
-func (realSystem) device(string, string) (string, bool) { return "", false }
-func (realSystem) probe(string, []string) (string, string)        { return "", "" }
-func (realSystem) resolve(path string) (string, error)            { return cleanAbs(path) }
+func (realSystem) host() (Host, error)                     { return Host{}, ErrUnsupported }
+func (realSystem) checkLabel(label.Context) error          { return nil }
+func (realSystem) mountTable() ([]mountinfo.Mount, error)  { return nil, ErrUnsupported }
+func (realSystem) device(string, string) (string, bool)    { return "", false }
+func (realSystem) probe(string, []string) (string, string) { return "", "" }
+func (realSystem) resolve(path string) (string, error)     { return cleanAbs(path) }
 
 // SyscallMounter mounts with mount(2) on Linux; elsewhere it returns
 // ErrUnsupported.

@@ -65,7 +65,7 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
   kubectl selmount check -n prod --target-version 1.37 -o wide
   helm template my-release chart/ | selmount check -f - --fail-on warning
   selmount check -f deploy/ --fix-dir fixes/`,
-		Args: cobra.NoArgs,
+		Args: fileArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
@@ -76,7 +76,7 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 	f.StringVar(&o.featureGates, "feature-gates", "", "feature gate overrides for the target version: SELinuxMount=false,...")
 	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "the nodes' default container labels: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or a node root directory")
 	f.BoolVar(&o.selinux, "selinux", true, "whether the nodes run with SELinux enabled")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, wide, json or yaml")
+	addOutputFlag(cmd, &o.output, "o", formatTable, formatText, formatWide, formatJSON, formatYAML)
 	f.StringVar(&o.failOn, "fail-on", "conflict", "exit 1 when a finding of this level is found: conflict (a conflict that makes a pod fail), warning (any error or warning), none")
 	f.StringVar(&o.fixDir, "fix-dir", "", "write the patches and cluster-wide opt-out manifests into this directory")
 	// For side-by-side benchmarks (hack/bench-check.sh) and to rule out
@@ -89,11 +89,6 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 
 func (o *checkOptions) run(cmd *cobra.Command) error {
 	fail := func(err error) error { return &ExitCodeError{Code: ExitError, Err: err} }
-	switch o.output {
-	case "table", "wide", "json", "yaml":
-	default:
-		return fail(fmt.Errorf("--output %q: want table, wide, json or yaml", o.output))
-	}
 	switch o.failOn {
 	case "conflict", "warning", "none":
 	default:

@@ -51,7 +51,7 @@ invalid (the documents that could be read are still explained).`,
   selmount explain -f deploy/ --kube-version 1.36
   helm template my-release chart/ | selmount explain -f - -o json
   selmount explain -f pod.yaml --feature-gates SELinuxMount=false --node-defaults debian`,
-		Args: cobra.NoArgs,
+		Args: fileArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
@@ -60,7 +60,7 @@ invalid (the documents that could be read are still explained).`,
 	f.StringVar(&o.featureGates, "feature-gates", "", "feature gate overrides, as for the kubelet: SELinuxMount=false,...")
 	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "the node's default container labels: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or the root directory of a node tree to read them from")
 	f.BoolVar(&o.selinux, "selinux", true, "whether the node runs with SELinux enabled")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or yaml")
+	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
 	return cmd
 }
 
@@ -83,11 +83,6 @@ func resolveGates(flag, version, gates string) (kubever.Gates, error) {
 }
 
 func (o *explainOptions) run(cmd *cobra.Command) error {
-	switch o.output {
-	case "text", "json", "yaml":
-	default:
-		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text, json or yaml", o.output)}
-	}
 	gates, err := resolveGates("--kube-version", o.kubeVersion, o.featureGates)
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}

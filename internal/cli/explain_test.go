@@ -243,12 +243,12 @@ func TestExplainFlagErrors(t *testing.T) {
 		{
 			name:    "bad boolean",
 			args:    []string{"--selinux=maybe"},
-			wantErr: `invalid argument "maybe" for "--selinux" flag: strconv.ParseBool: parsing "maybe": invalid syntax`,
+			wantErr: `--selinux "maybe": want true or false`,
 		},
 		{
 			name:    "positional argument",
 			args:    []string{"pod.yaml"},
-			wantErr: `unknown command "pod.yaml" for "selmount explain"`,
+			wantErr: `unexpected argument "pod.yaml"; to read a file use -f pod.yaml`,
 		},
 	}
 	for _, tt := range tests {

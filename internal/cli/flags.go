@@ -1,12 +1,155 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/label"
 )
+
+// Output formats. Every command that prints a result takes --output (-o,
+// except in mount, where -o is the mount options as for mount(8)) with these
+// names; "text" is the human-readable form everywhere, and check calls it
+// "table" too.
+const (
+	formatText  = "text"
+	formatTable = "table" // check only: text, one row per finding
+	formatWide  = "wide"  // check only: the table with more columns
+	formatJSON  = "json"
+	formatYAML  = "yaml"
+)
+
+// outputValue is the value of an --output flag: one of a fixed list of
+// formats, checked when the flag is parsed so that a bad value is refused
+// before any work is done, with the flag's name.
+type outputValue struct {
+	p       *string
+	formats []string
+}
+
+func (v *outputValue) String() string { return *v.p }
+func (v *outputValue) Type() string   { return "format" }
+
+func (v *outputValue) Set(s string) error {
+	if !slices.Contains(v.formats, s) {
+		return fmt.Errorf("want %s", orList(v.formats))
+	}
+	*v.p = s
+	return nil
+}
+
+// addOutputFlag registers the output-format flag on fs, with the -o
+// shorthand unless shorthand is empty. formats lists the accepted names, the
+// default first.
+func addOutputFlag(cmd *cobra.Command, p *string, shorthand string, formats ...string) {
+	*p = formats[0]
+	v := &outputValue{p: p, formats: formats}
+	usage := "output format: " + orList(formats)
+	if shorthand == "" {
+		usage += " (-o is the mount options, as for mount(8))"
+	}
+	cmd.Flags().VarP(v, "output", shorthand, usage)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// orList writes a, b or c.
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// writeOutput prints v as JSON or YAML, or calls text for the human-readable
+// formats. JSON is indented and does not escape <, > and &; YAML follows the
+// JSON field names.
+func writeOutput(w io.Writer, format string, v any, text func(io.Writer) error) error {
+	switch format {
+	case formatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	case formatYAML:
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return text(w)
+}
+
+// fileArgs refuses positional arguments on the commands that read manifests
+// with -f, and says how to read them: `selmount explain pod.yaml` is a
+// missing -f far more often than anything else.
+func fileArgs(_ *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("unexpected argument %q; to read a file use -f %s", args[0], shellQuote(args[0]))
+	}
+	quoted := make([]string, len(args))
+	fs := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+		fs[i] = "-f " + shellQuote(a)
+	}
+	return fmt.Errorf("unexpected arguments %s; to read files use %s", strings.Join(quoted, " "), strings.Join(fs, " "))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// flagErrors gives the errors of values pflag parses the style of every
+// other flag error, `--flag "value": what is wrong`, instead of pflag's
+// `invalid argument "value" for "-o, --output" flag: ...`. The cause of a
+// boolean or a number names a Go function ("strconv.ParseBool: parsing
+// \"maybe\": invalid syntax"): it is replaced by what the flag wants. Other
+// errors are returned unchanged.
+func flagErrors(_ *cobra.Command, err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err
+	}
+	reason := errors.Unwrap(ive)
+	var ne *strconv.NumError
+	if errors.As(reason, &ne) {
+		switch {
+		case ne.Func == "ParseBool":
+			reason = errors.New("want true or false")
+		case errors.Is(ne.Err, strconv.ErrRange):
+			reason = errors.New("out of range")
+		case strings.HasPrefix(ne.Func, "ParseFloat"):
+			reason = errors.New("want a number")
+		default:
+			reason = errors.New("want a whole number")
+		}
+	}
+	if reason == nil {
+		return err
+	}
+	return &flagValueError{Flag: "--" + ive.GetFlag().Name, Value: ive.GetValue(), Err: reason}
+}
 
 // resolveDefaults turns --node-defaults into label.Defaults: a profile name,
 // else the root directory of a node tree to read them from.
@@ -24,6 +167,34 @@ func resolveDefaults(v string) (label.Defaults, error) {
 	return label.Defaults{}, fmt.Errorf("--node-defaults %q: neither a profile (%v) nor a directory", v, label.ProfileNames())
 }
 
+// flagValueError is an invalid value of a flag: it names the flag and the
+// value, then what is wrong, and still matches the cause with errors.Is and
+// errors.As (label.ErrSyntax, *label.ParseError).
+type flagValueError struct {
+	Flag  string // with its dashes: "--level"
+	Value string
+	Err   error
+}
+
+func (e *flagValueError) Error() string {
+	reason := e.Err.Error()
+	var pe *label.ParseError
+	if errors.As(e.Err, &pe) && pe.In == e.Value {
+		// The label package names itself ("label.ParseLevel(...)"), which
+		// means nothing to someone who typed a flag: keep what is wrong.
+		reason = pe.Part
+		if pe.Msg != "" {
+			reason += ": " + pe.Msg
+		}
+		if pe.At >= 0 {
+			reason += " (at offset " + strconv.Itoa(pe.At) + ")"
+		}
+	}
+	return fmt.Sprintf("%s %q: %s", e.Flag, e.Value, reason)
+}
+
+func (e *flagValueError) Unwrap() error { return e.Err }
+
 // labelFlags resolves --label, or --level applied to the --node-defaults
 // file label; the zero label when neither is set.
 func labelFlags(lbl, level, nodeDefaults string) (label.Context, error) {
@@ -31,11 +202,15 @@ func labelFlags(lbl, level, nodeDefaults string) (label.Context, error) {
 	case lbl != "" && level != "":
 		return label.Context{}, errors.New("--label and --level exclude each other")
 	case lbl != "":
-		return label.Parse(lbl)
+		c, err := label.Parse(lbl)
+		if err != nil {
+			return label.Context{}, &flagValueError{Flag: "--label", Value: lbl, Err: err}
+		}
+		return c, nil
 	case level != "":
 		lv, err := label.ParseLevel(level)
 		if err != nil {
-			return label.Context{}, err
+			return label.Context{}, &flagValueError{Flag: "--level", Value: level, Err: err}
 		}
 		d, err := resolveDefaults(nodeDefaults)
 		if err != nil {

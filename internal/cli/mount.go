@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ type mountOptions struct {
 func newMountCmd() *cobra.Command {
 	o := &mountOptions{}
 	cmd := &cobra.Command{
-		Use:   "mount [-t FSTYPE] [-o OPTS] (--label LABEL | --level LEVEL [--node-defaults NAME|DIR]) SOURCE TARGET",
+		Use:   "mount [-t FSTYPE] [-o OPTS] (--label LABEL | --level LEVEL [--node-defaults NAME|DIR]) [--output FORMAT] SOURCE TARGET",
 		Short: "Mount a volume with -o context=\"<label>\" and verify that the label is there",
 		Long: `mount mounts SOURCE on TARGET so that every file shows one SELinux label at once,
 as the kubelet does for a volume it can label with a mount option (KEP-1710): the
@@ -53,6 +52,11 @@ file label (--level, --node-defaults), or as a context= option in -o (the form
 the kubelet hands to CSI drivers). A regular file as SOURCE is attached to a
 loop device.
 
+-o is the mount options, as for mount(8); the output format is --output (text,
+json or yaml), which has no short form here. An option named like an output format
+(-o json) is refused, since no filesystem has it and the result would not be what
+was meant.
+
 Exit status: 0 when mounted and verified, 1 when the mount succeeded but did not
 carry the label (it was undone, unless --keep-on-verify-failure), 2 when it
 could not be mounted.`,
@@ -71,11 +75,24 @@ could not be mounted.`,
 	f.BoolVar(&o.helper, "helper", false, "mount through util-linux mount(8) (k8s.io/mount-utils), as CSI drivers do; needed for NFS and CIFS")
 	f.BoolVar(&o.skipHostCheck, "skip-host-check", false, "do not check the host before mounting (the mount is still verified)")
 	f.BoolVar(&o.keep, "keep-on-verify-failure", false, "leave a mount that failed verification in place")
-	f.StringVar(&o.output, "output", "text", "output format: text or json (-o is the mount options, as for mount(8))")
+	addOutputFlag(cmd, &o.output, "", formatText, formatJSON, formatYAML)
 	return cmd
 }
 
-// MountResult is the JSON document of `selmount mount --output json`.
+// refuseFormatOptions refuses a mount option that is an output format's name:
+// `selmount mount -o json` is --output json mistyped, and no filesystem has
+// an option by these names.
+func refuseFormatOptions(opts []string) error {
+	for _, opt := range opts {
+		switch opt {
+		case formatText, formatJSON, formatYAML, formatTable, formatWide:
+			return fmt.Errorf("-o %s: -o is the mount options, as for mount(8); for the output format use --output %s", opt, opt)
+		}
+	}
+	return nil
+}
+
+// MountResult is the document of `selmount mount --output json|yaml`.
 type MountResult struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -117,9 +134,6 @@ func reasonOf(err error) string {
 }
 
 func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
-	if o.output != "text" && o.output != "json" {
-		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text or json", o.output)}
-	}
 	lbl, err := labelFlags(o.label, o.level, o.nodeDefaults)
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
@@ -127,6 +141,9 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 	var opts []string
 	for _, s := range o.options {
 		opts = append(opts, mountopt.Split(s)...)
+	}
+	if err := refuseFormatOptions(opts); err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
 	}
 	if lbl.IsZero() {
 		c, err := mountopt.LabelOf(opts)
@@ -158,11 +175,9 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 		code = ExitError
 	}
 	w := cmd.OutOrStdout()
-	if o.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(out); jerr != nil {
-			return jerr
+	if o.output != formatText {
+		if werr := writeOutput(w, o.output, out, nil); werr != nil {
+			return werr
 		}
 		if code != ExitOK {
 			return &ExitCodeError{Code: code}

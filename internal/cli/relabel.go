@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,11 +62,11 @@ every entry was handled, 2 when anything failed.`,
 	f.BoolVar(&o.xdev, "xdev", true, "stay on PATH's mount; --xdev=false also relabels filesystems mounted below PATH")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read every label and count what would change, writing nothing")
 	f.BoolVar(&o.force, "force", false, "allow relabeling a system path such as /, /usr, /etc or a home directory")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
 	return cmd
 }
 
-// RelabelResult is the JSON document of `selmount relabel -o json`.
+// RelabelResult is the document of `selmount relabel -o json|yaml`.
 type RelabelResult struct {
 	APIVersion     string   `json:"apiVersion"`
 	Kind           string   `json:"kind"`
@@ -94,9 +93,6 @@ func (o *relabelOptions) target() (label.Context, error) {
 }
 
 func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
-	if o.output != "text" && o.output != "json" {
-		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text or json", o.output)}
-	}
 	to, err := o.target()
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
@@ -138,10 +134,8 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 			}
 		}
 	}
-	if o.output == "json" {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+	if o.output != formatText {
+		if err := writeOutput(cmd.OutOrStdout(), o.output, res, nil); err != nil {
 			return err
 		}
 	} else if err == nil || st.Visited > 0 {

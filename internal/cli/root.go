@@ -54,25 +54,63 @@ func ExitCode(err error) int {
 }
 
 // NewRootCmd returns the selmount command tree. name is the program name shown
-// in help ("selmount", or "kubectl selmount" when run as a kubectl plugin).
+// in help and errors ("selmount", or "kubectl selmount" when run as a kubectl
+// plugin).
 func NewRootCmd(name string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:   name,
+		// cobra takes a command's name from the first word of Use: the
+		// plugin is kubectl-selmount, displayed as "kubectl selmount", as
+		// kubectl plugins do.
+		Use:   strings.ReplaceAll(name, " ", "-"),
 		Short: "Predict, apply and check SELinux volume labeling for Kubernetes (KEP-1710)",
 		Long: `selmount predicts what the kubelet does with SELinux labels on every pod volume,
 for every Kubernetes version from 1.25 to 1.38: whether it mounts the volume with
 -o context (constant time), leaves the container runtime to relabel every file, or
-labels nothing, and which pods conflict on a node.`,
+labels nothing, and which pods conflict on a node.
+
+Exit status, for every command: 0 success; 1 the command worked and found what it
+reports as a failure (a conflict at --fail-on in check, a mount without the label
+in mount and verify); 2 invalid flags or input, or the work could not be done.`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(flagErrors)
 	for _, add := range subcommands {
-		root.AddCommand(add())
+		cmd := add()
+		if name != "selmount" {
+			cmd.Example = renameInExamples(cmd.Example, name)
+		}
+		root.AddCommand(cmd)
 	}
+	// --version without cobra's -v shorthand, which kubectl users know as
+	// the log verbosity.
+	v := buildVersion()
+	var text strings.Builder
+	_ = writeVersion(&text, name, v)
+	root.Version = text.String()
+	root.SetVersionTemplate("{{.Version}}")
+	root.Flags().Bool("version", false, "print the version, the commit and the Go version, and exit")
 	return root
+}
+
+// renameInExamples replaces the command name at the start of each example
+// line, and after a pipe, with name.
+func renameInExamples(ex, name string) string {
+	lines := strings.Split(ex, "\n")
+	for i, l := range lines {
+		trimmed := strings.TrimLeft(l, " ")
+		indent := l[:len(l)-len(trimmed)]
+		if rest, ok := strings.CutPrefix(trimmed, "selmount "); ok {
+			trimmed = name + " " + rest
+		}
+		trimmed = strings.ReplaceAll(trimmed, "| selmount ", "| "+name+" ")
+		lines[i] = indent + trimmed
+	}
+	return strings.Join(lines, "\n")
 }
 
 // subcommands are registered by the files that define them, so that each

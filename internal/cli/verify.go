@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +36,7 @@ check KEP-1710 planned after every CSI NodePublish and the kubelet never made.
 
 Exit status: 0 when TARGET is a mount point (carrying the label, if one was
 given), 1 when it is not a mount point or carries another label or none, 2 on
-bad flags or when the mount table cannot be read.`,
+bad flags, when TARGET does not exist or when the mount table cannot be read.`,
 		Example: `  selmount verify /var/lib/kubelet/pods/UID/volumes/kubernetes.io~csi/pvc-1/mount
   selmount verify /mnt/vol --level s0:c1,c2 -o json`,
 		Args: cobra.ExactArgs(1),
@@ -45,11 +46,28 @@ bad flags or when the mount table cannot be read.`,
 	f.StringVar(&o.label, "label", "", "the label the mount must carry")
 	f.StringVar(&o.level, "level", "", "the level the mount must carry, on the node's default file label")
 	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "with --level: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or the root directory of a node tree to read the default labels from")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
 	return cmd
 }
 
-// VerificationResult is the JSON document of `selmount verify -o json`.
+// checkTarget says plainly when the path to verify does not exist or cannot
+// be looked at: only an existing path can be a mount point, and "not a mount
+// point" would hide a typo.
+func checkTarget(target string) error {
+	_, err := os.Stat(target)
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist", target)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s: %w", target, pe.Err)
+	}
+	return err
+}
+
+// VerificationResult is the document of `selmount verify -o json|yaml`.
 type VerificationResult struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -60,11 +78,11 @@ type VerificationResult struct {
 }
 
 func (o *verifyOptions) run(cmd *cobra.Command, target string) error {
-	if o.output != "text" && o.output != "json" {
-		return &ExitCodeError{Code: ExitError, Err: fmt.Errorf("--output %q: want text or json", o.output)}
-	}
 	want, err := labelFlags(o.label, o.level, o.nodeDefaults)
 	if err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
+	}
+	if err := checkTarget(target); err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
 	v, err := ctxmount.Verify(target, want, nil)
@@ -82,15 +100,11 @@ func (o *verifyOptions) run(cmd *cobra.Command, target string) error {
 	if err != nil {
 		res.Error = err.Error()
 	}
-	w := cmd.OutOrStdout()
-	if o.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
+	if err := writeOutput(cmd.OutOrStdout(), o.output, res, func(w io.Writer) error {
 		writeVerification(w, res)
+		return nil
+	}); err != nil {
+		return err
 	}
 	if code != ExitOK {
 		return &ExitCodeError{Code: code}

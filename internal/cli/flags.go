@@ -174,23 +174,39 @@ type flagValueError struct {
 	Flag  string // with its dashes: "--level"
 	Value string
 	Err   error
+	// Verbatim prints Value as given rather than quoted: a mount option
+	// that holds quotes itself (context="...") reads better as typed.
+	Verbatim bool
 }
 
 func (e *flagValueError) Error() string {
-	reason := e.Err.Error()
-	var pe *label.ParseError
-	if errors.As(e.Err, &pe) && pe.In == e.Value {
-		// The label package names itself ("label.ParseLevel(...)"), which
-		// means nothing to someone who typed a flag: keep what is wrong.
-		reason = pe.Part
-		if pe.Msg != "" {
-			reason += ": " + pe.Msg
-		}
-		if pe.At >= 0 {
-			reason += " (at offset " + strconv.Itoa(pe.At) + ")"
-		}
+	v := strconv.Quote(e.Value)
+	if e.Verbatim {
+		v = e.Value
 	}
-	return fmt.Sprintf("%s %q: %s", e.Flag, e.Value, reason)
+	return fmt.Sprintf("%s %s: %s", e.Flag, v, e.reason())
+}
+
+// reason is what is wrong with the value. The label package names itself
+// in its errors ("label.ParseLevel(...)"), which means nothing to someone
+// who typed a flag: only the part and what is wrong with it are kept, and
+// the label when it is not the whole value.
+func (e *flagValueError) reason() string {
+	var pe *label.ParseError
+	if !errors.As(e.Err, &pe) {
+		return e.Err.Error()
+	}
+	r := pe.Part
+	if pe.Msg != "" {
+		r += ": " + pe.Msg
+	}
+	if pe.At >= 0 {
+		r += " (at offset " + strconv.Itoa(pe.At) + ")"
+	}
+	if pe.In != e.Value {
+		r = fmt.Sprintf("label %q: %s", pe.In, r)
+	}
+	return r
 }
 
 func (e *flagValueError) Unwrap() error { return e.Err }

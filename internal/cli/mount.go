@@ -145,14 +145,17 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 	if err := refuseFormatOptions(opts); err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
-	if lbl.IsZero() {
-		c, err := mountopt.LabelOf(opts)
-		if err != nil {
-			return &ExitCodeError{Code: ExitError, Err: err}
-		}
-		if c.IsZero() {
-			return &ExitCodeError{Code: ExitError, Err: errors.New("one of --label, --level or a context= option in -o is required")}
-		}
+	// Every SELinux option in -o is parsed here, so that a bad one is named
+	// as the option the user typed.
+	optLabel, err := mountopt.LabelOf(opts)
+	if le := (*mountopt.LabelError)(nil); errors.As(err, &le) {
+		err = &flagValueError{Flag: "-o", Value: le.Option, Err: le.Err, Verbatim: true}
+	}
+	if err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
+	}
+	if lbl.IsZero() && optLabel.IsZero() {
+		return &ExitCodeError{Code: ExitError, Err: errors.New("one of --label, --level or a context= option in -o is required")}
 	}
 	mopt := &ctxmount.Options{SkipHostCheck: o.skipHostCheck, KeepOnVerifyFailure: o.keep}
 	if o.helper {

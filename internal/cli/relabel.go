@@ -97,6 +97,9 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
+	if err := checkTarget(path); err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -50,9 +50,10 @@ bad flags, when TARGET does not exist or when the mount table cannot be read.`,
 	return cmd
 }
 
-// checkTarget says plainly when the path to verify does not exist or cannot
-// be looked at: only an existing path can be a mount point, and "not a mount
-// point" would hide a typo.
+// checkTarget says plainly when a path given as an argument does not exist
+// or cannot be looked at, without the name of a system call: for verify,
+// "not a mount point" would hide a typo; for relabel, the walk would say
+// "fstatat".
 func checkTarget(target string) error {
 	_, err := os.Stat(target)
 	var pe *fs.PathError

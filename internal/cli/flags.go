@@ -54,9 +54,14 @@ func (v *outputValue) Set(s string) error {
 func addOutputFlag(cmd *cobra.Command, p *string, shorthand string, formats ...string) {
 	*p = formats[0]
 	v := &outputValue{p: p, formats: formats}
-	usage := "output format: " + orList(formats)
+	names := slices.Clone(formats)
+	if slices.Contains(names, formatTable) {
+		names = slices.DeleteFunc(names, func(s string) bool { return s == formatText })
+		names[slices.Index(names, formatTable)] = "table (or text)"
+	}
+	usage := "output format: " + orList(names)
 	if shorthand == "" {
-		usage += " (-o is the mount options, as for mount(8))"
+		usage += "; -o is the mount options, as for mount(8)"
 	}
 	cmd.Flags().VarP(v, "output", shorthand, usage)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
@@ -108,6 +113,29 @@ func fileArgs(_ *cobra.Command, args []string) error {
 		fs[i] = "-f " + shellQuote(a)
 	}
 	return fmt.Errorf("unexpected arguments %s; to read files use %s", strings.Join(quoted, " "), strings.Join(fs, " "))
+}
+
+// operands accepts exactly the named positional arguments and says which
+// one is missing or which one is too many, rather than cobra's "accepts 2
+// arg(s), received 1".
+func operands(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return fmt.Errorf("missing %s", strings.Join(names[len(args):], " and "))
+		case len(args) > len(names):
+			extra := make([]string, len(args)-len(names))
+			for i, a := range args[len(names):] {
+				extra[i] = strconv.Quote(a)
+			}
+			s := ""
+			if len(extra) > 1 {
+				s = "s"
+			}
+			return fmt.Errorf("unexpected argument%s %s after %s", s, strings.Join(extra, " "), strings.Join(names, " "))
+		}
+		return nil
+	}
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

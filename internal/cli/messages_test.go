@@ -90,12 +90,17 @@ func TestBadInputMessages(t *testing.T) {
 		{"mount context option", []string{"mount", "-t", "tmpfs", "-o", `context="nope"`, "tmpfs", mnt}, 2, `-o context="nope": label "nope": role: missing`, ""},
 		{"mount context option and level", []string{"mount", "-t", "tmpfs", "--level", "s0", "-o", "context=nope", "tmpfs", mnt}, 2, `-o context=nope: label "nope": role: missing`, ""},
 		{"mount fscontext option", []string{"mount", "-t", "tmpfs", "--level", "s0", "-o", "fscontext=a:b:c:s0:c99999", "tmpfs", mnt}, 2, `-o fscontext=a:b:c:s0:c99999: label "a:b:c:s0:c99999": category: `, ""},
+		{"mount no target", []string{"mount", "-t", "tmpfs", "--level", "s0", "tmpfs"}, 2, "missing TARGET", ""},
+		{"mount no operands", []string{"mount", "-t", "tmpfs", "--level", "s0"}, 2, "missing SOURCE and TARGET", ""},
+		{"mount too many operands", []string{"mount", "--level", "s0", "tmpfs", mnt, "json"}, 2, `unexpected argument "json" after SOURCE TARGET`, ""},
 		{"mount no label", []string{"mount", "-t", "tmpfs", "tmpfs", mnt}, 2, `one of --label, --level or a context= option in -o is required`, ""},
 		{"mount node defaults", []string{"mount", "-t", "tmpfs", "--level", "s0", "--node-defaults", "nosuch", "tmpfs", mnt}, 2, `--node-defaults "nosuch"`, ""},
 
 		// verify
 		{"verify missing path", []string{"verify", missing}, 2, missing + " does not exist", ""},
 		{"verify not a mount point", []string{"verify", mnt}, 1, "not a mount point", ""},
+		{"verify no target", []string{"verify", "--level", "s0"}, 2, "missing TARGET", ""},
+		{"verify two targets", []string{"verify", mnt, "/a", "/b"}, 2, `unexpected arguments "/a" "/b" after TARGET`, ""},
 		{"verify level", []string{"verify", mnt, "--level", "garbage"}, 2, `--level "garbage": `, ""},
 		{"verify label", []string{"verify", mnt, "--label", "garbage"}, 2, `--label "garbage": `, ""},
 		{"verify output", []string{"verify", mnt, "-o", "xml"}, 2, `--output "xml": want text, json or yaml`, ""},
@@ -106,6 +111,7 @@ func TestBadInputMessages(t *testing.T) {
 		{"relabel workers", []string{"relabel", mnt, "--level", "s0", "--workers", "many"}, 2, `--workers "many": want a whole number`, ""},
 		{"relabel output", []string{"relabel", mnt, "--level", "s0", "-o", "xml"}, 2, `--output "xml": want text, json or yaml`, ""},
 		{"relabel missing path", []string{"relabel", missing, "--level", "s0"}, 2, missing + " does not exist", ""},
+		{"relabel no path", []string{"relabel", "--level", "s0"}, 2, "missing PATH", ""},
 		{"relabel no label", []string{"relabel", mnt}, 2, `one of --label or --level is required`, ""},
 
 		// version and the root

@@ -63,7 +63,7 @@ could not be mounted.`,
 		Example: `  selmount mount -t ext4 -o noatime --level s0:c1,c2 /dev/sdb /mnt/vol
   selmount mount -t tmpfs --label system_u:object_r:container_file_t:s0:c1,c2 tmpfs /mnt/tmp
   selmount mount -t nfs --helper -o hard,'context="system_u:object_r:container_file_t:s0:c3,c4"' server:/export /mnt/nfs --output json`,
-		Args: cobra.ExactArgs(2),
+		Args: operands("SOURCE", "TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
 	}
 	f := cmd.Flags()

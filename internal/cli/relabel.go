@@ -50,7 +50,7 @@ On a terminal, a progress line is written to stderr. The exit status is 0 when
 every entry was handled, 2 when anything failed.`,
 		Example: `  selmount relabel /var/lib/kubelet/pods/UID/volumes/kubernetes.io~empty-dir/data --level s0:c12,c34
   selmount relabel /srv/vol --label system_u:object_r:container_file_t:s0 --dry-run -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: operands("PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
 	f := cmd.Flags()

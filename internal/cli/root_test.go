@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/selmount/selmount/label"
 )
 
 func TestCgroupMemoryLimit(t *testing.T) {
@@ -58,5 +64,57 @@ func TestOldestKubelet(t *testing.T) {
 	}
 	if got := oldestKubelet([]any{node("v1.30.2"), node("v1.24.17"), node("garbage"), node("v1.36.0")}); got != "v1.24.17" {
 		t.Errorf("oldestKubelet = %q, want v1.24.17", got)
+	}
+}
+
+// TestFlagValueErrorKeepsCause: naming the flag does not hide the parse
+// error from errors.Is and errors.As.
+func TestFlagValueErrorKeepsCause(t *testing.T) {
+	for _, args := range [][2]string{{"garbage", ""}, {"", "s0:c1024"}} {
+		_, err := labelFlags(args[0], args[1], "fedora")
+		var pe *label.ParseError
+		if !errors.Is(err, label.ErrSyntax) || !errors.As(err, &pe) {
+			t.Errorf("labelFlags(%q, %q): %v does not match label.ErrSyntax and *label.ParseError", args[0], args[1], err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "label.Parse") || !strings.HasPrefix(msg, "--l") {
+			t.Errorf("labelFlags(%q, %q): %q", args[0], args[1], msg)
+		}
+	}
+}
+
+// TestBuildVersionFromLdflags: the link-time variables win over the build
+// information, and the Go version is always the running one.
+func TestBuildVersionFromLdflags(t *testing.T) {
+	defer func(v, c string) { version, commit = v, c }(version, commit)
+	version, commit = "v1.2.3", "0123abc"
+	v := buildVersion()
+	if v.Version != "v1.2.3" || v.Commit != "0123abc" || v.Modified || v.GoVersion != runtime.Version() {
+		t.Errorf("buildVersion() = %+v", v)
+	}
+	var b strings.Builder
+	if err := writeVersion(&b, "kubectl selmount", v); err != nil {
+		t.Fatal(err)
+	}
+	want := "kubectl selmount version v1.2.3\ncommit: 0123abc\ngo: " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestOperands(t *testing.T) {
+	check := operands("SOURCE", "TARGET")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing SOURCE and TARGET"},
+		{[]string{"a"}, "missing TARGET"},
+		{[]string{"a", "b"}, ""},
+		{[]string{"a", "b", "c"}, `unexpected argument "c" after SOURCE TARGET`},
+	} {
+		err := check(nil, tt.args)
+		if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+			t.Errorf("operands(%q) = %v, want %q", tt.args, err, tt.want)
+		}
 	}
 }

@@ -39,7 +39,7 @@ given), 1 when it is not a mount point or carries another label or none, 2 on
 bad flags, when TARGET does not exist or when the mount table cannot be read.`,
 		Example: `  selmount verify /var/lib/kubelet/pods/UID/volumes/kubernetes.io~csi/pvc-1/mount
   selmount verify /mnt/vol --level s0:c1,c2 -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: operands("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
 	f := cmd.Flags()

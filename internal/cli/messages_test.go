@@ -93,6 +93,7 @@ func TestBadInputMessages(t *testing.T) {
 		{"mount no target", []string{"mount", "-t", "tmpfs", "--level", "s0", "tmpfs"}, 2, "missing TARGET", ""},
 		{"mount no operands", []string{"mount", "-t", "tmpfs", "--level", "s0"}, 2, "missing SOURCE and TARGET", ""},
 		{"mount too many operands", []string{"mount", "--level", "s0", "tmpfs", mnt, "json"}, 2, `unexpected argument "json" after SOURCE TARGET`, ""},
+		{"mount missing target", []string{"mount", "-t", "tmpfs", "--level", "s0", "tmpfs", missing}, 2, missing + " does not exist", ""},
 		{"mount no label", []string{"mount", "-t", "tmpfs", "tmpfs", mnt}, 2, `one of --label, --level or a context= option in -o is required`, ""},
 		{"mount node defaults", []string{"mount", "-t", "tmpfs", "--level", "s0", "--node-defaults", "nosuch", "tmpfs", mnt}, 2, `--node-defaults "nosuch"`, ""},
 

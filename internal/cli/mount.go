@@ -157,6 +157,10 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 	if lbl.IsZero() && optLabel.IsZero() {
 		return &ExitCodeError{Code: ExitError, Err: errors.New("one of --label, --level or a context= option in -o is required")}
 	}
+	// SOURCE need not be a path (tmpfs, server:/export); TARGET must be.
+	if err := checkTarget(target); err != nil {
+		return &ExitCodeError{Code: ExitError, Err: err}
+	}
 	mopt := &ctxmount.Options{SkipHostCheck: o.skipHostCheck, KeepOnVerifyFailure: o.keep}
 	if o.helper {
 		// k8s.io/mount-utils logs failures through klog; the error we

@@ -52,8 +52,9 @@ bad flags, when TARGET does not exist or when the mount table cannot be read.`,
 
 // checkTarget says plainly when a path given as an argument does not exist
 // or cannot be looked at, without the name of a system call: for verify,
-// "not a mount point" would hide a typo; for relabel, the walk would say
-// "fstatat".
+// "not a mount point" would hide a typo; for mount, the host checks would
+// come first and mount(2) would say "mount TARGET: no such file or
+// directory"; for relabel, the walk would say "fstatat".
 func checkTarget(target string) error {
 	_, err := os.Stat(target)
 	var pe *fs.PathError

@@ -69,8 +69,9 @@ for every Kubernetes version from 1.25 to 1.38: whether it mounts the volume wit
 labels nothing, and which pods conflict on a node.
 
 Exit status, for every command: 0 success; 1 the command worked and found what it
-reports as a failure (a conflict at --fail-on in check, a mount without the label
-in mount and verify); 2 invalid flags or input, or the work could not be done.`,
+reports as a failure (check: a finding at or above --fail-on; mount: mounted
+without the label; verify: not a mount point, or not with the label); 2 invalid
+flags or input, or the work could not be done. Each command's help says more.`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,21 +99,46 @@ func writeOutput(w io.Writer, format string, v any, text func(io.Writer) error) 
 
 // fileArgs refuses positional arguments on the commands that read manifests
 // with -f, and says how to read them: `selmount explain pod.yaml` is a
-// missing -f far more often than anything else.
-func fileArgs(_ *cobra.Command, args []string) error {
-	switch len(args) {
-	case 0:
+// missing -f far more often than anything else. An argument that looks like
+// no file (`selmount check pods`) gets no such suggestion.
+func fileArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
 		return nil
-	case 1:
-		return fmt.Errorf("unexpected argument %q; to read a file use -f %s", args[0], shellQuote(args[0]))
 	}
 	quoted := make([]string, len(args))
 	fs := make([]string, len(args))
+	files := true
 	for i, a := range args {
 		quoted[i] = strconv.Quote(a)
 		fs[i] = "-f " + shellQuote(a)
+		files = files && looksLikeFile(a)
 	}
-	return fmt.Errorf("unexpected arguments %s; to read files use %s", strings.Join(quoted, " "), strings.Join(fs, " "))
+	s := ""
+	if len(args) > 1 {
+		s = "s"
+	}
+	if !files {
+		return fmt.Errorf("unexpected argument%s %s: %s takes no arguments; manifests are read with -f FILE|DIR|-", s, strings.Join(quoted, " "), cmd.CommandPath())
+	}
+	what := "a file"
+	if len(args) > 1 {
+		what = "files"
+	}
+	return fmt.Errorf("unexpected argument%s %s; to read %s use %s", s, strings.Join(quoted, " "), what, strings.Join(fs, " "))
+}
+
+// looksLikeFile reports whether a stray argument is probably meant for -f:
+// standard input, a manifest's extension, or a path that exists.
+func looksLikeFile(a string) bool {
+	switch strings.ToLower(filepath.Ext(a)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	if a == "-" {
+		return true
+	}
+	_, err := os.Stat(a)
+	return err == nil
 }
 
 // operands accepts exactly the named positional arguments and says which

@@ -50,7 +50,10 @@ func TestBadInputMessages(t *testing.T) {
 	}{
 		// explain
 		{"explain positional file", []string{"explain", "pod.yaml"}, 2, `unexpected argument "pod.yaml"; to read a file use -f pod.yaml`, ""},
-		{"explain positional files", []string{"explain", "a.yaml", "my dir"}, 2, `unexpected arguments "a.yaml" "my dir"; to read files use -f a.yaml -f 'my dir'`, ""},
+		{"explain positional files", []string{"explain", "a.yaml", "my dir.yml"}, 2, `unexpected arguments "a.yaml" "my dir.yml"; to read files use -f a.yaml -f 'my dir.yml'`, ""},
+		{"explain positional directory", []string{"explain", dir}, 2, `; to read a file use -f ` + dir, ""},
+		{"explain positional stdin", []string{"explain", "-"}, 2, `unexpected argument "-"; to read a file use -f -`, ""},
+		{"explain positional word", []string{"explain", "pods"}, 2, `unexpected argument "pods": selmount explain takes no arguments; manifests are read with -f FILE|DIR|-`, ""},
 		{"explain output", []string{"explain", "-o", "xml"}, 2, `--output "xml": want text, json or yaml`, ""},
 		{"explain bool", []string{"explain", "--selinux=maybe"}, 2, `--selinux "maybe": want true or false`, ""},
 		{"explain version", []string{"explain", "--kube-version", "latest"}, 2, `--kube-version: invalid Kubernetes version "latest"`, ""},

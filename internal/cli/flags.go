@@ -49,9 +49,9 @@ func (v *outputValue) Set(s string) error {
 	return nil
 }
 
-// addOutputFlag registers the output-format flag on fs, with the -o
-// shorthand unless shorthand is empty. formats lists the accepted names, the
-// default first.
+// addOutputFlag registers --output on cmd, with shorthand ("o", or "" for
+// mount, whose -o is the mount options and whose help then says so).
+// formats lists the accepted names, the default first.
 func addOutputFlag(cmd *cobra.Command, p *string, shorthand string, formats ...string) {
 	*p = formats[0]
 	v := &outputValue{p: p, formats: formats}

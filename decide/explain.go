@@ -150,7 +150,7 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 			// for the missing object.
 			adm := &pe.result.Admission
 			adm.Admitted = false
-			adm.Error = joinErr(adm.Error, err.Error())
+			adm.Error = joinErr(adm.Error, fmt.Sprintf("volume %q: %v", vol.Name, err))
 			continue
 		}
 		if use.device && !use.mounted {

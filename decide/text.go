@@ -109,6 +109,17 @@ func WriteText(w io.Writer, e Explanation) error {
 	if len(e.Errors) > 0 {
 		ew.printf("\n%d input errors (listed on standard error); what they concern is not explained.\n", len(e.Errors))
 	}
+	if e.Skipped > 0 {
+		ew.printf("\n%d objects of kinds explain does not analyse skipped", e.Skipped)
+		if len(e.SkippedObjects) == 0 {
+			ew.printf(" (--show-skipped lists them).\n")
+		} else {
+			ew.printf(":\n")
+		}
+		for _, s := range e.SkippedObjects {
+			ew.printf("  %s: %s %s %s\n", s.Source, s.APIVersion, s.Kind, s.Name)
+		}
+	}
 	return ew.err
 }
 

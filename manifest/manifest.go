@@ -490,7 +490,7 @@ func (r *reader) jsonDocument(src Source, js []byte) Result {
 		// The same result as below, several times faster; anything it does
 		// not reproduce exactly (every error among them) takes the strict
 		// decoder on a fresh object.
-		return Result{Objects: []Object{{Source: src, GVK: gvk, Obj: obj}}}
+		return r.checked(src, gvk, obj, what)
 	}
 	obj = newObj()
 	strict, err := sigsjson.UnmarshalStrict(js, obj, sigsjson.DisallowUnknownFields)
@@ -524,7 +524,21 @@ func (r *reader) jsonDocument(src Source, js []byte) Result {
 	if skip != nil {
 		skip.Clear(obj) // as the fast path would have left it
 	}
-	return Result{Objects: []Object{{Source: src, GVK: gvk, Obj: obj}}}
+	return r.checked(src, gvk, obj, what)
+}
+
+// checked returns obj, or the errors of the API server's validation (see
+// validate): an object it would refuse is left out, as from a cluster.
+func (r *reader) checked(src Source, gvk schema.GroupVersionKind, obj any, what func() string) Result {
+	fes := validate(obj)
+	if len(fes) == 0 {
+		return Result{Objects: []Object{{Source: src, GVK: gvk, Obj: obj}}}
+	}
+	errs := make([]error, len(fes))
+	for i, fe := range fes {
+		errs[i] = &Error{Source: src, Object: what(), Field: fe.Field, Err: errors.New(fe.ErrorBody())}
+	}
+	return fail(errs...)
 }
 
 // servedVersion returns the apiVersion under which selmount reads kind.

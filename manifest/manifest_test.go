@@ -224,7 +224,7 @@ func TestDecode(t *testing.T) {
 			input: `apiVersion: v1
 kind: List
 items:
-- {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: prod}}
+- {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: prod}, spec: {accessModes: [ReadWriteOnce]}}
 - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: prod}}
 `,
 			wantObjs: []string{
@@ -620,25 +620,26 @@ func TestDecodeKinds(t *testing.T) {
 	tests := []struct {
 		apiVersion, kind string
 		want             any
+		spec             string // what validation requires, if anything
 	}{
-		{"v1", "Pod", &corev1.Pod{}},
-		{"v1", "PersistentVolumeClaim", &corev1.PersistentVolumeClaim{}},
-		{"v1", "PersistentVolume", &corev1.PersistentVolume{}},
-		{"v1", "ReplicationController", &corev1.ReplicationController{}},
-		{"v1", "Namespace", &corev1.Namespace{}},
-		{"v1", "Node", &corev1.Node{}},
-		{"apps/v1", "Deployment", &appsv1.Deployment{}},
-		{"apps/v1", "StatefulSet", &appsv1.StatefulSet{}},
-		{"apps/v1", "DaemonSet", &appsv1.DaemonSet{}},
-		{"apps/v1", "ReplicaSet", &appsv1.ReplicaSet{}},
-		{"batch/v1", "Job", &batchv1.Job{}},
-		{"batch/v1", "CronJob", &batchv1.CronJob{}},
-		{"storage.k8s.io/v1", "CSIDriver", &storagev1.CSIDriver{}},
-		{"storage.k8s.io/v1", "StorageClass", &storagev1.StorageClass{}},
+		{"v1", "Pod", &corev1.Pod{}, ""},
+		{"v1", "PersistentVolumeClaim", &corev1.PersistentVolumeClaim{}, "spec: {accessModes: [ReadWriteOnce]}\n"},
+		{"v1", "PersistentVolume", &corev1.PersistentVolume{}, "spec: {accessModes: [ReadWriteOnce], nfs: {server: s, path: /}}\n"},
+		{"v1", "ReplicationController", &corev1.ReplicationController{}, ""},
+		{"v1", "Namespace", &corev1.Namespace{}, ""},
+		{"v1", "Node", &corev1.Node{}, ""},
+		{"apps/v1", "Deployment", &appsv1.Deployment{}, ""},
+		{"apps/v1", "StatefulSet", &appsv1.StatefulSet{}, ""},
+		{"apps/v1", "DaemonSet", &appsv1.DaemonSet{}, ""},
+		{"apps/v1", "ReplicaSet", &appsv1.ReplicaSet{}, ""},
+		{"batch/v1", "Job", &batchv1.Job{}, ""},
+		{"batch/v1", "CronJob", &batchv1.CronJob{}, ""},
+		{"storage.k8s.io/v1", "CSIDriver", &storagev1.CSIDriver{}, ""},
+		{"storage.k8s.io/v1", "StorageClass", &storagev1.StorageClass{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			in := fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata: {name: x, namespace: ns}\n", tt.apiVersion, tt.kind)
+			in := fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata: {name: x, namespace: ns}\n", tt.apiVersion, tt.kind) + tt.spec
 			objs, errs := manifest.Decode("f.yaml", []byte(in))
 			if len(errs) != 0 || len(objs) != 1 {
 				t.Fatalf("got %d objects, errors %q; want 1 object", len(objs), messages(errs))

@@ -73,6 +73,7 @@ func Run(in Input) Report {
 	if in.Current != nil {
 		r.CurrentVersion = in.Current.Version().String()
 	}
+	r.FeatureGatesWithoutEffect = in.Target.Inert()
 	// Input problems the decision found (an invalid level): the pod cannot
 	// start, as explain says; the caller names their sources.
 	r.InvalidPods = target.InputErrors

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -18,6 +19,14 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 	}
 	fmt.Fprintf(&b, "selmount check (%s): target Kubernetes %s%s; %s, %s, %s\n", r.Source, r.TargetVersion, cur,
 		plural(r.Summary.Workloads, "workload", "workloads"), plural(r.Summary.Pods, "pod", "pods"), plural(r.Summary.Volumes, "shared volume", "shared volumes"))
+	inert := make([]string, 0, len(r.FeatureGatesWithoutEffect))
+	for k := range r.FeatureGatesWithoutEffect {
+		inert = append(inert, k)
+	}
+	sort.Strings(inert)
+	for _, k := range inert {
+		fmt.Fprintf(&b, "note: feature gate %s changes nothing here: %s\n", k, r.FeatureGatesWithoutEffect[k])
+	}
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", msg)
 	}

@@ -67,14 +67,17 @@ const (
 
 // Report is the document `selmount check -o json|yaml` prints.
 type Report struct {
-	APIVersion     string       `json:"apiVersion"`
-	Kind           string       `json:"kind"`
-	TargetVersion  string       `json:"targetVersion"`
-	CurrentVersion string       `json:"currentVersion,omitempty"`
-	Source         string       `json:"source"` // "cluster" or "manifests"
-	Summary        Summary      `json:"summary"`
-	Findings       []Finding    `json:"findings"`
-	ClusterFixes   []ClusterFix `json:"clusterFixes,omitempty"`
+	APIVersion     string `json:"apiVersion"`
+	Kind           string `json:"kind"`
+	TargetVersion  string `json:"targetVersion"`
+	CurrentVersion string `json:"currentVersion,omitempty"`
+	Source         string `json:"source"` // "cluster" or "manifests"
+	// FeatureGatesWithoutEffect are the --feature-gates overrides that
+	// change nothing here, with the reason (see kubever.Gates.Inert).
+	FeatureGatesWithoutEffect map[string]string `json:"featureGatesWithoutEffect,omitempty"`
+	Summary                   Summary           `json:"summary"`
+	Findings                  []Finding         `json:"findings"`
+	ClusterFixes              []ClusterFix      `json:"clusterFixes,omitempty"`
 	// Warnings are problems reading a cluster that did not stop the check
 	// (a forbidden resource type).
 	Warnings []string `json:"warnings,omitempty"`

@@ -39,11 +39,12 @@ func Explain(objs Objects, cfg Config) Explanation {
 		d.gates[g] = cfg.Gates.Describe(g)
 	}
 	out := Explanation{
-		APIVersion:        APIVersion,
-		Kind:              "Explanation",
-		KubernetesVersion: cfg.Gates.Version().String(),
-		FeatureGates:      cfg.Gates.Map(),
-		SELinuxEnabled:    cfg.SELinuxEnabled,
+		APIVersion:                APIVersion,
+		Kind:                      "Explanation",
+		KubernetesVersion:         cfg.Gates.Version().String(),
+		FeatureGates:              cfg.Gates.Map(),
+		FeatureGatesWithoutEffect: cfg.Gates.Inert(),
+		SELinuxEnabled:            cfg.SELinuxEnabled,
 		NodeDefaults: NodeDefaults{
 			Source:  cfg.Defaults.Source,
 			Process: cfg.Defaults.Process.String(),

@@ -33,6 +33,14 @@ func WriteText(w io.Writer, e Explanation) error {
 		gates[i] = fmt.Sprintf("%s=%v", k, e.FeatureGates[k])
 	}
 	ew.printf("Feature gates: %s\n", strings.Join(gates, " "))
+	inert := make([]string, 0, len(e.FeatureGatesWithoutEffect))
+	for k := range e.FeatureGatesWithoutEffect {
+		inert = append(inert, k)
+	}
+	sort.Strings(inert)
+	for _, k := range inert {
+		ew.printf("Feature gate %s changes nothing here: %s\n", k, e.FeatureGatesWithoutEffect[k])
+	}
 	if len(e.Pods) == 0 {
 		ew.printf("\nNo pods or workloads found.\n")
 	}

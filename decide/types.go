@@ -48,9 +48,13 @@ type Explanation struct {
 	Kind              string          `json:"kind"`
 	KubernetesVersion string          `json:"kubernetesVersion"`
 	FeatureGates      map[string]bool `json:"featureGates"`
-	SELinuxEnabled    bool            `json:"selinuxEnabled"`
-	NodeDefaults      NodeDefaults    `json:"nodeDefaults"`
-	Pods              []Pod           `json:"pods"`
+	// FeatureGatesWithoutEffect are the --feature-gates overrides that
+	// change nothing here, with the reason: gates selmount does not model,
+	// AllAlpha or AllBeta when no modelled gate changes value.
+	FeatureGatesWithoutEffect map[string]string `json:"featureGatesWithoutEffect,omitempty"`
+	SELinuxEnabled            bool              `json:"selinuxEnabled"`
+	NodeDefaults              NodeDefaults      `json:"nodeDefaults"`
+	Pods                      []Pod             `json:"pods"`
 	// Errors are input problems that kept an object from being explained,
 	// as messages. Explain fills it with the Error text of InputErrors;
 	// callers that read manifests add their reading errors.

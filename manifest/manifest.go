@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -421,7 +422,7 @@ func (r *reader) jsonDocument(src Source, js []byte) Result {
 		tm.APIVersion, tm.Kind, tm.Items = av, k, items
 		// Case-sensitive, as the API server: "Kind:" is not "kind:".
 	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
-		return fail(&Error{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		return fail(&Error{Source: src, Err: notAnObject(js, err)})
 	}
 	if tm.Kind == "" || tm.APIVersion == "" {
 		missing := "kind"
@@ -504,7 +505,7 @@ func (r *reader) jsonDocument(src Source, js []byte) Result {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field = te.Field
-			err = fmt.Errorf("cannot use %s value as %s", te.Value, te.Type)
+			err = fmt.Errorf("cannot use %s value as %s", te.Value, jsonType(te.Type))
 		}
 		return fail(&Error{Source: src, Object: what(), Field: field, Err: err})
 	}
@@ -539,6 +540,59 @@ func (r *reader) checked(src Source, gvk schema.GroupVersionKind, obj any, what 
 		errs[i] = &Error{Source: src, Object: what(), Field: fe.Field, Err: errors.New(fe.ErrorBody())}
 	}
 	return fail(errs...)
+}
+
+// notAnObject explains why js could not be read as an object, in terms of
+// the input rather than of Go types ("the document is a list").
+func notAnObject(js []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			what := te.Value
+			switch te.Value {
+			case "array":
+				what = "a list"
+			case "string", "number", "bool":
+				what = "a " + te.Value
+			}
+			return fmt.Errorf("not a Kubernetes object: the document is %s, not a mapping with apiVersion and kind", what)
+		}
+		return fmt.Errorf("not a Kubernetes object: %s is %s, not a string", te.Field, article(te.Value))
+	}
+	return fmt.Errorf("not a Kubernetes object: %w", err)
+}
+
+// jsonType names what a field of Go type t holds in JSON terms, not Go
+// ones: "string" rather than v1.PodSELinuxChangePolicy, "object" rather than
+// v1.ObjectMeta. Integers keep their OpenAPI format (int32, int64).
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int32, reflect.Int64:
+		return t.Kind().String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return t.String()
+}
+
+func article(v string) string {
+	if v == "array" || v == "object" {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 // servedVersion returns the apiVersion under which selmount reads kind.

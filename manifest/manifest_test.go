@@ -367,13 +367,13 @@ metadata:
 			name:     "document that is a list, not an object",
 			input:    "- a\n- b\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: json: cannot unmarshal array into Go value of type manifest.typeMeta"},
+			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: the document is a list, not a mapping with apiVersion and kind"},
 		},
 		{
 			name:     "document that is a string",
 			input:    "hello\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: json: cannot unmarshal string into Go value of type manifest.typeMeta"},
+			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: the document is a string, not a mapping with apiVersion and kind"},
 		},
 		{
 			name:     "invalid apiVersion",
@@ -512,7 +512,7 @@ spec:
 			name:     "mistyped enum",
 			input:    "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {securityContext: {seLinuxChangePolicy: 5}}\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1 (Pod a): spec.securityContext.seLinuxChangePolicy: cannot use number value as v1.PodSELinuxChangePolicy"},
+			wantErrs: []string{"f.yaml: document 1 (Pod a): spec.securityContext.seLinuxChangePolicy: cannot use number value as string"},
 		},
 		{
 			name: "one bad document does not stop the others",

@@ -215,35 +215,51 @@ type file struct {
 }
 
 // read reads r to its end within the input limit. sizeHint is the size of
-// a regular file (-1 when unknown), to read it in one allocation.
+// a regular file (-1 or 0 when unknown: a stream, a /proc file), to read it
+// in one allocation. Streams are read in chunks of growing size, so that a
+// stream over the limit never holds more than the limit in memory (a
+// doubling buffer would hold up to three times as much while it copies).
 func (in *input) read(name string, r io.Reader, sizeHint int64) ([]byte, error) {
-	capacity := int64(512)
-	if sizeHint >= 0 {
-		capacity = min(sizeHint, in.left) + 1 // +1: EOF is seen without growing
-	}
-	buf := make([]byte, 0, capacity)
 	// One byte more than allowed tells a stream at the limit from a longer
 	// one.
 	lr := &io.LimitedReader{R: r, N: in.left + 1}
+	size := int64(64 << 10)
+	if sizeHint > 0 {
+		size = min(sizeHint, in.left) + 1 // +1: EOF is seen without another chunk
+	}
+	var chunks [][]byte
+	total := int64(0)
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		buf := make([]byte, size)
+		n, err := io.ReadFull(lr, buf)
+		if n > 0 {
+			chunks = append(chunks, buf[:n])
+			total += int64(n)
 		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
+		size = min(max(size, 64<<10)*2, 4<<20)
 	}
-	if int64(len(buf)) > in.left {
+	if total > in.left {
 		in.exhausted = true
 		return nil, fmt.Errorf("%s: input %w: more than %s in one run (the input limit; nothing after it is read)", name, ErrTooLarge, sizeText(in.limit))
 	}
-	in.left -= int64(len(buf))
-	return buf, nil
+	in.left -= total
+	switch len(chunks) {
+	case 0:
+		return []byte{}, nil
+	case 1:
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }
 
 func (in *input) readFile(path string, inDir bool) ([]byte, error) {

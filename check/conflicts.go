@@ -73,6 +73,7 @@ func ctrlConflicts(a, b ctrlView) bool {
 }
 
 type group struct {
+	key           decide.LabelKey // the label as the kubelet compares it
 	label, policy string
 	uses          []*use
 	subj          []Subject // subjects(), once computed
@@ -123,16 +124,20 @@ func (g *group) hasLive() bool {
 
 // conflictFindings compares the users of one volume.
 func conflictFindings(uses []*use, in Input) []Finding {
+	type groupKey struct {
+		label  decide.LabelKey
+		policy string
+	}
 	var groups []*group
-	idx := map[string]*group{}
+	idx := map[groupKey]*group{}
 	for _, u := range uses {
 		if len(u.target.Facts.Multiple) > 0 {
 			continue // reported as MultipleSELinuxLabels
 		}
-		k := u.target.Facts.KubeletLabel + "\x00" + u.policy
+		k := groupKey{u.target.Facts.LabelKey(), u.policy}
 		g := idx[k]
 		if g == nil {
-			g = &group{label: u.target.Facts.KubeletLabel, policy: u.policy}
+			g = &group{key: k.label, label: u.target.Facts.KubeletLabel, policy: u.policy}
 			idx[k] = g
 			groups = append(groups, g)
 		}
@@ -142,7 +147,7 @@ func conflictFindings(uses []*use, in Input) []Finding {
 	for i := 0; i < len(groups); i++ {
 		for j := i + 1; j < len(groups); j++ {
 			a, b := groups[i], groups[j]
-			if a.label == b.label {
+			if a.key == b.key {
 				if f, ok := upstreamOnly(a, b, uses[0]); ok {
 					out = append(out, f)
 				}
@@ -190,7 +195,7 @@ func pairFinding(a, b *group, in Input) Finding {
 	v := a.uses[0].target
 	f := Finding{Type: TypeConflict, Volume: volumeName(v), Driver: v.Facts.CSIDriver, KubeletConflict: true}
 	f.Subjects = append(a.subjects(), b.subjects()...)
-	la, lb := decide.DisplayLabel(a.label), decide.DisplayLabel(b.label)
+	la, lb := a.label, b.label
 	recursive := string(corev1.SELinuxChangePolicyRecursive)
 	switch {
 	case a.policy != b.policy && (a.policy == recursive || b.policy == recursive):
@@ -231,7 +236,7 @@ func pairFinding(a, b *group, in Input) Finding {
 		if a.policy != recursive {
 			rec, mo = b, a
 		}
-		fmt.Fprintf(&msg, "%s %s out with seLinuxChangePolicy: Recursive (label \"\"), while %s %s it with label %q.", subjectsText(rec.subjects()), verb(rec, "opts", "opt"), subjectsText(mo.subjects()), verb(mo, "mounts", "mount"), decide.DisplayLabel(mo.label))
+		fmt.Fprintf(&msg, "%s %s out with seLinuxChangePolicy: Recursive (label \"\"), while %s %s it with label %q.", subjectsText(rec.subjects()), verb(rec, "opts", "opt"), subjectsText(mo.subjects()), verb(mo, "mounts", "mount"), mo.label)
 	case lb == "":
 		fmt.Fprintf(&msg, "%s %s label %q, while %s no seLinuxOptions (privileged or unlabeled pods have the empty label).", subjectsText(a.subjects()), verb(a, "uses", "use"), la, subjectsText(b.subjects())+" "+verb(b, "sets", "set"))
 	default:

@@ -33,7 +33,7 @@ func driverFindings(in Input, objs decide.Objects, target decide.Explanation) []
 	used := map[string]int{}
 	for _, p := range target.Pods {
 		for _, v := range p.Volumes {
-			if v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
+			if v.Facts.SELinux && v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
 				used[v.Facts.CSIDriver]++
 			}
 		}

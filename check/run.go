@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/internal/parallel"
@@ -74,7 +73,13 @@ func Run(in Input) Report {
 	if in.Current != nil {
 		r.CurrentVersion = in.Current.Version().String()
 	}
-	r.Warnings = append(r.Warnings, target.Errors...)
+	r.FeatureGatesWithoutEffect = in.Target.Inert()
+	// Input problems the decision found (an invalid level): the pod cannot
+	// start, as explain says; the caller names their sources.
+	r.InvalidPods = target.InputErrors
+	for _, ie := range target.InputErrors {
+		r.InputErrors = append(r.InputErrors, ie.Error())
+	}
 
 	// Every use of a volume, with what depends on it alone, per pod in
 	// parallel.
@@ -90,8 +95,14 @@ func Run(in Input) Report {
 		out := make([]useResult, len(pe.Volumes))
 		for j := range pe.Volumes {
 			v := &pe.Volumes[j]
+			if !v.Facts.SELinux || v.Facts.InputError != nil {
+				// As explain decided: SELinux does not apply (a Windows
+				// pod, SELinux off), or the pod cannot start (an input
+				// error, reported as such). No finding, no comparison.
+				continue
+			}
 			u := &uses[j]
-			*u = use{e: e, target: v, policy: policyOf(v, in.Target)}
+			*u = use{e: e, target: v, policy: string(v.Facts.Policy)}
 			if current != nil && j < len(current.Pods[i].Volumes) {
 				u.current = &current.Pods[i].Volumes[j]
 			}
@@ -152,6 +163,7 @@ func Run(in Input) Report {
 		}
 	}
 	r.Summary.Volumes = len(volumes)
+	r.Summary.InputErrors = len(r.InputErrors)
 	hasConflict := false
 	for _, f := range r.Findings {
 		switch f.Severity {
@@ -181,13 +193,6 @@ func decideObjects(in []any, c *collector) decide.Objects {
 		o.Pods = append(o.Pods, e.pod)
 	}
 	return o
-}
-
-func policyOf(v *decide.Volume, g kubever.Gates) string {
-	if p := v.Facts.ChangePolicy; p != nil && *p == corev1.SELinuxChangePolicyRecursive && g.Enabled(kubever.SELinuxChangePolicy) {
-		return string(corev1.SELinuxChangePolicyRecursive)
-	}
-	return string(corev1.SELinuxChangePolicyMountOption)
 }
 
 // volumeKey identifies the volume behind a pod volume: one key per mount a
@@ -272,7 +277,7 @@ func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 
 func subjectOf(u *use) Subject {
 	s := u.e.subj
-	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: decide.DisplayLabel(u.target.Facts.KubeletLabel), Policy: u.policy, Nodes: s.nodes, Running: s.running}
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: u.target.Facts.KubeletLabel, Policy: u.policy, Nodes: s.nodes, Running: s.running}
 }
 
 func (s Subject) String() string {

@@ -34,7 +34,7 @@ func slowPathFindings(u *use, in Input) []Finding {
 			break
 		}
 	}
-	if v.Method == decide.MountOption && strings.Contains(v.Label, label.RandomLevel) {
+	if v.Method == decide.MountOption && v.Facts.RandomLevel {
 		out = append(out, Finding{
 			Type: TypeSlowPath, Severity: SeverityError, Property: PropertyNoLevel, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects(),
 			Message: fmt.Sprintf("Volume %s: %s sets seLinuxOptions without a level. The kubelet mounts the volume with a random level that the container will not get, so the container cannot use its files.", volumeName(v), subjectsText(subjects())),

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -18,11 +19,20 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 	}
 	fmt.Fprintf(&b, "selmount check (%s): target Kubernetes %s%s; %s, %s, %s\n", r.Source, r.TargetVersion, cur,
 		plural(r.Summary.Workloads, "workload", "workloads"), plural(r.Summary.Pods, "pod", "pods"), plural(r.Summary.Volumes, "shared volume", "shared volumes"))
+	inert := make([]string, 0, len(r.FeatureGatesWithoutEffect))
+	for k := range r.FeatureGatesWithoutEffect {
+		inert = append(inert, k)
+	}
+	sort.Strings(inert)
+	for _, k := range inert {
+		fmt.Fprintf(&b, "note: feature gate %s changes nothing here: %s\n", k, r.FeatureGatesWithoutEffect[k])
+	}
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", msg)
 	}
 	if len(r.Findings) == 0 {
 		b.WriteString("\nNo findings.\n")
+		writeInputNotes(&b, r)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -91,8 +101,29 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 		b.WriteString(strings.Join(names, " and ") + ".\n")
 	}
 	fmt.Fprintf(&b, "\n%s, %s, %s\n", plural(r.Summary.Errors, "error", "errors"), plural(r.Summary.Warnings, "warning", "warnings"), plural(r.Summary.Infos, "info", "infos"))
+	writeInputNotes(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeInputNotes counts the input errors (the caller prints them, once,
+// on standard error) and the skipped objects, and lists the skipped objects
+// when the report carries them.
+func writeInputNotes(b *strings.Builder, r Report) {
+	if n := r.Summary.InputErrors; n > 0 {
+		fmt.Fprintf(b, "%s (listed on standard error): what they concern is not checked.\n", plural(n, "input error", "input errors"))
+	}
+	if n := r.Summary.Skipped; n > 0 {
+		fmt.Fprintf(b, "%s of kinds check does not analyse skipped", plural(n, "object", "objects"))
+		if len(r.Skipped) == 0 {
+			b.WriteString(" (--show-skipped lists them).\n")
+			return
+		}
+		b.WriteString(":\n")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(b, "  %s: %s %s %s\n", s.Source, s.APIVersion, s.Kind, s.Name)
+		}
+	}
 }
 
 func orDash(s string) string {

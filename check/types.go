@@ -16,6 +16,8 @@
 // The package is pure: no client, no filesystem.
 package check
 
+import "github.com/selmount/selmount/decide"
+
 // APIVersion is the version of the Report document.
 const APIVersion = "selmount.io/v1alpha1"
 
@@ -65,17 +67,31 @@ const (
 
 // Report is the document `selmount check -o json|yaml` prints.
 type Report struct {
-	APIVersion     string       `json:"apiVersion"`
-	Kind           string       `json:"kind"`
-	TargetVersion  string       `json:"targetVersion"`
-	CurrentVersion string       `json:"currentVersion,omitempty"`
-	Source         string       `json:"source"` // "cluster" or "manifests"
-	Summary        Summary      `json:"summary"`
-	Findings       []Finding    `json:"findings"`
-	ClusterFixes   []ClusterFix `json:"clusterFixes,omitempty"`
-	// Warnings are problems with the input that did not stop the check
-	// (a forbidden resource type, an unreadable document).
+	APIVersion     string `json:"apiVersion"`
+	Kind           string `json:"kind"`
+	TargetVersion  string `json:"targetVersion"`
+	CurrentVersion string `json:"currentVersion,omitempty"`
+	Source         string `json:"source"` // "cluster" or "manifests"
+	// FeatureGatesWithoutEffect are the --feature-gates overrides that
+	// change nothing here, with the reason (see kubever.Gates.Inert).
+	FeatureGatesWithoutEffect map[string]string `json:"featureGatesWithoutEffect,omitempty"`
+	Summary                   Summary           `json:"summary"`
+	Findings                  []Finding         `json:"findings"`
+	ClusterFixes              []ClusterFix      `json:"clusterFixes,omitempty"`
+	// Warnings are problems reading a cluster that did not stop the check
+	// (a forbidden resource type).
 	Warnings []string `json:"warnings,omitempty"`
+	// InputErrors are problems with the input, each once: documents that
+	// could not be read, and pods that cannot start because of their input
+	// (an invalid level), as explain reports them. What they concern is not
+	// checked.
+	InputErrors []string `json:"inputErrors,omitempty"`
+	// InvalidPods are the decision's input problems, typed, for callers
+	// that name their sources (InputErrors has their text).
+	InvalidPods []*decide.InputError `json:"-"`
+	// Skipped lists the input objects of kinds check does not analyse, when
+	// asked for (Summary.Skipped counts them).
+	Skipped []decide.SkippedObject `json:"skipped,omitempty"`
 }
 
 // Summary counts what was checked and found.
@@ -86,6 +102,10 @@ type Summary struct {
 	Errors    int `json:"errors"`
 	Warnings  int `json:"warnings"`
 	Infos     int `json:"infos"`
+	// InputErrors counts Report.InputErrors; Skipped the input objects of
+	// kinds check does not analyse.
+	InputErrors int `json:"inputErrors"`
+	Skipped     int `json:"skipped"`
 }
 
 // Finding is one problem.

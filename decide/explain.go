@@ -39,11 +39,12 @@ func Explain(objs Objects, cfg Config) Explanation {
 		d.gates[g] = cfg.Gates.Describe(g)
 	}
 	out := Explanation{
-		APIVersion:        APIVersion,
-		Kind:              "Explanation",
-		KubernetesVersion: cfg.Gates.Version().String(),
-		FeatureGates:      cfg.Gates.Map(),
-		SELinuxEnabled:    cfg.SELinuxEnabled,
+		APIVersion:                APIVersion,
+		Kind:                      "Explanation",
+		KubernetesVersion:         cfg.Gates.Version().String(),
+		FeatureGates:              cfg.Gates.Map(),
+		FeatureGatesWithoutEffect: cfg.Gates.Inert(),
+		SELinuxEnabled:            cfg.SELinuxEnabled,
 		NodeDefaults: NodeDefaults{
 			Source:  cfg.Defaults.Source,
 			Process: cfg.Defaults.Process.String(),
@@ -85,7 +86,10 @@ func Explain(objs Objects, cfg Config) Explanation {
 		}
 	})
 	for _, pe := range evals {
-		out.Errors = append(out.Errors, pe.inputErrors...)
+		for _, ie := range pe.inputErrors {
+			out.InputErrors = append(out.InputErrors, ie)
+			out.Errors = append(out.Errors, ie.Error())
+		}
 		out.Pods = append(out.Pods, pe.result)
 	}
 	return out
@@ -97,7 +101,7 @@ type podEval struct {
 	index       int // position in the input: tells random labels apart
 	result      Pod
 	vols        []*volEval
-	inputErrors []string
+	inputErrors []*InputError
 }
 
 type volEval struct {
@@ -138,8 +142,7 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 		}
 		s, err := d.ix.resolve(pod, vol)
 		if err != nil {
-			msg := fmt.Sprintf("pod %s: %v", podKey(pod), err)
-			pe.inputErrors = append(pe.inputErrors, msg)
+			pe.inputErrors = append(pe.inputErrors, &InputError{Pod: podKey(pod), Owner: pe.result.Owner, Volume: vol.Name, Err: err})
 			pe.result.Volumes = append(pe.result.Volumes, Volume{
 				Name: vol.Name, Method: None, MountOptions: []string{}, Conditions: []Condition{},
 				Reason: "cannot be decided: " + err.Error(), Problem: err.Error(),
@@ -148,7 +151,7 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 			// for the missing object.
 			adm := &pe.result.Admission
 			adm.Admitted = false
-			adm.Error = joinErr(adm.Error, err.Error())
+			adm.Error = joinErr(adm.Error, fmt.Sprintf("volume %q: %v", vol.Name, err))
 			continue
 		}
 		if use.device && !use.mounted {
@@ -158,14 +161,17 @@ func (d *decider) evalPod(pod *corev1.Pod, index int) *podEval {
 		ve.eligible, ve.eligibleReason = d.volumeSupportsSELinuxMount(s)
 		ve.supports, ve.supportsReason = d.pluginSupport(s)
 		ve.lr = d.kubeletLabel(pod, pe.index, s, use.ctxs, ve)
+		var invalid *InputError
 		if ve.lr.translateErr != nil {
-			where := "seLinuxOptions"
-			if p := optionsPath(pod, ve.lr.translateOpts); p != "" {
-				where = p
+			invalid = &InputError{
+				Pod: podKey(pod), Owner: pe.result.Owner, Volume: vol.Name,
+				Field: optionsPath(pod, ve.lr.translateOpts) + invalidOption(ve.lr.translateOpts),
+				Err:   ve.lr.translateErr,
 			}
-			pe.inputErrors = append(pe.inputErrors, fmt.Sprintf("pod %s: volume %q: invalid %s: %v", podKey(pod), vol.Name, where, ve.lr.translateErr))
+			pe.inputErrors = append(pe.inputErrors, invalid)
 		}
 		v := d.volumeResult(pod, vol, s, use.ctxs, ve)
+		v.Facts.InputError = invalid
 		ve.index = len(pe.result.Volumes)
 		pe.result.Volumes = append(pe.result.Volumes, v)
 		pe.vols = append(pe.vols, ve)
@@ -225,7 +231,9 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 	v.Facts = Facts{
 		UniqueName: s.uniqueKey, SpecName: s.name, CSIDriver: s.csiDriver, Kind: s.kind,
 		PV: s.pv, Claim: s.pvc, PluginSupports: lr.pluginSupports, Eligible: ve.eligible, EligibleReason: ve.eligibleReason,
-		KubeletLabel: lr.mountLabel, Multiple: lr.multiple, Options: ctxs, ChangePolicy: changePolicy(pod),
+		KubeletLabel: lr.mountLabel.raw, RandomLevel: lr.mountLabel.random, label: lr.mountLabel,
+		Multiple: lr.multiple, Options: ctxs, ChangePolicy: changePolicy(pod),
+		SELinux: c.SELinuxEnabled && !isWindows(pod), Policy: d.honouredPolicy(pod),
 	}
 	if s.pv != nil {
 		if s.pvNote == "" {
@@ -245,7 +253,7 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 			}
 		}
 	}
-	v.Label = DisplayLabel(lr.fileLabel)
+	v.Label = lr.fileLabel.raw
 	if v.Label == "" && len(lr.labels) > 0 && len(lr.multiple) == 0 && lr.err == "" {
 		v.Label = lr.labels[0].Raw
 	}
@@ -299,10 +307,10 @@ func (d *decider) volumeResult(pod *corev1.Pod, vol *corev1.Volume, s *spec, ctx
 		v.Method, v.Reason = None, "invalid seLinuxOptions: the volume cannot be mounted or relabeled with this label"
 	case s.block:
 		v.Method, v.Reason = None, "raw block volume: there is no filesystem to label"
-	case gateOn && ve.eligible && supports && mountLabel != "" && lr.err == "":
+	case gateOn && ve.eligible && supports && !mountLabel.none() && lr.err == "":
 		v.Method = MountOption
 		v.Reason = "mounted with -o context: every file carries the label at once, nothing is relabeled"
-		v.MountOptions = append(v.MountOptions, label.MountOption(DisplayLabel(mountLabel)))
+		v.MountOptions = append(v.MountOptions, label.MountOption(mountLabel.raw))
 	default:
 		ok, why := relabels(s)
 		if ok {
@@ -329,15 +337,15 @@ func podLabelCondition(lr labelResult, ctxs []*corev1.SELinuxOptions) (bool, str
 		return false, "invalid seLinuxOptions: " + lr.translateErr.Error()
 	case len(ctxs) == 0:
 		return false, "no container that mounts the volume has seLinuxOptions (pod or container level), so the label is empty"
-	case lr.fileLabel == "" && len(lr.labels) > 0 && lr.labels[0].Raw != "":
+	case lr.fileLabel.none() && len(lr.labels) > 0 && lr.labels[0].Raw != "":
 		// Computed for display only (the kubelet did not translate).
 		return true, "the options translate to " + lr.labels[0].Raw + describeIgnored(lr)
-	case lr.fileLabel == "" && lr.emptyOptions:
+	case lr.fileLabel.none() && lr.emptyOptions:
 		return false, "seLinuxOptions is set but empty ({}): it translates to no label"
-	case lr.fileLabel == "":
+	case lr.fileLabel.none():
 		return false, "no label was computed"
 	}
-	return true, "the options translate to " + DisplayLabel(lr.fileLabel) + describeIgnored(lr)
+	return true, "the options translate to " + lr.fileLabel.raw + describeIgnored(lr)
 }
 
 func describeIgnored(lr labelResult) string {
@@ -354,6 +362,15 @@ func randomHazard(lr labelResult) string {
 		}
 	}
 	return ""
+}
+
+// honouredPolicy is the seLinuxChangePolicy the kubelet acts on: it
+// honours only Recursive, and only with the SELinuxChangePolicy gate on.
+func (d *decider) honouredPolicy(pod *corev1.Pod) corev1.PodSELinuxChangePolicy {
+	if p := changePolicy(pod); p != nil && *p == corev1.SELinuxChangePolicyRecursive && d.cfg.on(kubever.SELinuxChangePolicy) {
+		return corev1.SELinuxChangePolicyRecursive
+	}
+	return corev1.SELinuxChangePolicyMountOption
 }
 
 func (d *decider) policyCondition(pod *corev1.Pod) (bool, string) {
@@ -402,8 +419,8 @@ type node struct {
 }
 
 type dswVolume struct {
-	original  string // the label the first pod brought
-	effective string // what is really mounted
+	original  klabel // the label the first pod brought
+	effective klabel // what is really mounted
 }
 
 func newNode() *node { return &node{volumes: map[string]*dswVolume{}} }
@@ -432,12 +449,12 @@ func (n *node) admit(d *decider, pe *podEval) {
 			stored := lr.mountLabel
 			effective := lr.mountLabel
 			if !ve.eligible {
-				effective = ""
+				effective = klabel{}
 				if old {
-					stored = ""
+					stored = klabel{}
 				}
 			}
-			if stored != "" || (!old && lr.mountLabel != "") {
+			if !stored.none() || (!old && !lr.mountLabel.none()) {
 				m := d.metricSeries(MetricVolumesAdmitted, s)
 				adm.Metrics = append(adm.Metrics, m)
 			}
@@ -448,16 +465,16 @@ func (n *node) admit(d *decider, pe *podEval) {
 			continue
 		}
 		if lr.mountLabel == existing.original {
-			if old && lr.mountLabel != "" {
+			if old && !lr.mountLabel.none() {
 				adm.Metrics = append(adm.Metrics, d.metricSeries(MetricVolumesAdmitted, s))
 			}
-			if ve.out.Method == MountOption && existing.effective != "" {
+			if ve.out.Method == MountOption && !existing.effective.none() {
 				ve.out.Reason += "; the volume is already mounted with this label on the node and is reused"
 			}
 			continue
 		}
-		msg := fmt.Sprintf("conflicting SELinux labels of volume %s: %q and %q", s.name, DisplayLabel(existing.original), DisplayLabel(lr.mountLabel))
-		if label.SameContext(DisplayLabel(existing.original), DisplayLabel(lr.mountLabel)) {
+		msg := fmt.Sprintf("conflicting SELinux labels of volume %s: %q and %q", s.name, existing.original.raw, lr.mountLabel.raw)
+		if !existing.original.random && !lr.mountLabel.random && label.SameContext(existing.original.raw, lr.mountLabel.raw) {
 			out.Warnings = append(out.Warnings, "the only difference is how the categories are written: the kubelet compares label strings as written, the kernel sees one label; write every level the same way")
 		}
 		metric := d.metricSeries(pick(ve.eligible, MetricVolumeMismatchErrors, MetricVolumeMismatchWarning), s)

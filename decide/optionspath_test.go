@@ -20,7 +20,7 @@ func TestOptionsPath(t *testing.T) {
 		initOpts:                  "spec.initContainers[0].securityContext.seLinuxOptions",
 		ctrOpts:                   "spec.containers[1].securityContext.seLinuxOptions",
 		ephOpts:                   "spec.ephemeralContainers[0].securityContext.seLinuxOptions",
-		{Level: "not in the pod"}: "",
+		{Level: "not in the pod"}: "seLinuxOptions",
 	} {
 		if got := optionsPath(pod, o); got != want {
 			t.Errorf("optionsPath(%q) = %q, want %q", o.Level, got, want)

@@ -117,7 +117,8 @@ func pluginSuffix(kind string) string {
 
 var translator = csitrans.New()
 
-// resolveError is an input problem: a claim, volume or class that is missing.
+// resolveError is an input problem: a claim, volume or class that is
+// missing. Its message does not name the pod volume: InputError does.
 type resolveError struct{ msg string }
 
 func (e *resolveError) Error() string { return e.msg }
@@ -130,7 +131,7 @@ func (ix *index) resolve(pod *corev1.Pod, vol *corev1.Volume) (*spec, error) {
 		s.readOnly = vol.PersistentVolumeClaim.ReadOnly
 		pvc := ix.pvcs[pod.Namespace+"/"+claim]
 		if pvc == nil {
-			return nil, &resolveError{fmt.Sprintf("volume %q: PersistentVolumeClaim %s/%s not found", vol.Name, pod.Namespace, claim)}
+			return nil, &resolveError{fmt.Sprintf("PersistentVolumeClaim %s/%s not found", pod.Namespace, claim)}
 		}
 		s.source = "persistentVolumeClaim " + claim
 		return s, ix.fromClaim(s, pvc)
@@ -142,7 +143,7 @@ func (ix *index) resolve(pod *corev1.Pod, vol *corev1.Volume) (*spec, error) {
 			return s, ix.fromClaim(s, pvc)
 		}
 		if vol.Ephemeral.VolumeClaimTemplate == nil {
-			return nil, &resolveError{fmt.Sprintf("volume %q: ephemeral volume without volumeClaimTemplate", vol.Name)}
+			return nil, &resolveError{"ephemeral volume without volumeClaimTemplate"}
 		}
 		pvc := &corev1.PersistentVolumeClaim{Spec: vol.Ephemeral.VolumeClaimTemplate.Spec}
 		pvc.Name, pvc.Namespace = claim, pod.Namespace
@@ -160,7 +161,7 @@ func (ix *index) resolve(pod *corev1.Pod, vol *corev1.Volume) (*spec, error) {
 		plugin, _ := translator.GetInTreePluginNameFromSpec(nil, vol)
 		pv, err := translator.TranslateInTreeInlineVolumeToCSI(logr.Discard(), vol, pod.Namespace)
 		if err != nil || pv == nil || pv.Spec.CSI == nil {
-			return nil, &resolveError{fmt.Sprintf("volume %q: cannot translate in-tree %s volume to CSI: %v", vol.Name, s.kind, err)}
+			return nil, &resolveError{fmt.Sprintf("cannot translate in-tree %s volume to CSI: %v", s.kind, err)}
 		}
 		s.pv, s.kind, s.csiDriver, s.migratedFrom = pv, "csi", pv.Spec.CSI.Driver, plugin
 		s.pvNote = "inline " + plugin + " volume translated to CSI " + pv.Spec.CSI.Driver + " (the kubelet treats it as a PersistentVolume)"
@@ -197,7 +198,7 @@ func (ix *index) fromClaim(s *spec, pvc *corev1.PersistentVolumeClaim) error {
 	if name := pvc.Spec.VolumeName; name != "" {
 		pv := ix.pvs[name]
 		if pv == nil {
-			return &resolveError{fmt.Sprintf("volume %q: PersistentVolumeClaim %s/%s is bound to PersistentVolume %s, which was not found", s.vol.Name, pvc.Namespace, pvc.Name, name)}
+			return &resolveError{fmt.Sprintf("PersistentVolumeClaim %s/%s is bound to PersistentVolume %s, which was not found", pvc.Namespace, pvc.Name, name)}
 		}
 		s.source += " -> PersistentVolume " + name
 		return ix.fromPV(s, pv)
@@ -206,16 +207,16 @@ func (ix *index) fromClaim(s *spec, pvc *corev1.PersistentVolumeClaim) error {
 	var sc *storagev1.StorageClass
 	switch {
 	case pvc.Spec.StorageClassName != nil && *pvc.Spec.StorageClassName == "":
-		return &resolveError{fmt.Sprintf("volume %q: PersistentVolumeClaim %s/%s is not bound and asks for no StorageClass (storageClassName: \"\"); bind it to a PersistentVolume", s.vol.Name, pvc.Namespace, pvc.Name)}
+		return &resolveError{fmt.Sprintf("PersistentVolumeClaim %s/%s is not bound and asks for no StorageClass (storageClassName: \"\"); bind it to a PersistentVolume", pvc.Namespace, pvc.Name)}
 	case pvc.Spec.StorageClassName != nil:
 		sc = ix.classes[*pvc.Spec.StorageClassName]
 		if sc == nil {
-			return &resolveError{fmt.Sprintf("volume %q: PersistentVolumeClaim %s/%s is not bound and its StorageClass %q was not found", s.vol.Name, pvc.Namespace, pvc.Name, *pvc.Spec.StorageClassName)}
+			return &resolveError{fmt.Sprintf("PersistentVolumeClaim %s/%s is not bound and its StorageClass %q was not found", pvc.Namespace, pvc.Name, *pvc.Spec.StorageClassName)}
 		}
 	default:
 		sc = ix.defaultSC
 		if sc == nil {
-			return &resolveError{fmt.Sprintf("volume %q: PersistentVolumeClaim %s/%s is not bound, names no StorageClass and there is no default StorageClass", s.vol.Name, pvc.Namespace, pvc.Name)}
+			return &resolveError{fmt.Sprintf("PersistentVolumeClaim %s/%s is not bound, names no StorageClass and there is no default StorageClass", pvc.Namespace, pvc.Name)}
 		}
 	}
 	driver := sc.Provisioner
@@ -254,7 +255,7 @@ func (ix *index) fromPV(s *spec, pv *corev1.PersistentVolume) error {
 		plugin, _ := translator.GetInTreePluginNameFromSpec(pv, nil)
 		t, err := translator.TranslateInTreePVToCSI(logr.Discard(), pv)
 		if err != nil || t == nil || t.Spec.CSI == nil {
-			return &resolveError{fmt.Sprintf("volume %q: cannot translate in-tree PersistentVolume %s (%s) to CSI: %v", s.vol.Name, pv.Name, plugin, err)}
+			return &resolveError{fmt.Sprintf("cannot translate in-tree PersistentVolume %s (%s) to CSI: %v", pv.Name, plugin, err)}
 		}
 		s.pv, s.kind, s.csiDriver, s.migratedFrom = t, "csi", t.Spec.CSI.Driver, plugin
 		s.pvNote = "in-tree " + plugin + " PersistentVolume translated to CSI " + t.Spec.CSI.Driver + " (CSI migration)"

@@ -33,6 +33,14 @@ func WriteText(w io.Writer, e Explanation) error {
 		gates[i] = fmt.Sprintf("%s=%v", k, e.FeatureGates[k])
 	}
 	ew.printf("Feature gates: %s\n", strings.Join(gates, " "))
+	inert := make([]string, 0, len(e.FeatureGatesWithoutEffect))
+	for k := range e.FeatureGatesWithoutEffect {
+		inert = append(inert, k)
+	}
+	sort.Strings(inert)
+	for _, k := range inert {
+		ew.printf("Feature gate %s changes nothing here: %s\n", k, e.FeatureGatesWithoutEffect[k])
+	}
 	if len(e.Pods) == 0 {
 		ew.printf("\nNo pods or workloads found.\n")
 	}
@@ -108,6 +116,17 @@ func WriteText(w io.Writer, e Explanation) error {
 	}
 	if len(e.Errors) > 0 {
 		ew.printf("\n%d input errors (listed on standard error); what they concern is not explained.\n", len(e.Errors))
+	}
+	if e.Skipped > 0 {
+		ew.printf("\n%d objects of kinds explain does not analyse skipped", e.Skipped)
+		if len(e.SkippedObjects) == 0 {
+			ew.printf(" (--show-skipped lists them).\n")
+		} else {
+			ew.printf(":\n")
+		}
+		for _, s := range e.SkippedObjects {
+			ew.printf("  %s: %s %s %s\n", s.Source, s.APIVersion, s.Kind, s.Name)
+		}
 	}
 	return ew.err
 }

@@ -18,7 +18,12 @@
 //   - only user and level reach the file label, never role or type.
 package decide
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // APIVersion is the version of the documents this package produces.
 const APIVersion = "selmount.io/v1alpha1"
@@ -43,11 +48,32 @@ type Explanation struct {
 	Kind              string          `json:"kind"`
 	KubernetesVersion string          `json:"kubernetesVersion"`
 	FeatureGates      map[string]bool `json:"featureGates"`
-	SELinuxEnabled    bool            `json:"selinuxEnabled"`
-	NodeDefaults      NodeDefaults    `json:"nodeDefaults"`
-	Pods              []Pod           `json:"pods"`
-	// Errors are input problems that kept an object from being explained.
+	// FeatureGatesWithoutEffect are the --feature-gates overrides that
+	// change nothing here, with the reason: gates selmount does not model,
+	// AllAlpha or AllBeta when no modelled gate changes value.
+	FeatureGatesWithoutEffect map[string]string `json:"featureGatesWithoutEffect,omitempty"`
+	SELinuxEnabled            bool              `json:"selinuxEnabled"`
+	NodeDefaults              NodeDefaults      `json:"nodeDefaults"`
+	Pods                      []Pod             `json:"pods"`
+	// Errors are input problems that kept an object from being explained,
+	// as messages. Explain fills it with the Error text of InputErrors;
+	// callers that read manifests add their reading errors.
 	Errors []string `json:"errors,omitempty"`
+	// InputErrors are decide's input problems, typed, in pod order.
+	InputErrors []*InputError `json:"-"`
+	// Skipped counts the input objects of kinds that are not analysed
+	// (Services, CustomResourceDefinitions, custom resources...), for
+	// callers that read manifests; SkippedObjects lists them on request.
+	Skipped        int             `json:"skipped,omitempty"`
+	SkippedObjects []SkippedObject `json:"skippedObjects,omitempty"`
+}
+
+// SkippedObject is an input object of a kind that is not analysed.
+type SkippedObject struct {
+	Source     string `json:"source"` // "file: document 3, item 2"
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
 }
 
 // NodeDefaults records the node defaults used for the translation.
@@ -145,9 +171,15 @@ type Facts struct {
 	// condition's reason, kept also when Lean drops the checklist).
 	EligibleReason string
 	// KubeletLabel is the label the volume manager compares ("" for none,
-	// Recursive pods and plugins without support). Labels with a random
-	// level carry a unique "#n" suffix, so that no two are equal.
+	// Recursive pods and plugins without support). A random level is shown
+	// as label.RandomLevel ("s0:<random>"). Compare labels with LabelKey,
+	// not with this string: two random levels written the same differ.
 	KubeletLabel string
+	// RandomLevel is set when KubeletLabel's level is drawn at random (the
+	// options have no level): each translation draws another one, so the
+	// label equals no other label.
+	RandomLevel bool
+	label       klabel // KubeletLabel as the kubelet compares it
 	// Multiple lists the distinct labels when containers disagree.
 	Multiple []string
 	// Options are the effective seLinuxOptions of each container that
@@ -155,7 +187,60 @@ type Facts struct {
 	Options []*corev1.SELinuxOptions
 	// ChangePolicy is the pod's seLinuxChangePolicy as written.
 	ChangePolicy *corev1.PodSELinuxChangePolicy
+	// Policy is the seLinuxChangePolicy the kubelet honours: Recursive when
+	// the pod sets it and the SELinuxChangePolicy gate is on, else
+	// MountOption (nil and MountOption behave the same in the kubelet).
+	Policy corev1.PodSELinuxChangePolicy
+	// SELinux is false when SELinux does not apply to the volume: SELinux
+	// is disabled on the node, or the pod is a Windows pod. Nothing labels
+	// such a volume, and it takes part in no label comparison: callers
+	// that compare the users of a volume leave it out.
+	SELinux bool
+	// InputError is the problem with the pod's options that keeps the
+	// volume from being labeled (an invalid level), nil when none. It is
+	// also in Explanation.InputErrors; the pod cannot start, so callers that
+	// compare the users of a volume leave it out.
+	InputError *InputError
 }
+
+// InputError is a problem with the input that keeps a pod volume from being
+// decided: a claim, volume or class that is missing, or an invalid field.
+// Its Error text is stable: "pod NS/NAME: volume \"VOL\": FIELD: what is
+// wrong", prefixed with "SOURCE: " when Source is set.
+type InputError struct {
+	// Pod is the pod, "namespace/name"; Owner the workload whose template
+	// it is, nil for a pod.
+	Pod   string
+	Owner *Owner
+	// Volume is the pod volume, "" when the problem is the pod's.
+	Volume string
+	// Field is the path of the bad field in the pod, e.g.
+	// "spec.containers[0].securityContext.seLinuxOptions.level"; "" when
+	// the problem is not one field (a missing claim).
+	Field string
+	// Source is where the pod was read from ("deploy.yaml: document 3"),
+	// for callers that know it; decide leaves it empty.
+	Source string
+	Err    error
+}
+
+func (e *InputError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	}
+	b.WriteString("pod " + e.Pod)
+	if e.Volume != "" {
+		b.WriteString(": volume " + strconv.Quote(e.Volume))
+	}
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+	}
+	b.WriteString(": " + e.Err.Error())
+	return b.String()
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // Condition is one item of the checklist that decides MountOption.
 type Condition struct {

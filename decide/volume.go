@@ -255,8 +255,8 @@ type seriesKey struct{ name, plugin, accessMode string }
 // labelResult is what the kubelet's getSELinuxLabel returns for one pod
 // volume, plus what selmount shows about it.
 type labelResult struct {
-	mountLabel     string // the label handed to the DSW ("" = none)
-	fileLabel      string // the translated label, before policy and plugin support
+	mountLabel     klabel // the label handed to the DSW (zero = none)
+	fileLabel      klabel // the translated label, before policy and plugin support
 	pluginSupports bool   // as returned to the DSW (forced false on a multi-label warning)
 	labels         []label.FileLabel
 	multiple       []string // distinct labels when containers disagree
@@ -284,7 +284,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	// Translate every container's options (also for display when the
 	// kubelet itself would not).
 	type tl struct {
-		raw  string
+		raw  klabel
 		opts *corev1.SELinuxOptions
 		err  error
 	}
@@ -303,11 +303,11 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 		if o != nil && o.Type != "" {
 			r.ignoredFields = append(r.ignoredFields, fmt.Sprintf("type %q", o.Type))
 		}
-		raw := fl.Raw
+		raw := klabel{raw: fl.Raw}
 		if fl.RandomLevel {
 			// Each translation draws another random level: distinct per
 			// container, as in the kubelet.
-			raw = fmt.Sprintf("%s#%d.%d", fl.Raw, podIndex, n)
+			raw.random, raw.pod, raw.n = true, podIndex, n
 		}
 		all = append(all, tl{raw: raw, opts: o, err: err})
 	}
@@ -325,22 +325,22 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 		if !supports {
 			return r
 		}
-		cur := ""
+		var cur klabel
 		for _, t := range all {
 			if t.err != nil {
 				translateErr(t)
 				if eligible {
 					return r
 				}
-				t.raw = ""
+				t.raw = klabel{}
 			}
-			if cur == "" {
+			if cur.none() {
 				cur = t.raw
 				continue
 			}
 			if cur != t.raw {
-				r.multiple = []string{DisplayLabel(cur), DisplayLabel(t.raw)}
-				r.err = fmt.Sprintf("volume %s is used with two different SELinux contexts in the same pod: %q, %q", s.name, DisplayLabel(cur), DisplayLabel(t.raw))
+				r.multiple = []string{cur.raw, t.raw.raw}
+				r.err = fmt.Sprintf("volume %s is used with two different SELinux contexts in the same pod: %q, %q", s.name, cur.raw, t.raw.raw)
 				r.errIsError = eligible
 				r.metric = d.metricSeries(pick(eligible, MetricPodMismatchErrors, MetricPodMismatchWarnings), s)
 				if eligible {
@@ -353,7 +353,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	}
 
 	// 1.32+: GetMountSELinuxLabel.
-	var distinct []string
+	var distinct []klabel
 	for _, t := range all {
 		if t.err != nil {
 			translateErr(t)
@@ -369,7 +369,7 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	if len(distinct) > 1 {
 		shown := make([]string, len(distinct))
 		for i, l := range distinct {
-			shown[i] = DisplayLabel(l)
+			shown[i] = l.raw
 		}
 		r.multiple = shown
 		// Upstream joins sets.UnsortedList(): the order varies between runs.
@@ -385,23 +385,34 @@ func (d *decider) kubeletLabel(pod *corev1.Pod, podIndex int, s *spec, ctxs []*c
 	r.fileLabel, r.mountLabel = distinct[0], distinct[0]
 	if c.on(kubever.SELinuxChangePolicy) {
 		if p := changePolicy(pod); p != nil && *p == corev1.SELinuxChangePolicyRecursive {
-			r.mountLabel = ""
+			r.mountLabel = klabel{}
 		}
 	}
 	if !supports {
-		r.mountLabel = ""
+		r.mountLabel = klabel{}
 	}
 	return r
 }
 
-// DisplayLabel strips the per-translation marker ("#n") that Facts.KubeletLabel
-// gives labels with a random level, for showing them.
-func DisplayLabel(raw string) string {
-	if i := strings.IndexByte(raw, '#'); i >= 0 {
-		return raw[:i]
-	}
-	return raw
+// klabel is a label as the kubelet compares it. A label with a random level
+// is drawn anew for each translation (pod and container), so it equals no
+// other label, even one written the same: pod and n tell the draws apart.
+type klabel struct {
+	raw    string // as written, the level shown as label.RandomLevel when random
+	random bool
+	pod, n int
 }
+
+func (l klabel) none() bool { return l.raw == "" }
+
+// LabelKey identifies a label as the kubelet compares them: comparable, so
+// usable with == and as a map key. Two volumes have the same LabelKey
+// exactly when the kubelet sees the same label; labels with a random level
+// never match another.
+type LabelKey struct{ l klabel }
+
+// LabelKey returns the key of KubeletLabel.
+func (f *Facts) LabelKey() LabelKey { return LabelKey{f.label} }
 
 func pick[T any](cond bool, a, b T) T {
 	if cond {
@@ -412,6 +423,17 @@ func pick[T any](cond bool, a, b T) T {
 
 func isWindows(pod *corev1.Pod) bool {
 	return pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows
+}
+
+// invalidOption names the field of o that label.FileLabel refused, as a
+// path suffix: the level when it does not parse, else the user.
+func invalidOption(o *corev1.SELinuxOptions) string {
+	if o != nil && o.Level != "" {
+		if _, err := label.ParseLevel(o.Level); err != nil {
+			return ".level"
+		}
+	}
+	return ".user"
 }
 
 // optionsPath returns the field path of o in pod ("spec.containers[1].
@@ -435,5 +457,8 @@ func optionsPath(pod *corev1.Pod, o *corev1.SELinuxOptions) string {
 	if p := find("containers", len(s.Containers), func(i int) *corev1.SecurityContext { return s.Containers[i].SecurityContext }); p != "" {
 		return p
 	}
-	return find("ephemeralContainers", len(s.EphemeralContainers), func(i int) *corev1.SecurityContext { return s.EphemeralContainers[i].SecurityContext })
+	if p := find("ephemeralContainers", len(s.EphemeralContainers), func(i int) *corev1.SecurityContext { return s.EphemeralContainers[i].SecurityContext }); p != "" {
+		return p
+	}
+	return "seLinuxOptions"
 }

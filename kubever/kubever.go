@@ -3,9 +3,11 @@
 // them, with the defaults, stages and locks of upstream's versioned feature
 // gate specs (pkg/features/kube_features.go).
 //
-// Gates resolves a version's defaults plus user overrides and refuses what a
-// kubelet would refuse: a gate the version does not know, a value that is not
-// a boolean, and a change to a gate locked to its default.
+// Gates resolves a version's defaults plus user overrides as a kubelet does
+// (AllAlpha and AllBeta included) and refuses what a kubelet would refuse: a
+// modelled gate the version does not know, a value that is not a boolean,
+// and a change to a gate locked to its default. Gates selmount does not
+// model are accepted and listed as changing nothing (Gates.Inert).
 package kubever
 
 import (
@@ -239,13 +241,34 @@ type Gates struct {
 	version  Version
 	enabled  map[string]bool
 	override map[string]bool
+	via      map[string]string // gates set by AllAlpha or AllBeta: which
+	inert    map[string]string // overrides that change nothing here, with why
 }
 
-// NewGates resolves v's defaults with overrides applied. It fails like a
-// kubelet started with --feature-gates would: for a gate the version does not
-// know and for a change to a locked gate.
+// The kubelet's special gates (component-base featuregate): AllAlpha=V sets
+// every alpha gate that is not set explicitly to V, AllBeta=V every beta
+// gate.
+const (
+	AllAlpha = "AllAlpha"
+	AllBeta  = "AllBeta"
+)
+
+// NewGates resolves v's defaults with overrides applied, as the kubelet's
+// --feature-gates does (component-base featuregate):
+//
+//   - AllAlpha and AllBeta set every alpha (beta) gate that is not set
+//     explicitly; an explicit value always wins;
+//   - a modelled gate the version does not have (SELinuxMount before 1.30),
+//     and a change to a locked gate, are errors, as in the kubelet;
+//   - a gate selmount does not model (CPUManager, say) is accepted and
+//     changes nothing here: selmount cannot know every gate of every
+//     version, so it cannot refuse the names the kubelet would. It refuses
+//     what cannot be a gate (a name that is not UpperCamelCase) and near
+//     misses of the modelled names (selinuxmount, SELinuxMout).
+//
+// Inert lists the overrides that change nothing here.
 func NewGates(v Version, overrides map[string]bool) (Gates, error) {
-	g := Gates{version: v, enabled: map[string]bool{}, override: map[string]bool{}}
+	g := Gates{version: v, enabled: map[string]bool{}, override: map[string]bool{}, via: map[string]string{}, inert: map[string]string{}}
 	for name := range history {
 		if s, ok := Spec(v, name); ok {
 			g.enabled[name] = s.Default
@@ -258,12 +281,19 @@ func NewGates(v Version, overrides map[string]bool) (Gates, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		val := overrides[name]
+		if name == AllAlpha || name == AllBeta {
+			continue // below, once the explicit gates are known
+		}
 		s, ok := Spec(v, name)
 		if !ok {
 			if _, modelled := history[name]; modelled {
 				return Gates{}, fmt.Errorf("unrecognized feature gate: %s (Kubernetes %s has no such gate)", name, v)
 			}
-			return Gates{}, fmt.Errorf("unrecognized feature gate: %s (selmount models %s)", name, strings.Join(GateNames(), ", "))
+			if err := plausibleGate(name); err != nil {
+				return Gates{}, err
+			}
+			g.inert[name] = "not a gate of SELinux volume labeling: selmount does not model it (the kubelet refuses it if Kubernetes " + v.String() + " has no such gate)"
+			continue
 		}
 		if s.Locked && val != s.Default {
 			return Gates{}, fmt.Errorf("cannot set feature gate %s to %v, feature is locked to %v (%s in Kubernetes %s)", name, val, s.Default, s.Stage, v)
@@ -271,7 +301,87 @@ func NewGates(v Version, overrides map[string]bool) (Gates, error) {
 		g.enabled[name] = val
 		g.override[name] = val
 	}
+	for _, special := range []struct {
+		name  string
+		stage Stage
+	}{{AllAlpha, Alpha}, {AllBeta, Beta}} {
+		val, set := overrides[special.name]
+		if !set {
+			continue
+		}
+		var changed []string
+		for _, name := range GateNames() {
+			s, ok := Spec(v, name)
+			if !ok || s.Stage != special.stage {
+				continue
+			}
+			if _, explicit := g.override[name]; explicit {
+				continue
+			}
+			g.enabled[name] = val
+			g.via[name] = fmt.Sprintf("%s=%v", special.name, val)
+			if val != s.Default {
+				changed = append(changed, name)
+			}
+		}
+		if len(changed) == 0 {
+			g.inert[special.name] = fmt.Sprintf("no %s gate of SELinux volume labeling in %s changes value (those set explicitly keep their value)", strings.ToLower(string(special.stage)), v)
+		}
+	}
 	return g, nil
+}
+
+// plausibleGate refuses names that cannot be a Kubernetes feature gate, and
+// near misses of the modelled gates, which are typos rather than gates
+// selmount does not model.
+func plausibleGate(name string) error {
+	for _, m := range GateNames() {
+		if strings.EqualFold(name, m) || editDistance(name, m) <= 2 {
+			return fmt.Errorf("unrecognized feature gate: %s (did you mean %s?)", name, m)
+		}
+	}
+	for i, r := range name {
+		upper := r >= 'A' && r <= 'Z'
+		if !upper && (i == 0 || !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')) {
+			return fmt.Errorf("unrecognized feature gate: %s (gate names are UpperCamelCase, e.g. %s)", name, SELinuxMount)
+		}
+	}
+	return nil
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Inert returns the overrides that change nothing here, by name, with the
+// reason: gates selmount does not model, and AllAlpha or AllBeta when no
+// modelled gate of that stage changes value.
+func (g Gates) Inert() map[string]string {
+	if len(g.inert) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(g.inert))
+	for k, v := range g.inert {
+		out[k] = v
+	}
+	return out
 }
 
 // ParseGates parses a --feature-gates value ("A=true,B=false") as the
@@ -344,6 +454,8 @@ func (g Gates) Describe(name string) string {
 		return fmt.Sprintf("%s does not exist in %s", name, g.version)
 	case g.Overridden(name):
 		return fmt.Sprintf("%s is %s (set with --feature-gates; %s default is %v)", name, state, g.version, s.Default)
+	case g.via[name] != "":
+		return fmt.Sprintf("%s is %s (set with --feature-gates %s; %s default is %v)", name, state, g.via[name], g.version, s.Default)
 	default:
 		return fmt.Sprintf("%s is %s (%s default in %s)", name, state, s.Stage, g.version)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/selmount/selmount/kubever"
@@ -235,6 +236,7 @@ func TestNewGatesOverrides(t *testing.T) {
 		overrides map[string]bool
 		wantErr   string
 		wantOn    map[string]bool // checked with Enabled when there is no error
+		wantInert []string        // the overrides that change nothing
 	}{
 		{
 			name:      "enable an alpha gate",
@@ -273,16 +275,60 @@ func TestNewGatesOverrides(t *testing.T) {
 			wantOn:    map[string]bool{kubever.ReadWriteOncePod: true},
 		},
 		{
-			name:      "unknown gate",
+			name:      "a gate selmount does not model is accepted and changes nothing",
 			version:   37,
-			overrides: map[string]bool{"Bogus": true},
-			wantErr:   "unrecognized feature gate: Bogus (selmount models ReadWriteOncePod, SELinuxChangePolicy, SELinuxMount, SELinuxMountReadWriteOncePod)",
+			overrides: map[string]bool{"CPUManager": true, "InPlacePodVerticalScaling": false},
+			wantOn:    map[string]bool{kubever.SELinuxMount: true, kubever.SELinuxChangePolicy: true},
+			wantInert: []string{"CPUManager", "InPlacePodVerticalScaling"},
 		},
 		{
 			name:      "gate names are case-sensitive",
 			version:   37,
 			overrides: map[string]bool{"selinuxmount": true},
-			wantErr:   "unrecognized feature gate: selinuxmount (selmount models ReadWriteOncePod, SELinuxChangePolicy, SELinuxMount, SELinuxMountReadWriteOncePod)",
+			wantErr:   "unrecognized feature gate: selinuxmount (did you mean SELinuxMount?)",
+		},
+		{
+			name:      "a near miss of a modelled gate is a typo",
+			version:   37,
+			overrides: map[string]bool{"SELinuxMout": false},
+			wantErr:   "unrecognized feature gate: SELinuxMout (did you mean SELinuxMount?)",
+		},
+		{
+			name:      "what cannot be a gate name",
+			version:   37,
+			overrides: map[string]bool{"cpu-manager": true},
+			wantErr:   "unrecognized feature gate: cpu-manager (gate names are UpperCamelCase, e.g. SELinuxMount)",
+		},
+		{
+			name:      "AllAlpha sets every alpha gate",
+			version:   32,
+			overrides: map[string]bool{kubever.AllAlpha: true},
+			wantOn:    map[string]bool{kubever.SELinuxMount: true, kubever.SELinuxChangePolicy: true, kubever.SELinuxMountReadWriteOncePod: true},
+		},
+		{
+			name:      "an explicit gate wins over AllAlpha",
+			version:   32,
+			overrides: map[string]bool{kubever.AllAlpha: true, kubever.SELinuxMount: false},
+			wantOn:    map[string]bool{kubever.SELinuxMount: false, kubever.SELinuxChangePolicy: true},
+		},
+		{
+			name:      "AllBeta=false turns beta gates off",
+			version:   35,
+			overrides: map[string]bool{kubever.AllBeta: false},
+			wantOn:    map[string]bool{kubever.SELinuxChangePolicy: false, kubever.SELinuxMount: false, kubever.SELinuxMountReadWriteOncePod: false},
+		},
+		{
+			name:      "AllBeta=true turns SELinuxMount on in 1.33",
+			version:   33,
+			overrides: map[string]bool{kubever.AllBeta: true},
+			wantOn:    map[string]bool{kubever.SELinuxMount: true, kubever.SELinuxChangePolicy: true},
+		},
+		{
+			name:      "AllAlpha without an alpha gate changes nothing",
+			version:   37,
+			overrides: map[string]bool{kubever.AllAlpha: true, kubever.AllBeta: true},
+			wantOn:    map[string]bool{kubever.SELinuxMount: true},
+			wantInert: []string{kubever.AllAlpha, kubever.AllBeta},
 		},
 		{
 			name:      "SELinuxMount before 1.30",
@@ -329,8 +375,8 @@ func TestNewGatesOverrides(t *testing.T) {
 		{
 			name:      "several bad gates: the first by name is reported",
 			version:   36,
-			overrides: map[string]bool{kubever.SELinuxChangePolicy: false, "Bogus": true},
-			wantErr:   "unrecognized feature gate: Bogus (selmount models ReadWriteOncePod, SELinuxChangePolicy, SELinuxMount, SELinuxMountReadWriteOncePod)",
+			overrides: map[string]bool{kubever.SELinuxChangePolicy: false, "bogus": true},
+			wantErr:   "cannot set feature gate SELinuxChangePolicy to false, feature is locked to true (GA in Kubernetes 1.36)",
 		},
 	}
 	for _, tt := range tests {
@@ -350,10 +396,19 @@ func TestNewGatesOverrides(t *testing.T) {
 					t.Errorf("Enabled(%s) = %v, want %v", gate, g.Enabled(gate), on)
 				}
 			}
+			inert := g.Inert()
 			for gate := range tt.overrides {
-				if !g.Overridden(gate) {
+				if _, ok := inert[gate]; !ok && gate != kubever.AllAlpha && gate != kubever.AllBeta && !g.Overridden(gate) {
 					t.Errorf("Overridden(%s) = false", gate)
 				}
+			}
+			var gotInert []string
+			for name := range inert {
+				gotInert = append(gotInert, name)
+			}
+			sort.Strings(gotInert)
+			if !reflect.DeepEqual(gotInert, tt.wantInert) {
+				t.Errorf("Inert() = %v, want %v", inert, tt.wantInert)
 			}
 		})
 	}
@@ -404,6 +459,7 @@ func TestDescribe(t *testing.T) {
 		{31, nil, kubever.ReadWriteOncePod, "ReadWriteOncePod is GA and always on in 1.31"},
 		{30, nil, kubever.ReadWriteOncePod, "ReadWriteOncePod is on (GA default in 1.30)"},
 		{38, nil, kubever.SELinuxMount, "SELinuxMount is on (GA default in 1.38)"},
+		{32, map[string]bool{kubever.AllAlpha: true}, kubever.SELinuxMount, "SELinuxMount is on (set with --feature-gates AllAlpha=true; 1.32 default is false)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

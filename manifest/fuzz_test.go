@@ -7,8 +7,10 @@ import (
 	"github.com/selmount/selmount/manifest"
 )
 
-// FuzzDecode feeds arbitrary bytes to Decode: it must never panic, and every
-// error it returns must say something. Crashers found by
+// FuzzDecode feeds arbitrary bytes to DecodeAll (with a small object limit,
+// so that the limit is crossed often): it must never panic, every error it
+// returns must say something, and every object and skipped object must say
+// where it came from, numbered from 1. Crashers found by
 // `go test -fuzz=FuzzDecode ./manifest/` are kept in testdata/fuzz/FuzzDecode
 // and replayed by plain `go test`.
 func FuzzDecode(f *testing.F) {
@@ -37,8 +39,11 @@ func FuzzDecode(f *testing.F) {
 		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n spec: {}\n",
 		"kind: [Pod\n",
 		"apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n",
-		// Unknown kind, skipped kind, removed API version.
+		// Unknown kind, skipped kind, removed API version, a CRD and a
+		// custom resource in a List, a workload kind of another group.
 		"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+		"apiVersion: v1\nkind: List\nitems: [{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: a.b}}, {apiVersion: b/v1, kind: A, metadata: {name: x, namespace: y}}]\n",
+		"apiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v1\nkind: Deployment\n",
 		"apiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
 		"apiVersion: apps/v1beta2\nkind: Deployment\nmetadata: {name: d}\n",
 		// Strict decoding: unknown field, duplicate field, type error.
@@ -68,7 +73,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, errs := manifest.Decode("fuzz.yaml", data)
+		res := manifest.DecodeAll("fuzz.yaml", data, &manifest.Options{MaxObjectBytes: 512})
+		objs, errs := res.Objects, res.Errors
 		for _, err := range errs {
 			if err == nil {
 				t.Fatal("nil error in the returned errors")
@@ -78,8 +84,13 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		for _, o := range objs {
-			if o.Obj == nil || o.GVK.Kind == "" || o.Source.File != "fuzz.yaml" || o.Source.Doc < 1 {
+			if o.Obj == nil || o.GVK.Kind == "" || o.Source.File != "fuzz.yaml" || o.Source.Doc < 1 || o.Source.Item < 0 {
 				t.Fatalf("malformed object %+v", o)
+			}
+		}
+		for _, s := range res.Skipped {
+			if s.Kind == "" || s.APIVersion == "" || s.Source.File != "fuzz.yaml" || s.Source.Doc < 1 || s.Source.Item < 0 {
+				t.Fatalf("malformed skipped object %+v", s)
 			}
 		}
 	})

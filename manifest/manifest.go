@@ -3,9 +3,17 @@
 // objects, with errors that name the file, the document and the field.
 //
 // Kinds selmount analyses are decoded strictly: an unknown or mistyped field is
-// an error, as with kubectl's strict field validation. Other built-in kinds
-// (Services, ConfigMaps, RBAC, ...) are skipped; a kind that is not built into
-// Kubernetes is an error, since selmount cannot know whether it creates pods.
+// an error, as with kubectl's strict field validation. Other kinds are
+// skipped and listed (Result.Skipped): built-in ones (Services, ConfigMaps,
+// RBAC, ...), CustomResourceDefinitions and custom resources, so that the
+// output of any Helm chart can be read. A custom resource may make an
+// operator create pods, which selmount cannot see: the listing says what
+// was left out. A workload kind under a built-in API group that does not
+// serve it (apps/v1beta2 Deployment) is an error: skipping it would hide
+// its pods.
+//
+// Documents and the items of a List are both numbered from 1 ("f.yaml:
+// document 3, item 2"); see Source.
 package manifest
 
 import (
@@ -14,11 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"sort"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,9 +44,11 @@ type Object struct {
 	Obj    any // a pointer to the typed object, e.g. *corev1.Pod
 }
 
-// Source locates a document: the file ("-" for standard input), its
-// 1-based position among the file's documents and, inside a List, the
-// 0-based item index (-1 outside Lists).
+// Source locates a document: the file ("-" for standard input), the
+// document's position among the file's documents and, inside a List, the
+// item's position among the List's items. Both count from 1, as an editor
+// counts lines: "f.yaml: document 3, item 2" is the second item of the
+// third document. Item is 0 outside Lists.
 type Source struct {
 	File string
 	Doc  int
@@ -51,10 +57,42 @@ type Source struct {
 
 func (s Source) String() string {
 	out := fmt.Sprintf("%s: document %d", s.File, s.Doc)
-	if s.Item >= 0 {
+	if s.Item > 0 {
 		out += fmt.Sprintf(", item %d", s.Item)
 	}
 	return out
+}
+
+// Skipped is an object of a kind selmount does not analyse (a Service, a
+// Secret, a CustomResourceDefinition, a custom resource such as a
+// ServiceMonitor): it is read, checked to be a Kubernetes object, and left
+// out. A custom resource may create pods through its operator; selmount
+// cannot see those, and lists the object so that nobody assumes it did.
+type Skipped struct {
+	Source     Source
+	APIVersion string
+	Kind       string
+	Name       string // "namespace/name", or "name" for cluster-scoped objects
+}
+
+// Result is everything a read produced, in input order.
+type Result struct {
+	Objects []Object
+	// Errors are the problems of bad documents and unreadable paths, one
+	// per problem; a bad document or path does not stop the others.
+	Errors []error
+	// Skipped are the objects of kinds selmount does not analyse.
+	Skipped []Skipped
+}
+
+func (r *Result) add(o Result) {
+	if r.Objects == nil {
+		r.Objects = o.Objects // no copy of a large first file
+	} else {
+		r.Objects = append(r.Objects, o.Objects...)
+	}
+	r.Errors = append(r.Errors, o.Errors...)
+	r.Skipped = append(r.Skipped, o.Skipped...)
 }
 
 // Error is a problem with one document.
@@ -81,200 +119,71 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// ErrUnknownKind is wrapped by errors for kinds that are not built into
-// Kubernetes.
-var ErrUnknownKind = errors.New("unknown kind")
-
-// Read reads every path: a file, a directory (walked recursively for .yaml,
-// .yml and .json files, in lexical order) or "-" for stdin. It returns the
-// objects it could decode and the errors of the bad documents (one per
-// problem) and unreadable paths; a bad document does not stop the others.
-func Read(paths []string, stdin io.Reader) ([]Object, []error) {
-	return ReadWith(paths, stdin, nil)
-}
-
-// Options tune ReadWith. The zero value (or nil) reads as Read does.
-type Options struct {
-	// Transform is called on every decoded object as soon as it is decoded,
-	// from several goroutines at once, before the next documents are read
-	// into memory: check.Slim there keeps large inputs small.
-	Transform func(obj any)
-	// Discard lists, per kind ("Pod", "PersistentVolume", ...), fields that
-	// are checked as strictly as the others but not kept: they are zero in
-	// the decoded objects, which are smaller and faster to decode. A path
-	// is JSON field names from the object down; lists, maps and pointers
-	// are transparent: "spec.containers.env" is the env of every container.
-	Discard map[string][]string
-	// Standard decodes with sigs.k8s.io/yaml and sigs.k8s.io/json alone,
-	// as the API machinery does, instead of selmount's fast paths (which
-	// give the same objects and errors): for side-by-side benchmarks, and
-	// to rule the fast paths out when a result looks wrong.
-	Standard bool
-}
-
-// reader is what decoding needs from Options.
-type reader struct {
-	transform func(any)
-	skips     map[string]*strictjson.Skip // by kind
-	standard  bool
-}
-
-func newReader(opt *Options) *reader {
-	r := &reader{}
-	if opt == nil {
-		return r
-	}
-	r.transform, r.standard = opt.Transform, opt.Standard
-	for kind, paths := range opt.Discard {
-		if r.skips == nil {
-			r.skips = map[string]*strictjson.Skip{}
-		}
-		r.skips[kind] = compiledSkip(kind, paths)
-	}
-	return r
-}
-
-// skipCache keeps one compiled Skip per kind and path list: decoding plans
-// are cached per Skip, so repeated reads with the same options share them.
-var skipCache sync.Map // string -> *strictjson.Skip
-
-func compiledSkip(kind string, paths []string) *strictjson.Skip {
-	sorted := slices.Clone(paths)
-	slices.Sort(sorted)
-	key := kind + "\x00" + strings.Join(sorted, "\x00")
-	if s, ok := skipCache.Load(key); ok {
-		return s.(*strictjson.Skip)
-	}
-	s, _ := skipCache.LoadOrStore(key, strictjson.NewSkip(sorted...))
-	return s.(*strictjson.Skip)
-}
-
-// ReadWith is Read with options.
-func ReadWith(paths []string, stdin io.Reader, opt *Options) ([]Object, []error) {
-	r := newReader(opt)
-	var objs []Object
-	var errs []error
-	for _, p := range paths {
-		if p == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("reading standard input: %w", err))
-				continue
-			}
-			o, e := decode("-", data, r)
-			objs, errs = append(objs, o...), append(errs, e...)
-			continue
-		}
-		files, err := expand(p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			o, e := decode(f, data, r)
-			if objs == nil {
-				objs = o // no copy of a large first file
-			} else {
-				objs = append(objs, o...)
-			}
-			errs = append(errs, e...)
-		}
-	}
-	return objs, errs
-}
-
-func expand(p string) ([]string, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return []string{p}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".yaml", ".yml", ".json":
-			files = append(files, path)
-		}
-		return nil
-	})
-	sort.Strings(files)
-	if err == nil && len(files) == 0 {
-		return nil, fmt.Errorf("%s: no .yaml, .yml or .json files in directory", p)
-	}
-	return files, err
-}
+// ErrTooLarge is wrapped by the errors for an object or an input larger
+// than the limits of Options.
+var ErrTooLarge = errors.New("too large")
 
 // Decode splits data into documents and decodes each. file names the input
-// in errors.
+// in errors. Objects of kinds selmount does not analyse are left out;
+// DecodeAll lists them.
 func Decode(file string, data []byte) ([]Object, []error) {
-	return decode(file, data, &reader{})
+	res := DecodeAll(file, data, nil)
+	return res.Objects, res.Errors
 }
 
-func decode(file string, data []byte, r *reader) ([]Object, []error) {
+// DecodeAll is Decode with options (their size limit for objects applies;
+// the input limit does not), and the skipped objects listed.
+func DecodeAll(file string, data []byte, opt *Options) Result {
+	return decode(file, data, newReader(opt))
+}
+
+func decode(file string, data []byte, r *reader) Result {
 	docs, validJSON := splitDocuments(data, !r.standard)
-	return collect(len(docs), func(i int) ([]Object, []error) {
-		src := Source{File: file, Doc: i + 1, Item: -1}
-		var objs []Object
-		var errs []error
+	return collect(len(docs), func(i int) Result {
+		src := Source{File: file, Doc: i + 1}
+		var res Result
 		if validJSON && docs[i][0] == '{' {
-			objs, errs = r.jsonDocument(src, docs[i]) // checked JSON objects
+			res = r.jsonDocument(src, docs[i]) // checked JSON objects
 		} else {
-			objs, errs = r.document(src, docs[i])
+			res = r.document(src, docs[i])
 		}
 		if r.transform != nil {
-			for _, o := range objs {
+			for _, o := range res.Objects {
 				r.transform(o.Obj)
 			}
 		}
-		return objs, errs
+		return res
 	})
 }
 
 // collect decodes n independent documents or items in parallel and returns
 // their objects and errors in order.
-func collect(n int, decode func(i int) ([]Object, []error)) ([]Object, []error) {
-	type result struct {
-		objs []Object
-		errs []error
-	}
-	results := make([]result, n)
-	parallel.For(n, func(i int) {
-		o, e := decode(i)
-		results[i] = result{o, e}
-	})
-	no, ne := 0, 0
+func collect(n int, decode func(i int) Result) Result {
+	results := make([]Result, n)
+	parallel.For(n, func(i int) { results[i] = decode(i) })
+	no, ne, ns := 0, 0, 0
 	for _, r := range results {
-		no, ne = no+len(r.objs), ne+len(r.errs)
+		no, ne, ns = no+len(r.Objects), ne+len(r.Errors), ns+len(r.Skipped)
 	}
-	var objs []Object
-	var errs []error
+	var out Result
 	if no > 0 {
-		objs = make([]Object, 0, no)
+		out.Objects = make([]Object, 0, no)
 	}
 	if ne > 0 {
-		errs = make([]error, 0, ne)
+		out.Errors = make([]error, 0, ne)
+	}
+	if ns > 0 {
+		out.Skipped = make([]Skipped, 0, ns)
 	}
 	for _, r := range results {
-		objs, errs = append(objs, r.objs...), append(errs, r.errs...)
+		out.Objects = append(out.Objects, r.Objects...)
+		out.Errors = append(out.Errors, r.Errors...)
+		out.Skipped = append(out.Skipped, r.Skipped...)
 	}
-	return objs, errs
+	return out
 }
+
+func fail(errs ...error) Result { return Result{Errors: errs} }
 
 // splitDocuments splits a YAML stream at "---" lines (and after "..."), and
 // a stream of JSON values into one document per value. Empty documents (only
@@ -465,9 +374,9 @@ type objectMeta struct {
 	Namespace string `json:"namespace"`
 }
 
-func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
+func (r *reader) document(src Source, doc []byte) Result {
 	if isEmptyDoc(doc) {
-		return nil, nil
+		return Result{}
 	}
 	// JSON is YAML, but the YAML parser is many times slower than the JSON
 	// one on it: a document that starts as a JSON object skips it.
@@ -487,7 +396,7 @@ func (r *reader) document(src Source, doc []byte) ([]Object, []error) {
 	}
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
-		return nil, []error{&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)}}
+		return fail(&Error{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)})
 	}
 	return r.jsonDocument(src, js)
 }
@@ -504,38 +413,42 @@ func (r *reader) valid(js []byte) bool {
 // nothing decoded keeps a reference to it (strings are copied).
 var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
+func (r *reader) jsonDocument(src Source, js []byte) Result {
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		return nil, nil
+		return Result{}
 	}
 	var tm typeMeta
 	if av, k, items, ok := peekTypeMeta(js); ok && !r.standard {
 		tm.APIVersion, tm.Kind, tm.Items = av, k, items
 		// Case-sensitive, as the API server: "Kind:" is not "kind:".
 	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
-		return nil, []error{&Error{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)}}
+		return fail(&Error{Source: src, Err: notAnObject(js, err)})
 	}
 	if tm.Kind == "" || tm.APIVersion == "" {
 		missing := "kind"
 		if tm.Kind != "" {
 			missing = "apiVersion"
 		}
-		return nil, []error{&Error{Source: src, Field: missing, Err: errors.New("missing: not a Kubernetes object")}}
+		return fail(&Error{Source: src, Field: missing, Err: errors.New("missing: not a Kubernetes object")})
 	}
 	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && tm.Items != nil {
 		items, ok := splitArray(tm.Items) // subslices: no copy of a large List
 		if !ok && tm.Items != nil && string(bytes.TrimSpace(tm.Items)) != "null" {
-			return nil, []error{&Error{Source: src, Object: tm.Kind, Field: "items", Err: errors.New("not a list of objects")}}
+			return fail(&Error{Source: src, Object: tm.Kind, Field: "items", Err: errors.New("not a list of objects")})
 		}
-		return collect(len(items), func(i int) ([]Object, []error) {
+		return collect(len(items), func(i int) Result {
 			s := src
-			s.Item = i
+			if s.Item == 0 {
+				// The items of a List inside a List are all named by the
+				// outer item that holds them.
+				s.Item = i + 1
+			}
 			return r.jsonDocument(s, items[i])
 		})
 	}
 	gv, err := schema.ParseGroupVersion(tm.APIVersion)
 	if err != nil {
-		return nil, []error{&Error{Source: src, Field: "apiVersion", Err: err}}
+		return fail(&Error{Source: src, Field: "apiVersion", Err: err})
 	}
 	gvk := gv.WithKind(tm.Kind)
 	// The object's name, for errors only: read when one occurs.
@@ -548,15 +461,25 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 	}
 	newObj, analysed := kinds[gvk]
 	if !analysed {
-		if scheme.Scheme.Recognizes(gvk) {
-			if served, ok := servedVersion(tm.Kind); ok {
-				// apps/v1beta2 Deployment, batch/v1beta1 CronJob, ...:
-				// skipping them would hide their pods.
-				return nil, []error{&Error{Source: src, Object: what(), Field: "apiVersion", Err: fmt.Errorf("%s no longer serves %s (removed before Kubernetes 1.25): use %s", tm.APIVersion, tm.Kind, served)}}
+		if served, ok := servedVersion(tm.Kind); ok && scheme.Scheme.IsGroupRegistered(gvk.Group) {
+			// apps/v1beta2 Deployment, batch/v1beta1 CronJob, ...:
+			// skipping them would hide their pods. (A Deployment of
+			// another API group is a custom resource, skipped below.)
+			if scheme.Scheme.Recognizes(gvk) {
+				return fail(&Error{Source: src, Object: what(), Field: "apiVersion", Err: fmt.Errorf("%s no longer serves %s (removed before Kubernetes 1.25): use %s", tm.APIVersion, tm.Kind, served)})
 			}
-			return nil, nil // a built-in kind that has no bearing on volume labels
+			return fail(&Error{Source: src, Object: what(), Field: "apiVersion", Err: fmt.Errorf("%s has no %s: use %s", tm.APIVersion, tm.Kind, served)})
 		}
-		return nil, []error{&Error{Source: src, Object: what(), Err: fmt.Errorf("%w %s (apiVersion %s): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers", ErrUnknownKind, tm.Kind, tm.APIVersion)}}
+		// A built-in kind that has no bearing on volume labels (Service,
+		// Secret, RBAC), a CustomResourceDefinition or a custom resource.
+		var m struct {
+			Metadata objectMeta `json:"metadata"`
+		}
+		_ = sigsjson.UnmarshalCaseSensitivePreserveInts(js, &m) // best effort: the name is for the listing
+		return Result{Skipped: []Skipped{{Source: src, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: qualified(m.Metadata.Namespace, m.Metadata.Name)}}}
+	}
+	if len(js) > r.maxObject {
+		return fail(&Error{Source: src, Object: what(), Err: fmt.Errorf("object %w: %s as JSON, more than %s (the API server refuses larger requests)", ErrTooLarge, sizeText(int64(len(js))), sizeText(int64(r.maxObject)))})
 	}
 	// Strict decoding as the API server does it (sigs.k8s.io/json): field
 	// names match case-sensitively and unknown fields are reported with
@@ -568,7 +491,7 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 		// The same result as below, several times faster; anything it does
 		// not reproduce exactly (every error among them) takes the strict
 		// decoder on a fresh object.
-		return []Object{{Source: src, GVK: gvk, Obj: obj}}, nil
+		return r.checked(src, gvk, obj, what)
 	}
 	obj = newObj()
 	strict, err := sigsjson.UnmarshalStrict(js, obj, sigsjson.DisallowUnknownFields)
@@ -582,9 +505,9 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field = te.Field
-			err = fmt.Errorf("cannot use %s value as %s", te.Value, te.Type)
+			err = fmt.Errorf("cannot use %s value as %s", te.Value, jsonType(te.Type))
 		}
-		return nil, []error{&Error{Source: src, Object: what(), Field: field, Err: err}}
+		return fail(&Error{Source: src, Object: what(), Field: field, Err: err})
 	}
 	if len(strict) > 0 {
 		errs := make([]error, len(strict))
@@ -597,12 +520,79 @@ func (r *reader) jsonDocument(src Source, js []byte) ([]Object, []error) {
 			}
 			errs[i] = e
 		}
-		return nil, errs
+		return fail(errs...)
 	}
 	if skip != nil {
 		skip.Clear(obj) // as the fast path would have left it
 	}
-	return []Object{{Source: src, GVK: gvk, Obj: obj}}, nil
+	return r.checked(src, gvk, obj, what)
+}
+
+// checked returns obj, or the errors of the API server's validation (see
+// validate): an object it would refuse is left out, as from a cluster.
+func (r *reader) checked(src Source, gvk schema.GroupVersionKind, obj any, what func() string) Result {
+	fes := validate(obj)
+	if len(fes) == 0 {
+		return Result{Objects: []Object{{Source: src, GVK: gvk, Obj: obj}}}
+	}
+	errs := make([]error, len(fes))
+	for i, fe := range fes {
+		errs[i] = &Error{Source: src, Object: what(), Field: fe.Field, Err: errors.New(fe.ErrorBody())}
+	}
+	return fail(errs...)
+}
+
+// notAnObject explains why js could not be read as an object, in terms of
+// the input rather than of Go types ("the document is a list").
+func notAnObject(js []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			what := te.Value
+			switch te.Value {
+			case "array":
+				what = "a list"
+			case "string", "number", "bool":
+				what = "a " + te.Value
+			}
+			return fmt.Errorf("not a Kubernetes object: the document is %s, not a mapping with apiVersion and kind", what)
+		}
+		return fmt.Errorf("not a Kubernetes object: %s is %s, not a string", te.Field, article(te.Value))
+	}
+	return fmt.Errorf("not a Kubernetes object: %w", err)
+}
+
+// jsonType names what a field of Go type t holds in JSON terms, not Go
+// ones: "string" rather than v1.PodSELinuxChangePolicy, "object" rather than
+// v1.ObjectMeta. Integers keep their OpenAPI format (int32, int64).
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int32, reflect.Int64:
+		return t.Kind().String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return t.String()
+}
+
+func article(v string) string {
+	if v == "array" || v == "object" {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 // servedVersion returns the apiVersion under which selmount reads kind.

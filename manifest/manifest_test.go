@@ -54,6 +54,9 @@ func TestDecode(t *testing.T) {
 		input    string
 		wantObjs []string
 		wantErrs []string
+		// wantSkipped lists "<source>: <apiVersion> <kind> <name>"; nil
+		// when the case does not check it.
+		wantSkipped []string
 	}{
 		{
 			name:     "single document",
@@ -221,12 +224,12 @@ func TestDecode(t *testing.T) {
 			input: `apiVersion: v1
 kind: List
 items:
-- {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: prod}}
+- {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: prod}, spec: {accessModes: [ReadWriteOnce]}}
 - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: prod}}
 `,
 			wantObjs: []string{
-				"f.yaml: document 1, item 0: PersistentVolumeClaim prod/data",
-				"f.yaml: document 1, item 1: Pod prod/a",
+				"f.yaml: document 1, item 1: PersistentVolumeClaim prod/data",
+				"f.yaml: document 1, item 2: Pod prod/a",
 			},
 		},
 		{
@@ -240,14 +243,14 @@ items:
 `,
 			wantObjs: []string{
 				"f.yaml: document 1: Pod x",
-				"f.yaml: document 2, item 0: Pod a",
-				"f.yaml: document 2, item 1: Pod b",
+				"f.yaml: document 2, item 1: Pod a",
+				"f.yaml: document 2, item 2: Pod b",
 			},
 		},
 		{
 			name:     "JSON List as kubectl get -o json prints it",
 			input:    `{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "prod"}}]}`,
-			wantObjs: []string{"f.yaml: document 1, item 0: Deployment prod/web"},
+			wantObjs: []string{"f.yaml: document 1, item 1: Deployment prod/web"},
 		},
 		{
 			name: "List with skipped and bad items",
@@ -262,13 +265,12 @@ items:
 - {apiVersion: v1, kind: Pod, metadata: {name: d}}
 `,
 			wantObjs: []string{
-				"f.yaml: document 1, item 1: Pod a",
-				"f.yaml: document 1, item 5: Pod d",
+				"f.yaml: document 1, item 2: Pod a",
+				"f.yaml: document 1, item 6: Pod d",
 			},
 			wantErrs: []string{
-				"f.yaml: document 1, item 2: apiVersion: missing: not a Kubernetes object",
-				"f.yaml: document 1, item 3 (Widget w): unknown kind Widget (apiVersion example.com/v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers",
-				"f.yaml: document 1, item 4 (Pod c): spec.nodeName: cannot use number value as string",
+				"f.yaml: document 1, item 3: apiVersion: missing: not a Kubernetes object",
+				"f.yaml: document 1, item 5 (Pod c): spec.nodeName: cannot use number value as string",
 			},
 		},
 		{
@@ -365,13 +367,13 @@ metadata:
 			name:     "document that is a list, not an object",
 			input:    "- a\n- b\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: json: cannot unmarshal array into Go value of type manifest.typeMeta"},
+			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: the document is a list, not a mapping with apiVersion and kind"},
 		},
 		{
 			name:     "document that is a string",
 			input:    "hello\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: json: cannot unmarshal string into Go value of type manifest.typeMeta"},
+			wantErrs: []string{"f.yaml: document 1: not a Kubernetes object: the document is a string, not a mapping with apiVersion and kind"},
 		},
 		{
 			name:     "invalid apiVersion",
@@ -380,16 +382,40 @@ metadata:
 			wantErrs: []string{"f.yaml: document 1: apiVersion: unexpected GroupVersion string: a/b/c"},
 		},
 		{
-			name:     "kind that is not built into Kubernetes",
-			input:    "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: prod}\n",
-			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1 (Widget prod/w): unknown kind Widget (apiVersion example.com/v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers"},
+			name:        "kind that is not built into Kubernetes",
+			input:       "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: prod}\n",
+			wantObjs:    []string{},
+			wantSkipped: []string{"f.yaml: document 1: example.com/v1 Widget prod/w"},
+		},
+		{
+			name: "CustomResourceDefinitions and custom resources are skipped, as a chart ships them",
+			input: `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+spec: {group: monitoring.coreos.com}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: prod}
+spec: {endpoints: [{port: http}]}
+---
+apiVersion: example.com/v1
+kind: Deployment
+metadata: {name: not-apps}
+---
+` + pod("a"),
+			wantObjs: []string{"f.yaml: document 4: Pod a"},
+			wantSkipped: []string{
+				"f.yaml: document 1: apiextensions.k8s.io/v1 CustomResourceDefinition servicemonitors.monitoring.coreos.com",
+				"f.yaml: document 2: monitoring.coreos.com/v1 ServiceMonitor prod/web",
+				"f.yaml: document 3: example.com/v1 Deployment not-apps",
+			},
 		},
 		{
 			name:     "built-in kind under a group that does not have it",
 			input:    "apiVersion: v1\nkind: Deployment\nmetadata: {name: web}\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1 (Deployment web): unknown kind Deployment (apiVersion v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers"},
+			wantErrs: []string{"f.yaml: document 1 (Deployment web): apiVersion: v1 has no Deployment: use apps/v1"},
 		},
 		{
 			name: "workload under an API version removed before 1.25 is an error, not skipped",
@@ -486,7 +512,7 @@ spec:
 			name:     "mistyped enum",
 			input:    "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {securityContext: {seLinuxChangePolicy: 5}}\n",
 			wantObjs: []string{},
-			wantErrs: []string{"f.yaml: document 1 (Pod a): spec.securityContext.seLinuxChangePolicy: cannot use number value as v1.PodSELinuxChangePolicy"},
+			wantErrs: []string{"f.yaml: document 1 (Pod a): spec.securityContext.seLinuxChangePolicy: cannot use number value as string"},
 		},
 		{
 			name: "one bad document does not stop the others",
@@ -513,16 +539,25 @@ spec: {containers: [{name: app, imag: app:1}]}
 			},
 			wantErrs: []string{
 				"f.yaml: document 2: malformed YAML: yaml: line 3: did not find expected ',' or '}'",
-				"f.yaml: document 4 (Widget w): unknown kind Widget (apiVersion example.com/v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers",
 				"f.yaml: document 5 (Pod typo): spec.containers[0].imag: unknown field",
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs, errs := manifest.Decode("f.yaml", []byte(tt.input))
+			res := manifest.DecodeAll("f.yaml", []byte(tt.input), nil)
+			objs, errs := res.Objects, res.Errors
 			if got := describe(objs); !reflect.DeepEqual(got, tt.wantObjs) {
 				t.Errorf("objects:\n got %q\nwant %q", got, tt.wantObjs)
+			}
+			if tt.wantSkipped != nil {
+				got := []string{}
+				for _, sk := range res.Skipped {
+					got = append(got, fmt.Sprintf("%s: %s %s %s", sk.Source, sk.APIVersion, sk.Kind, sk.Name))
+				}
+				if !reflect.DeepEqual(got, tt.wantSkipped) {
+					t.Errorf("skipped:\n got %q\nwant %q", got, tt.wantSkipped)
+				}
 			}
 			want := tt.wantErrs
 			if want == nil {
@@ -537,45 +572,30 @@ spec: {containers: [{name: app, imag: app:1}]}
 
 func TestDecodeErrorDetails(t *testing.T) {
 	tests := []struct {
-		name        string
-		input       string
-		wantSource  manifest.Source
-		wantObject  string
-		wantField   string
-		unknownKind bool
+		name       string
+		input      string
+		wantSource manifest.Source
+		wantObject string
+		wantField  string
 	}{
-		{
-			name:        "unknown kind",
-			input:       pod("a") + "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: prod}\n",
-			wantSource:  manifest.Source{File: "f.yaml", Doc: 2, Item: -1},
-			wantObject:  "Widget prod/w",
-			unknownKind: true,
-		},
-		{
-			name:        "unknown kind in a List",
-			input:       "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: example.com/v1, kind: Widget, metadata: {name: w}}\n",
-			wantSource:  manifest.Source{File: "f.yaml", Doc: 1, Item: 1},
-			wantObject:  "Widget w",
-			unknownKind: true,
-		},
 		{
 			name:       "unknown field",
 			input:      "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: app, volumeMountz: []}]}\n",
-			wantSource: manifest.Source{File: "f.yaml", Doc: 1, Item: -1},
+			wantSource: manifest.Source{File: "f.yaml", Doc: 1},
 			wantObject: "Pod a",
 			wantField:  "spec.containers[0].volumeMountz",
 		},
 		{
 			name:       "type error",
 			input:      "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {nodeName: 5}\n",
-			wantSource: manifest.Source{File: "f.yaml", Doc: 1, Item: -1},
+			wantSource: manifest.Source{File: "f.yaml", Doc: 1},
 			wantObject: "Pod a",
 			wantField:  "spec.nodeName",
 		},
 		{
 			name:       "missing kind",
 			input:      "apiVersion: v1\n",
-			wantSource: manifest.Source{File: "f.yaml", Doc: 1, Item: -1},
+			wantSource: manifest.Source{File: "f.yaml", Doc: 1},
 			wantField:  "kind",
 		},
 	}
@@ -592,9 +612,6 @@ func TestDecodeErrorDetails(t *testing.T) {
 			if e.Source != tt.wantSource || e.Object != tt.wantObject || e.Field != tt.wantField {
 				t.Errorf("got source %+v, object %q, field %q; want %+v, %q, %q", e.Source, e.Object, e.Field, tt.wantSource, tt.wantObject, tt.wantField)
 			}
-			if got := errors.Is(errs[0], manifest.ErrUnknownKind); got != tt.unknownKind {
-				t.Errorf("errors.Is(err, ErrUnknownKind) = %v, want %v", got, tt.unknownKind)
-			}
 		})
 	}
 }
@@ -603,25 +620,26 @@ func TestDecodeKinds(t *testing.T) {
 	tests := []struct {
 		apiVersion, kind string
 		want             any
+		spec             string // what validation requires, if anything
 	}{
-		{"v1", "Pod", &corev1.Pod{}},
-		{"v1", "PersistentVolumeClaim", &corev1.PersistentVolumeClaim{}},
-		{"v1", "PersistentVolume", &corev1.PersistentVolume{}},
-		{"v1", "ReplicationController", &corev1.ReplicationController{}},
-		{"v1", "Namespace", &corev1.Namespace{}},
-		{"v1", "Node", &corev1.Node{}},
-		{"apps/v1", "Deployment", &appsv1.Deployment{}},
-		{"apps/v1", "StatefulSet", &appsv1.StatefulSet{}},
-		{"apps/v1", "DaemonSet", &appsv1.DaemonSet{}},
-		{"apps/v1", "ReplicaSet", &appsv1.ReplicaSet{}},
-		{"batch/v1", "Job", &batchv1.Job{}},
-		{"batch/v1", "CronJob", &batchv1.CronJob{}},
-		{"storage.k8s.io/v1", "CSIDriver", &storagev1.CSIDriver{}},
-		{"storage.k8s.io/v1", "StorageClass", &storagev1.StorageClass{}},
+		{"v1", "Pod", &corev1.Pod{}, ""},
+		{"v1", "PersistentVolumeClaim", &corev1.PersistentVolumeClaim{}, "spec: {accessModes: [ReadWriteOnce]}\n"},
+		{"v1", "PersistentVolume", &corev1.PersistentVolume{}, "spec: {accessModes: [ReadWriteOnce], nfs: {server: s, path: /}}\n"},
+		{"v1", "ReplicationController", &corev1.ReplicationController{}, ""},
+		{"v1", "Namespace", &corev1.Namespace{}, ""},
+		{"v1", "Node", &corev1.Node{}, ""},
+		{"apps/v1", "Deployment", &appsv1.Deployment{}, ""},
+		{"apps/v1", "StatefulSet", &appsv1.StatefulSet{}, ""},
+		{"apps/v1", "DaemonSet", &appsv1.DaemonSet{}, ""},
+		{"apps/v1", "ReplicaSet", &appsv1.ReplicaSet{}, ""},
+		{"batch/v1", "Job", &batchv1.Job{}, ""},
+		{"batch/v1", "CronJob", &batchv1.CronJob{}, ""},
+		{"storage.k8s.io/v1", "CSIDriver", &storagev1.CSIDriver{}, ""},
+		{"storage.k8s.io/v1", "StorageClass", &storagev1.StorageClass{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			in := fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata: {name: x, namespace: ns}\n", tt.apiVersion, tt.kind)
+			in := fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata: {name: x, namespace: ns}\n", tt.apiVersion, tt.kind) + tt.spec
 			objs, errs := manifest.Decode("f.yaml", []byte(in))
 			if len(errs) != 0 || len(objs) != 1 {
 				t.Fatalf("got %d objects, errors %q; want 1 object", len(objs), messages(errs))
@@ -676,8 +694,9 @@ func TestSourceString(t *testing.T) {
 		src  manifest.Source
 		want string
 	}{
-		{manifest.Source{File: "a.yaml", Doc: 1, Item: -1}, "a.yaml: document 1"},
-		{manifest.Source{File: "-", Doc: 3, Item: 0}, "-: document 3, item 0"},
+		{manifest.Source{File: "a.yaml", Doc: 1}, "a.yaml: document 1"},
+		{manifest.Source{File: "-", Doc: 3, Item: 1}, "-: document 3, item 1"},
+		{manifest.Source{File: "-", Doc: 3}, "-: document 3"},
 	}
 	for _, tt := range tests {
 		if got := tt.src.String(); got != tt.want {
@@ -833,9 +852,8 @@ func TestReadStdin(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("objects:\n got %q\nwant %q", got, want)
 	}
-	wantErrs := []string{"-: document 2 (Widget w): unknown kind Widget (apiVersion example.com/v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers"}
-	if got := messages(errs); !reflect.DeepEqual(got, wantErrs) {
-		t.Errorf("errors:\n got %q\nwant %q", got, wantErrs)
+	if len(errs) != 0 {
+		t.Errorf("errors: %q", messages(errs))
 	}
 }
 

@@ -20,7 +20,8 @@ func compareStandard(t *testing.T, data []byte) {
 	t.Helper()
 	read := func(standard bool) ([]Object, string) {
 		r := newReader(&Options{Discard: standardDiscard, Standard: standard})
-		objs, errs := decode("in.yaml", data, r)
+		res := decode("in.yaml", data, r)
+		objs, errs := res.Objects, res.Errors
 		// As a set: sigs.k8s.io/yaml sorts the keys of a document, the fast
 		// path keeps their order, so strict errors come in another order.
 		msgs := make([]string, len(errs))

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/check"
+	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/examples"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/manifest"
@@ -31,6 +32,7 @@ type checkOptions struct {
 	failOn           string
 	fixDir           string
 	standardDecoders bool
+	showSkipped      bool
 	cluster          *clusterOptions
 }
 
@@ -57,7 +59,10 @@ owning workload.
 
 With -f, check reads manifests (Helm or kustomize output, a GitOps tree); without -f it
 reads the cluster of the current kubeconfig context (-A for all namespaces, -n for one).
---examples checks the bundled examples.
+--examples checks the bundled examples. Objects of kinds check does not analyse
+(Services, CustomResourceDefinitions, custom resources) are skipped and counted;
+--show-skipped lists them. Input problems are printed once each on standard error
+and counted in the summary (inputErrors in -o json|yaml).
 
 Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
 2 for invalid input or flags, or when the cluster could not be read.`,
@@ -83,6 +88,7 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 	// selmount's own decoders when a result looks wrong.
 	f.BoolVar(&o.standardDecoders, "standard-decoders", false, "decode manifests with sigs.k8s.io/yaml and sigs.k8s.io/json only (slower, same result)")
 	_ = f.MarkHidden("standard-decoders")
+	f.BoolVar(&o.showSkipped, "show-skipped", false, "list the objects of kinds check does not analyse (always counted)")
 	o.cluster.addFlags(cmd)
 	return cmd
 }
@@ -99,25 +105,24 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		return fail(err)
 	}
 	in := check.Input{SELinuxEnabled: o.selinux, Defaults: defaults}
-	var readErrs []string
+	var readErrs, clusterWarnings []string
+	var res manifest.Result
 	useExamples, _ := cmd.Flags().GetBool("examples")
 	switch {
 	case useExamples || len(o.files) > 0:
-		var objs []manifest.Object
-		var errs []error
 		if useExamples {
-			objs, errs = examples.Objects()
-			for _, ob := range objs {
+			res.Objects, res.Errors = examples.Objects()
+			for _, ob := range res.Objects {
 				check.Slim(ob.Obj) // decoded for this run only
 			}
 		} else {
-			objs, errs = manifest.ReadWith(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread, Standard: o.standardDecoders})
+			res = manifest.ReadAll(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread, Standard: o.standardDecoders})
 		}
+		objs, errs := res.Objects, res.Errors
 		in.Objects = make([]any, len(objs))
 		for i, ob := range objs {
 			in.Objects[i] = ob.Obj
 		}
-		objs = nil // only the objects are needed from here
 		for _, e := range errs {
 			readErrs = append(readErrs, e.Error())
 		}
@@ -127,11 +132,11 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		}
 		in.Source = "manifests"
 	default:
-		res, err := o.cluster.load(cmd)
+		cres, err := o.cluster.load(cmd)
 		if err != nil {
 			return fail(err)
 		}
-		for _, obj := range res.objects {
+		for _, obj := range cres.objects {
 			if c, ok := obj.(nodePluginCandidate); ok {
 				if ds, ok := c.obj.(*appsv1.DaemonSet); ok {
 					in.NodePlugins = append(in.NodePlugins, ds)
@@ -140,8 +145,8 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 			}
 			in.Objects = append(in.Objects, obj)
 		}
-		in.ServerVersion, in.DaemonSetsListed = res.serverVersion, res.daemonSetsListed
-		readErrs = append(readErrs, res.warnings...)
+		in.ServerVersion, in.DaemonSetsListed = cres.serverVersion, cres.daemonSetsListed
+		clusterWarnings = cres.warnings
 		in.Source = "cluster"
 	}
 
@@ -157,7 +162,15 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	}
 	in.Target, in.Current = target, current
 	r := check.Run(in)
-	r.Warnings = append(readErrs, r.Warnings...)
+	r.Warnings = append(clusterWarnings, r.Warnings...)
+	// Each input problem once: on standard error and in the report.
+	r.InputErrors = inputErrors(nil, r.InvalidPods, res.Objects)
+	r.InputErrors = append(readErrs, r.InputErrors...)
+	r.Summary.InputErrors = len(r.InputErrors)
+	var skippedList []decide.SkippedObject
+	r.Summary.Skipped, skippedList = skipped(res.Skipped, o.showSkipped)
+	r.Skipped = skippedList
+	res = manifest.Result{} // only the report is needed from here
 
 	if o.fixDir != "" {
 		if err := writeFixes(o.fixDir, r); err != nil {
@@ -179,10 +192,10 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	if len(readErrs) > 0 && in.Source == "manifests" {
-		for _, msg := range readErrs {
-			fmt.Fprintln(cmd.ErrOrStderr(), "error:", msg)
-		}
+	for _, msg := range r.InputErrors {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error:", msg)
+	}
+	if len(r.InputErrors) > 0 && in.Source == "manifests" {
 		return &ExitCodeError{Code: ExitError}
 	}
 	if failed(r, o.failOn) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -25,6 +24,7 @@ type explainOptions struct {
 	nodeDefaults string
 	selinux      bool
 	output       string
+	showSkipped  bool
 }
 
 func newExplainCmd() *cobra.Command {
@@ -45,6 +45,15 @@ fails with the kubelet's own error, or only bumps a warning metric.
 
 Without -f, explain runs on the bundled examples, which show every outcome.
 
+Objects of kinds explain does not analyse (Services, Secrets, CustomResourceDefinitions,
+custom resources such as ServiceMonitors) are skipped and counted; --show-skipped
+lists them. Documents are numbered from 1 in each file, and the items of a List
+from 1 in their document: "deploy.yaml: document 3, item 2".
+
+Input problems (a document that cannot be read, a field the API server would
+reject, a missing claim, an invalid level) are printed once each on standard
+error, and are in the "errors" list of -o json|yaml.
+
 Exit status: 0 when every document was explained, 2 when an input or flag was
 invalid (the documents that could be read are still explained).`,
 		Example: `  selmount explain
@@ -61,6 +70,7 @@ invalid (the documents that could be read are still explained).`,
 	f.StringVar(&o.nodeDefaults, "node-defaults", "fedora", "the node's default container labels: a profile (fedora, rhel, coreos, debian, ubuntu, ...) or the root directory of a node tree to read them from")
 	f.BoolVar(&o.selinux, "selinux", true, "whether the node runs with SELinux enabled")
 	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
+	f.BoolVar(&o.showSkipped, "show-skipped", false, "list the objects of kinds explain does not analyse (always counted)")
 	return cmd
 }
 
@@ -91,35 +101,20 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
-	var objs []manifest.Object
-	var errs []error
+	var res manifest.Result
 	if len(o.files) == 0 {
-		objs, errs = examples.Objects()
+		res.Objects, res.Errors = examples.Objects()
 	} else {
-		objs, errs = manifest.Read(o.files, cmd.InOrStdin())
+		res = manifest.ReadAll(o.files, cmd.InOrStdin(), nil)
 	}
+	objs := res.Objects
 	typed := make([]any, len(objs))
 	for i, ob := range objs {
 		typed[i] = ob.Obj
 	}
 	e := decide.Explain(workload.Collect(typed), decide.Config{Gates: gates, SELinuxEnabled: o.selinux, Defaults: defaults})
-	// Reading errors first (a broken claim document explains a missing
-	// claim), then the decision's, prefixed with the pod's document.
-	decisionErrs := e.Errors
-	e.Errors = nil
-	for _, err := range errs {
-		e.Errors = append(e.Errors, err.Error())
-	}
-	var sources map[string]string
-	if len(decisionErrs) > 0 {
-		sources = podSources(objs) // expands the workloads again: only when needed
-	}
-	for _, msg := range decisionErrs {
-		if key, _, ok := strings.Cut(strings.TrimPrefix(msg, "pod "), ":"); ok && sources[key] != "" {
-			msg = sources[key] + ": " + msg
-		}
-		e.Errors = append(e.Errors, msg)
-	}
+	e.Errors = inputErrors(res.Errors, e.InputErrors, objs)
+	e.Skipped, e.SkippedObjects = skipped(res.Skipped, o.showSkipped)
 	if err := writeDocument(cmd.OutOrStdout(), o.output, e, func(w io.Writer) error { return decide.WriteText(w, e) }); err != nil {
 		return err
 	}
@@ -149,6 +144,39 @@ func writeDocument(w io.Writer, format string, v any, text func(io.Writer) error
 		return err
 	}
 	return text(w)
+}
+
+// inputErrors lists the input problems once each: reading errors first (a
+// broken claim document explains a missing claim), then the decision's,
+// each named by the document of its pod.
+func inputErrors(readErrs []error, invalid []*decide.InputError, objs []manifest.Object) []string {
+	var out []string
+	for _, err := range readErrs {
+		out = append(out, err.Error())
+	}
+	var sources map[string]string
+	if len(invalid) > 0 {
+		sources = podSources(objs) // expands the workloads again: only when needed
+	}
+	for _, ie := range invalid {
+		if ie.Source == "" {
+			ie.Source = sources[ie.Pod]
+		}
+		out = append(out, ie.Error())
+	}
+	return out
+}
+
+// skipped counts the skipped objects and lists them when asked to.
+func skipped(list []manifest.Skipped, show bool) (int, []decide.SkippedObject) {
+	if !show || len(list) == 0 {
+		return len(list), nil
+	}
+	out := make([]decide.SkippedObject, len(list))
+	for i, s := range list {
+		out[i] = decide.SkippedObject{Source: s.Source.String(), APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name}
+	}
+	return len(list), out
 }
 
 // podSources maps "namespace/name" of every pod (or workload pod) to the

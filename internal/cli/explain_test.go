@@ -128,16 +128,19 @@ func TestExplainBadInputs(t *testing.T) {
 		"error: testdata/bad/01-malformed-next-to-valid.yaml: document 2: malformed YAML: ",
 		"error: testdata/bad/01-malformed-next-to-valid.yaml: document 4 (Pod bad/misspelt): spec.containers[0].volumeMountz: unknown field\n",
 		"error: testdata/bad/01-malformed-next-to-valid.yaml: document 5 (Pod bad/typed-wrong): spec.nodeName: cannot use number value as string\n",
-		"error: testdata/bad/02-unknown-kind.yaml: document 1 (Widget bad/gadget): unknown kind Widget (apiVersion example.com/v1)",
+		"error: testdata/bad/02-skipped-and-invalid.yaml: document 3 (Pod bad/lowercase-policy): spec.securityContext.seLinuxChangePolicy: Unsupported value: \"recursive\": supported values: \"MountOption\", \"Recursive\"\n",
 		"error: testdata/bad/03-missing-pvc.yaml: document 1: pod bad/lost-claim: volume \"data\": PersistentVolumeClaim bad/nosuch not found\n",
-		"error: testdata/bad/04-invalid-level.yaml: document 4: pod bad/bad-level: volume \"data\": invalid spec.securityContext.seLinuxOptions: ",
+		"error: testdata/bad/04-invalid-level.yaml: document 4: pod bad/bad-level: volume \"data\": spec.securityContext.seLinuxOptions.level: ",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
-	if strings.Contains(r.stderr, "Service") {
-		t.Error("the Service in 02-unknown-kind.yaml should be skipped silently")
+	if strings.Contains(r.stderr, "Service") || strings.Contains(r.stderr, "Widget") {
+		t.Error("the Service and the Widget in 02-skipped-and-invalid.yaml should be skipped, not errors")
+	}
+	if !strings.Contains(r.stdout, "\n2 objects of kinds explain does not analyse skipped (--show-skipped lists them).\n") {
+		t.Error("stdout does not count the skipped objects")
 	}
 	if n := strings.Count(r.stderr, "error: "); n != 6 {
 		t.Errorf("got %d errors on stderr, want 6:\n%s", n, r.stderr)
@@ -166,21 +169,48 @@ func TestExplainBadInputsJSON(t *testing.T) {
 }
 
 func TestExplainStdin(t *testing.T) {
-	in, err := os.ReadFile("testdata/bad/02-unknown-kind.yaml")
+	in, err := os.ReadFile("testdata/bad/02-skipped-and-invalid.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	pod := "---\napiVersion: v1\nkind: Pod\nmetadata: {name: piped}\nspec: {containers: [{name: app, image: app:1}]}\n"
-	r := run(t, string(in)+pod, "explain", "-f", "-")
+	r := run(t, string(in)+pod, "explain", "-f", "-", "--show-skipped")
 	if r.code != cli.ExitError {
 		t.Errorf("exit code %d, want %d", r.code, cli.ExitError)
 	}
-	want := "error: -: document 1 (Widget bad/gadget): unknown kind Widget (apiVersion example.com/v1): selmount reads Pods, workloads, PersistentVolumeClaims, PersistentVolumes, StorageClasses and CSIDrivers\n"
+	want := "error: -: document 3 (Pod bad/lowercase-policy): spec.securityContext.seLinuxChangePolicy: Unsupported value: \"recursive\": supported values: \"MountOption\", \"Recursive\"\n"
 	if r.stderr != want {
 		t.Errorf("stderr:\n got %q\nwant %q", r.stderr, want)
 	}
 	if !strings.Contains(r.stdout, "Pod default/piped, no node (admitted alone): admitted\n  (no volumes used by its containers)\n") {
 		t.Errorf("the piped pod is not explained:\n%s", r.stdout)
+	}
+	skipped := "\n2 objects of kinds explain does not analyse skipped:\n  -: document 1: example.com/v1 Widget bad/gadget\n  -: document 2: v1 Service bad/web\n"
+	if !strings.Contains(r.stdout, skipped) {
+		t.Errorf("--show-skipped does not list the skipped objects:\n%s", r.stdout)
+	}
+}
+
+func TestExplainFeatureGatesAsTheKubelet(t *testing.T) {
+	// AllAlpha, AllBeta and gates selmount does not model are accepted as
+	// the kubelet accepts them; those that change nothing are named.
+	r := run(t, "", "explain", "--kube-version", "1.32", "--feature-gates", "AllAlpha=true,CPUManager=true,AllBeta=true", "-o", "json")
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit code %d, stderr %s", r.code, r.stderr)
+	}
+	var e decide.Explanation
+	if err := json.Unmarshal([]byte(r.stdout), &e); err != nil {
+		t.Fatal(err)
+	}
+	if !e.FeatureGates["SELinuxMount"] || !e.FeatureGates["SELinuxChangePolicy"] {
+		t.Errorf("AllAlpha=true left alpha gates off: %v", e.FeatureGates)
+	}
+	if _, ok := e.FeatureGatesWithoutEffect["CPUManager"]; !ok || len(e.FeatureGatesWithoutEffect) != 2 {
+		t.Errorf("featureGatesWithoutEffect = %v, want CPUManager and AllBeta (SELinuxMountReadWriteOncePod is on by default)", e.FeatureGatesWithoutEffect)
+	}
+	text := run(t, "", "explain", "--feature-gates", "CPUManager=true")
+	if !strings.Contains(text.stdout, "Feature gate CPUManager changes nothing here: ") {
+		t.Errorf("text output does not name the gate that changes nothing:\n%s", text.stdout)
 	}
 }
 
@@ -211,9 +241,9 @@ func TestExplainFlagErrors(t *testing.T) {
 			wantErr: `--feature-gates: unrecognized feature gate: SELinuxMount (Kubernetes 1.29 has no such gate)`,
 		},
 		{
-			name:    "unknown gate",
-			args:    []string{"--feature-gates", "Bogus=true"},
-			wantErr: `--feature-gates: unrecognized feature gate: Bogus (selmount models ReadWriteOncePod, SELinuxChangePolicy, SELinuxMount, SELinuxMountReadWriteOncePod)`,
+			name:    "a typo of a modelled gate",
+			args:    []string{"--feature-gates", "SELinuxMuont=true"},
+			wantErr: `--feature-gates: unrecognized feature gate: SELinuxMuont (did you mean SELinuxMount?)`,
 		},
 		{
 			name:    "gate without a value",

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
@@ -70,7 +71,7 @@ func Run(in Input) Report {
 		e := decide.Explain(objs, cc)
 		current = &e
 	}
-	r := Report{APIVersion: APIVersion, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
+	r := Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
 	if in.Current != nil {
 		r.CurrentVersion = in.Current.Version().String()
 	}

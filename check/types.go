@@ -16,9 +16,6 @@
 // The package is pure: no client, no filesystem.
 package check
 
-// APIVersion is the version of the Report document.
-const APIVersion = "selmount.io/v1alpha1"
-
 // Finding types.
 const (
 	TypeConflict        = "Conflict"

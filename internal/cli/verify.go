@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/ctxmount"
 )
 
@@ -75,7 +76,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, target string) error {
 	case err != nil:
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
-	res := VerificationResult{APIVersion: mountAPIVersion, Kind: "Verification", Verification: v, Reason: reasonOf(err)}
+	res := VerificationResult{APIVersion: apiversion.Current, Kind: "Verification", Verification: v, Reason: reasonOf(err)}
 	if h, herr := ctxmount.CheckHost(); herr == nil {
 		res.Host = &h
 	}

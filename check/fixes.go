@@ -86,7 +86,7 @@ func patchFor(s *subject, ch change) (Patch, bool) {
 
 // conflictFix proposes a remedy for a conflict between sides a (labeled, or
 // the larger side) and b.
-func conflictFix(a, b *group, property string, canonicalOnly bool, in Input) (string, []Patch) {
+func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (string, []Patch) {
 	policyExists := in.Target.Known(kubever.SELinuxChangePolicy)
 	recursiveFor := func(groups ...*group) (string, []Patch) {
 		var names []string

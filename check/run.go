@@ -35,8 +35,8 @@ type Input struct {
 	// SELinuxEnabled is whether the nodes run SELinux.
 	SELinuxEnabled bool
 	Defaults       label.Defaults
-	// Source is "cluster" or "manifests", for the report.
-	Source string
+	// Source is where the objects came from, for the report.
+	Source Source
 	// NodePlugins are DaemonSets outside the checked namespaces, read only
 	// to check CSI node plugins.
 	NodePlugins []*appsv1.DaemonSet
@@ -241,7 +241,9 @@ type findingSet map[findingKey]bool
 // findingKey identifies a finding; more than one subject are joined into
 // rest.
 type findingKey struct {
-	typ, property, volume string
+	typ                   FindingType
+	property              Property
+	volume                string
 	kind, namespace, name string
 	rest                  string
 }
@@ -280,8 +282,8 @@ func (s Subject) String() string {
 	return s.Kind + " " + s.Namespace + "/" + s.Name
 }
 
-var severityRank = map[string]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
-var typeRank = map[string]int{TypeConflict: 0, TypeDriverReadiness: 1, TypeSlowPath: 2}
+var severityRank = map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
+var typeRank = map[FindingType]int{TypeConflict: 0, TypeDriverReadiness: 1, TypeSlowPath: 2}
 
 // sortFindings orders findings by severity, type and volume, stably. It
 // sorts small keys and moves each Finding once: Findings are large, and

@@ -99,7 +99,12 @@ func input(t *testing.T, target int, current int, objs ...any) Input {
 		t.Fatal(err)
 	}
 	d, _ := label.Profile("fedora")
-	in := Input{Objects: objs, Target: g, SELinuxEnabled: true, Defaults: d, Source: "manifests"}
+	in := Input{Target: g, SELinuxEnabled: true, Defaults: d, Source: SourceManifests}
+	for _, o := range objs {
+		if !in.Objects.Add(o) {
+			t.Fatalf("check does not read %T", o)
+		}
+	}
 	if current != 0 {
 		c, err := kubever.NewGates(kubever.V(current), nil)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/selmount/selmount/apiversion"
@@ -19,12 +18,8 @@ import (
 
 // Input is what a check reads.
 type Input struct {
-	// Objects are typed API objects (pointers): Pods, Deployments,
-	// StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
-	// ReplicationControllers, PersistentVolumeClaims, PersistentVolumes,
-	// StorageClasses, CSIDrivers, and Namespaces (for OpenShift's
-	// openshift.io/sa.scc.mcs levels). Other kinds are ignored.
-	Objects []any
+	// Objects are the API objects to check.
+	Objects Objects
 	// Target is the version (and gates) to check against.
 	Target kubever.Gates
 	// Current is the cluster's version today; nil when unknown (manifests).
@@ -37,11 +32,9 @@ type Input struct {
 	Defaults       label.Defaults
 	// Source is where the objects came from, for the report.
 	Source Source
-	// NodePlugins are DaemonSets outside the checked namespaces, read only
-	// to check CSI node plugins.
-	NodePlugins []*appsv1.DaemonSet
 	// DaemonSetsListed is true when the input holds every DaemonSet of the
-	// cluster, so that a missing CSI node plugin can be reported.
+	// cluster (as DaemonSets or NodePlugins), so that a missing CSI node
+	// plugin can be reported.
 	DaemonSetsListed bool
 }
 
@@ -57,8 +50,8 @@ type use struct {
 // Run checks the input and returns the report.
 func Run(in Input) Report {
 	c := newCollector()
-	c.collect(in.Objects)
-	objs := decideObjects(in.Objects, c)
+	c.collect(&in.Objects)
+	objs := decideObjects(&in.Objects, c)
 	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true}
 	target := decide.Explain(objs, cfg)
 	var current *decide.Explanation
@@ -176,8 +169,14 @@ func Run(in Input) Report {
 }
 
 // decideObjects assembles decide.Objects with the entries' pods in order.
-func decideObjects(in []any, c *collector) decide.Objects {
-	o := workload.Storage(in, c.claims)
+func decideObjects(in *Objects, c *collector) decide.Objects {
+	o := decide.Objects{
+		PVCs:           workload.Claims(in.PVCs, c.claims),
+		PVs:            in.PVs,
+		StorageClasses: in.StorageClasses,
+		CSIDrivers:     in.CSIDrivers,
+		Pods:           make([]*corev1.Pod, 0, len(c.entries)),
+	}
 	for _, e := range c.entries {
 		o.Pods = append(o.Pods, e.pod)
 	}

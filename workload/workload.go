@@ -113,17 +113,11 @@ func Collect(objs []any) decide.Objects {
 // to the caller.
 func Storage(objs []any, synthesized []*corev1.PersistentVolumeClaim) decide.Objects {
 	var out decide.Objects
-	explicit := map[string]bool{}
+	var explicit []*corev1.PersistentVolumeClaim
 	for _, obj := range objs {
 		switch o := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
-			c := o
-			if c.Namespace == "" {
-				c = o.DeepCopy() // the input is never modified
-				defaultNamespace(&c.ObjectMeta)
-			}
-			explicit[c.Namespace+"/"+c.Name] = true
-			out.PVCs = append(out.PVCs, c)
+			explicit = append(explicit, o)
 		case *corev1.PersistentVolume:
 			out.PVs = append(out.PVs, o)
 		case *storagev1.CSIDriver:
@@ -132,9 +126,28 @@ func Storage(objs []any, synthesized []*corev1.PersistentVolumeClaim) decide.Obj
 			out.StorageClasses = append(out.StorageClasses, o)
 		}
 	}
+	out.PVCs = Claims(explicit, synthesized)
+	return out
+}
+
+// Claims returns the explicit claims (those with an empty namespace copied
+// into "default"), then the synthesized ones (those StatefulSet templates
+// create) that are not given explicitly: a claim given explicitly, possibly
+// bound, wins.
+func Claims(explicit, synthesized []*corev1.PersistentVolumeClaim) []*corev1.PersistentVolumeClaim {
+	out := make([]*corev1.PersistentVolumeClaim, 0, len(explicit)+len(synthesized))
+	given := make(map[string]bool, len(explicit))
+	for _, c := range explicit {
+		if c.Namespace == "" {
+			c = c.DeepCopy() // the input is never modified
+			defaultNamespace(&c.ObjectMeta)
+		}
+		given[c.Namespace+"/"+c.Name] = true
+		out = append(out, c)
+	}
 	for _, c := range synthesized {
-		if !explicit[c.Namespace+"/"+c.Name] {
-			out.PVCs = append(out.PVCs, c)
+		if !given[c.Namespace+"/"+c.Name] {
+			out = append(out, c)
 		}
 	}
 	return out

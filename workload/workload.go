@@ -1,8 +1,9 @@
 // Package workload turns workloads into the pods they create, so that a
 // Deployment scaled to zero or a CronJob that is not running is analysed
 // like a running pod. Each workload yields one representative pod, owned by
-// the workload (a controller OwnerReference), and a StatefulSet also yields
-// the claims its volumeClaimTemplates create for that pod.
+// the workload (a controller OwnerReference), whatever its replicas, and a
+// StatefulSet also yields the claims its volumeClaimTemplates create for
+// that pod, named as the StatefulSet controller names them.
 package workload
 
 import (
@@ -44,13 +45,18 @@ func Expand(obj any) (pods []*corev1.Pod, claims []*corev1.PersistentVolumeClaim
 		}
 		return one("ReplicationController", o.ObjectMeta, o.Name, o.Spec.Template), nil, true
 	case *appsv1.StatefulSet:
-		// Pod <name>-0 and its claims <template>-<name>-0, as the
-		// StatefulSet controller names them.
-		pods := one("StatefulSet", o.ObjectMeta, o.Name+"-0", &o.Spec.Template)
+		// The first pod, <name>-<start>, and its claims
+		// <template>-<name>-<start>, as the StatefulSet controller names
+		// them (start is spec.ordinals.start, 0 by default).
+		ordinal := int32(0)
+		if o.Spec.Ordinals != nil {
+			ordinal = o.Spec.Ordinals.Start
+		}
+		pods := one("StatefulSet", o.ObjectMeta, fmt.Sprintf("%s-%d", o.Name, ordinal), &o.Spec.Template)
 		pod := pods[0]
 		for i := range o.Spec.VolumeClaimTemplates {
 			t := &o.Spec.VolumeClaimTemplates[i]
-			claim := fmt.Sprintf("%s-%s-0", t.Name, o.Name)
+			claim := fmt.Sprintf("%s-%s-%d", t.Name, o.Name, ordinal)
 			c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: pod.Namespace}, Spec: *t.Spec.DeepCopy()}
 			claims = append(claims, c)
 			// The template's claim replaces a pod volume of the same name.

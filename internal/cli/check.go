@@ -142,7 +142,7 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 
 	if o.fixDir != "" {
 		if err := fixdir.Write(o.fixDir, r); err != nil {
-			return fail(fmt.Errorf("--fix-dir %s: %w", o.fixDir, err))
+			return fail(fmt.Errorf("--fix-dir: %w", err))
 		}
 	}
 	out := cmd.OutOrStdout()

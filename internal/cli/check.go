@@ -140,10 +140,11 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	r := check.Run(in)
 	r.Warnings = append(readErrs, r.Warnings...)
 
+	var fixErr error
 	if o.fixDir != "" {
-		if err := fixdir.Write(o.fixDir, r); err != nil {
-			return fail(fmt.Errorf("--fix-dir: %w", err))
-		}
+		// A patch refused for its object's name leaves the rest written:
+		// the report is still printed, then the refusal fails the run.
+		fixErr = fixdir.Write(o.fixDir, r)
 	}
 	out := cmd.OutOrStdout()
 	switch o.output {
@@ -159,6 +160,9 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 		if err := check.WriteTable(out, r, o.output == "wide"); err != nil {
 			return err
 		}
+	}
+	if fixErr != nil {
+		return fail(fmt.Errorf("--fix-dir: %w", fixErr))
 	}
 	if len(readErrs) > 0 && in.Source == check.SourceManifests {
 		for _, msg := range readErrs {

@@ -95,7 +95,7 @@ func shellQuote(s string) string {
 	return singleQuote(s)
 }
 
-// singleQuote wraps s in single quotes, each quote inside written as '\''.
+// singleQuote wraps s in single quotes, each quote inside written as '\”.
 func singleQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -95,7 +95,8 @@ func shellQuote(s string) string {
 	return singleQuote(s)
 }
 
-// singleQuote wraps s in single quotes, each quote inside written as '\”.
+// singleQuote wraps s in single quotes; a quote inside ends the quoted part,
+// is escaped with a backslash, and a new quoted part begins.
 func singleQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -23,7 +23,7 @@ type clusterOptions struct {
 }
 
 func newClusterOptions() *clusterOptions {
-	return &clusterOptions{config: genericclioptions.NewConfigFlags(true), pageSize: 500}
+	return &clusterOptions{config: genericclioptions.NewConfigFlags(true), pageSize: clusterread.DefaultPageSize}
 }
 
 func (o *clusterOptions) addFlags(cmd *cobra.Command) {

@@ -110,3 +110,19 @@ func TestDocumentOrderDecidesTheFix(t *testing.T) {
 		}
 	}
 }
+
+// TestSlimNodeKeepsTheKubeletVersion: a slimmed node still gives the
+// cluster's version.
+func TestSlimNodeKeepsTheKubeletVersion(t *testing.T) {
+	n := kubelet("v1.35.2")
+	n.Status.Images = []corev1.ContainerImage{{Names: []string{"registry.example/big:1"}, SizeBytes: 1 << 30}}
+	n.Status.NodeInfo.OSImage = "Fedora CoreOS"
+	n.Spec.PodCIDR = "10.0.0.0/24"
+	Slim(n)
+	if n.Status.Images != nil || n.Status.NodeInfo.OSImage != "" || n.Spec.PodCIDR != "" {
+		t.Errorf("node not slimmed: %+v", n)
+	}
+	if v, ok := ClusterVersion("v1.37.0", []*corev1.Node{n}); !ok || v.Minor() != 35 {
+		t.Errorf("ClusterVersion of the slimmed node = %v, %v; want 1.35", v, ok)
+	}
+}

@@ -107,7 +107,11 @@ func TestExplainAndCheckAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := decide.Explain(workload.Collect(typed), decide.Config{Gates: gates, SELinuxEnabled: true, Defaults: defaults})
-		r := check.Run(check.Input{Objects: typed, Target: gates, SELinuxEnabled: true, Defaults: defaults, Source: "manifests"})
+		var in check.Objects
+		for _, o := range typed {
+			in.Add(o)
+		}
+		r := check.Run(check.Input{Objects: in, Target: gates, SELinuxEnabled: true, Defaults: defaults, Source: "manifests"})
 		t.Run(gates.Version().String(), func(t *testing.T) { agree(t, e, r) })
 	}
 }

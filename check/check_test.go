@@ -99,7 +99,12 @@ func input(t *testing.T, target int, current int, objs ...any) Input {
 		t.Fatal(err)
 	}
 	d, _ := label.Profile("fedora")
-	in := Input{Objects: objs, Target: g, SELinuxEnabled: true, Defaults: d, Source: "manifests"}
+	in := Input{Target: g, SELinuxEnabled: true, Defaults: d, Source: SourceManifests}
+	for _, o := range objs {
+		if !in.Objects.Add(o) {
+			t.Fatalf("check does not read %T", o)
+		}
+	}
 	if current != 0 {
 		c, err := kubever.NewGates(kubever.V(current), nil)
 		if err != nil {
@@ -110,7 +115,7 @@ func input(t *testing.T, target int, current int, objs ...any) Input {
 	return in
 }
 
-func find(r Report, typ, property string) []Finding {
+func find(r Report, typ FindingType, property Property) []Finding {
 	var out []Finding
 	for _, f := range r.Findings {
 		if f.Type == typ && f.Property == property {
@@ -120,7 +125,7 @@ func find(r Report, typ, property string) []Finding {
 	return out
 }
 
-func only(t *testing.T, r Report, typ, property string) Finding {
+func only(t *testing.T, r Report, typ FindingType, property Property) Finding {
 	t.Helper()
 	fs := find(r, typ, property)
 	if len(fs) != 1 {
@@ -220,13 +225,14 @@ func TestWhen(t *testing.T) {
 		target, current int
 		modes           []corev1.PersistentVolumeAccessMode
 		sameNode        bool
-		severity, when  string
+		severity        Severity
+		when            When
 	}{
 		{"RWX, same node, 1.37 cluster", 37, 37, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}, true, SeverityError, WhenNow},
 		{"RWX, other nodes, 1.37 cluster", 37, 37, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}, false, SeverityError, WhenCoScheduled},
 		{"RWX, same node, 1.36 cluster", 37, 36, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}, true, SeverityError, WhenTargetVersion},
 		{"RWOP, same node, 1.36 cluster", 37, 36, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, true, SeverityError, WhenNow},
-		{"RWX, target 1.36", 36, 36, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}, true, SeverityWarning, WhenNeverWarning},
+		{"RWX, target 1.36", 36, 36, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}, true, SeverityWarning, WhenWarningOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -175,7 +175,7 @@ func upstreamOnly(a, b *group, first *use) (Finding, bool) {
 				return Finding{
 					Type: TypeConflict, Severity: SeverityInfo, Property: PropertyUpstreamOnly,
 					Volume: volumeName(first.target), Driver: first.target.Facts.CSIDriver, Subjects: subj,
-					When:                      WhenUpstreamOnlyMsg,
+					When:                      WhenUpstreamOnly,
 					UpstreamControllerReports: true,
 					UpstreamDifference:        fmt.Sprintf("the upstream controller compares raw seLinuxOptions (%q vs %q): it reports a conflict the kubelet does not have, because only user and level reach the file label and node defaults fill empty fields", x.label, y.label),
 					Message:                   fmt.Sprintf("Volume %s: the upstream selinux-warning-controller reports a conflict between %s, but the kubelet computes the same label for all of them: nothing fails.", volumeName(first.target), subjectsText(subj)),
@@ -219,7 +219,7 @@ func pairFinding(a, b *group, in Input) Finding {
 	node, kept := sharedNode(a, b)
 	switch {
 	case !eligibleTarget:
-		f.Severity, f.When = SeverityWarning, WhenNeverWarning
+		f.Severity, f.When = SeverityWarning, WhenWarningOnly
 	case node != "" && eligibleNow:
 		f.Severity, f.When = SeverityError, WhenNow
 	case !eligibleNow:
@@ -258,7 +258,7 @@ func pairFinding(a, b *group, in Input) Finding {
 		if node != "" {
 			fmt.Fprintf(&msg, " They already share node %s.", node)
 		}
-	case WhenNeverWarning:
+	case WhenWarningOnly:
 		fmt.Fprintf(&msg, "With %s the volume is not mounted with -o context (%s), so the kubelet only bumps %s.", in.Target.Version(), notEligible, decide.MetricVolumeMismatchWarning)
 	}
 	f.Message = msg.String()
@@ -345,14 +345,14 @@ func multipleFinding(u *use, in Input) Finding {
 	f.UpstreamControllerReports = u.e.running && u.ctrl.multiple
 	switch {
 	case !f.KubeletConflict:
-		f.Severity, f.When = SeverityInfo, WhenUpstreamOnlyMsg
+		f.Severity, f.When = SeverityInfo, WhenUpstreamOnly
 		f.Message = fmt.Sprintf("Volume %s: the containers of %s set different seLinuxOptions, which the upstream controller reports, but they translate to one file label: nothing fails.", f.Volume, subjectsText(f.Subjects))
 		f.Fix = "None needed; write the same seLinuxOptions in every container to silence the upstream event."
 		return f
 	case v.Facts.Eligible:
 		f.Severity, f.When = SeverityError, WhenNow
 	default:
-		f.Severity, f.When = SeverityWarning, WhenNeverWarning
+		f.Severity, f.When = SeverityWarning, WhenWarningOnly
 	}
 	if !f.UpstreamControllerReports && !u.e.running {
 		f.UpstreamDifference = "the upstream controller sees running pods only"

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,12 +24,7 @@ func driverFindings(in Input, objs decide.Objects, target decide.Explanation) []
 	for _, d := range objs.CSIDrivers {
 		drivers[d.Name] = d
 	}
-	dss := append([]*appsv1.DaemonSet{}, in.NodePlugins...)
-	for _, o := range in.Objects {
-		if ds, ok := o.(*appsv1.DaemonSet); ok {
-			dss = append(dss, ds)
-		}
-	}
+	dss := append(slices.Clip(in.Objects.NodePlugins), in.Objects.DaemonSets...)
 	pvs, classes := objs.PVs, objs.StorageClasses
 	used := map[string]int{}
 	for _, p := range target.Pods {

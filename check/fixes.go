@@ -80,13 +80,30 @@ func patchFor(s *subject, ch change) (Patch, bool) {
 	}
 	return Patch{
 		APIVersion: tp.apiVersion, Kind: s.kind, Namespace: s.namespace, Name: s.name, Type: "strategic", Patch: string(b),
-		Command: fmt.Sprintf("kubectl -n %s patch %s %s --type=strategic -p '%s'", s.namespace, strings.ToLower(s.kind), s.name, b),
+		Command: fmt.Sprintf("kubectl -n %s patch %s %s --type=strategic -p %s", shellQuote(s.namespace), strings.ToLower(s.kind), shellQuote(s.name), singleQuote(string(b))),
 	}, true
+}
+
+// shellQuote returns s as one POSIX shell word: as is when it holds only
+// characters a valid object name can (the usual case), else single-quoted.
+// Names come from manifests nobody has validated: a name such as "x; rm -rf
+// ~" must stay an argument when the command is copied into a shell.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == "" {
+		return s
+	}
+	return singleQuote(s)
+}
+
+// singleQuote wraps s in single quotes; a quote inside ends the quoted part,
+// is escaped with a backslash, and a new quoted part begins.
+func singleQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // conflictFix proposes a remedy for a conflict between sides a (labeled, or
 // the larger side) and b.
-func conflictFix(a, b *group, property string, canonicalOnly bool, in Input) (string, []Patch) {
+func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (string, []Patch) {
 	policyExists := in.Target.Known(kubever.SELinuxChangePolicy)
 	recursiveFor := func(groups ...*group) (string, []Patch) {
 		var names []string

@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
@@ -17,12 +18,8 @@ import (
 
 // Input is what a check reads.
 type Input struct {
-	// Objects are typed API objects (pointers): Pods, Deployments,
-	// StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
-	// ReplicationControllers, PersistentVolumeClaims, PersistentVolumes,
-	// StorageClasses, CSIDrivers, and Namespaces (for OpenShift's
-	// openshift.io/sa.scc.mcs levels). Other kinds are ignored.
-	Objects []any
+	// Objects are the API objects to check.
+	Objects Objects
 	// Target is the version (and gates) to check against.
 	Target kubever.Gates
 	// Current is the cluster's version today; nil when unknown (manifests).
@@ -33,13 +30,11 @@ type Input struct {
 	// SELinuxEnabled is whether the nodes run SELinux.
 	SELinuxEnabled bool
 	Defaults       label.Defaults
-	// Source is "cluster" or "manifests", for the report.
-	Source string
-	// NodePlugins are DaemonSets outside the checked namespaces, read only
-	// to check CSI node plugins.
-	NodePlugins []*appsv1.DaemonSet
+	// Source is where the objects came from, for the report.
+	Source Source
 	// DaemonSetsListed is true when the input holds every DaemonSet of the
-	// cluster, so that a missing CSI node plugin can be reported.
+	// cluster (as DaemonSets or NodePlugins), so that a missing CSI node
+	// plugin can be reported.
 	DaemonSetsListed bool
 }
 
@@ -55,8 +50,8 @@ type use struct {
 // Run checks the input and returns the report.
 func Run(in Input) Report {
 	c := newCollector()
-	c.collect(in.Objects)
-	objs := decideObjects(in.Objects, c)
+	c.collect(&in.Objects)
+	objs := decideObjects(&in.Objects, c)
 	cfg := decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true}
 	target := decide.Explain(objs, cfg)
 	var current *decide.Explanation
@@ -69,7 +64,7 @@ func Run(in Input) Report {
 		e := decide.Explain(objs, cc)
 		current = &e
 	}
-	r := Report{APIVersion: APIVersion, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
+	r := Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
 	if in.Current != nil {
 		r.CurrentVersion = in.Current.Version().String()
 	}
@@ -187,8 +182,14 @@ func Run(in Input) Report {
 }
 
 // decideObjects assembles decide.Objects with the entries' pods in order.
-func decideObjects(in []any, c *collector) decide.Objects {
-	o := workload.Storage(in, c.claims)
+func decideObjects(in *Objects, c *collector) decide.Objects {
+	o := decide.Objects{
+		PVCs:           workload.Claims(in.PVCs, c.claims),
+		PVs:            in.PVs,
+		StorageClasses: in.StorageClasses,
+		CSIDrivers:     in.CSIDrivers,
+		Pods:           make([]*corev1.Pod, 0, len(c.entries)),
+	}
 	for _, e := range c.entries {
 		o.Pods = append(o.Pods, e.pod)
 	}
@@ -245,7 +246,9 @@ type findingSet map[findingKey]bool
 // findingKey identifies a finding; more than one subject are joined into
 // rest.
 type findingKey struct {
-	typ, property, volume string
+	typ                   FindingType
+	property              Property
+	volume                string
 	kind, namespace, name string
 	rest                  string
 }
@@ -284,8 +287,8 @@ func (s Subject) String() string {
 	return s.Kind + " " + s.Namespace + "/" + s.Name
 }
 
-var severityRank = map[string]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
-var typeRank = map[string]int{TypeConflict: 0, TypeDriverReadiness: 1, TypeSlowPath: 2}
+var severityRank = map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
+var typeRank = map[FindingType]int{TypeConflict: 0, TypeDriverReadiness: 1, TypeSlowPath: 2}
 
 // sortFindings orders findings by severity, type and volume, stably. It
 // sorts small keys and moves each Finding once: Findings are large, and

@@ -64,6 +64,12 @@ func Slim(obj any) {
 			slimTemplate(o.Spec.Template)
 		}
 		o.Status = corev1.ReplicationControllerStatus{}
+	case *corev1.Node:
+		// Only the kubelet version is read (ClusterVersion): images,
+		// conditions and attached volumes of thousands of nodes are not.
+		slimMeta(&o.ObjectMeta)
+		o.Spec = corev1.NodeSpec{}
+		o.Status = corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: o.Status.NodeInfo.KubeletVersion}}
 	case *storagev1.StorageClass:
 		// The default-class annotation is read: keep the annotations.
 		o.ManagedFields, o.Labels = nil, nil
@@ -149,6 +155,18 @@ func unreadFields() map[string][]string {
 		}
 	}
 	status := []string{"status"}
+	// A node's status but its kubelet version.
+	nodeStatus := []string{"spec"}
+	for _, name := range jsonFieldNames(reflect.TypeFor[corev1.NodeStatus]()) {
+		if name != "nodeInfo" {
+			nodeStatus = append(nodeStatus, "status."+name)
+		}
+	}
+	for _, name := range jsonFieldNames(reflect.TypeFor[corev1.NodeSystemInfo]()) {
+		if name != "kubeletVersion" {
+			nodeStatus = append(nodeStatus, "status.nodeInfo."+name)
+		}
+	}
 	return map[string][]string{
 		"Pod":                   with(meta, podSpec("spec."), podStatus),
 		"PersistentVolumeClaim": with(meta, []string{"spec.resources", "spec.selector", "spec.dataSource", "spec.dataSourceRef"}, status),
@@ -160,6 +178,7 @@ func unreadFields() map[string][]string {
 		"CronJob":               with(meta, template("spec.jobTemplate.spec.template."), status),
 		"ReplicationController": with(meta, template("spec.template."), status),
 		"DaemonSet":             with(meta, status),
+		"Node":                  with(meta, nodeStatus),
 		"StorageClass":          {"metadata.managedFields", "metadata.labels"},
 	}
 }

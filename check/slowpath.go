@@ -60,7 +60,7 @@ func slowPathFindings(u *use, in Input) []Finding {
 		for i, c := range failing {
 			names[i] = c.Name + " (" + c.Reason + ")"
 		}
-		f.Property = failing[0].Name
+		f.Property = Property(failing[0].Name)
 		f.Message = lead + "; a context mount needs more than one change: " + strings.Join(names, "; ") + "."
 		f.Fix = "Fix each failing condition; see `selmount explain` for the checklist."
 		return append(out, f)
@@ -89,7 +89,7 @@ func slowPathFindings(u *use, in Input) []Finding {
 			f.Fix = fmt.Sprintf("The in-tree %s plugin never mounts with a context: move the data to a CSI driver that announces seLinuxMount.", v.Facts.Kind)
 		}
 	default:
-		f.Property = c.Name
+		f.Property = Property(c.Name)
 		f.Fix = "See `selmount explain` for the checklist."
 	}
 	return append(out, f)

@@ -4,8 +4,6 @@ import (
 	"sort"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -89,47 +87,31 @@ func ns(n string) string {
 
 // collect builds subjects and entries. Workload templates come first so that
 // a subject's object is known before its running pods are attached.
-func (c *collector) collect(objs []any) {
+func (c *collector) collect(objs *Objects) {
 	// Owner chains first.
-	for _, o := range objs {
-		switch w := o.(type) {
-		case *appsv1.ReplicaSet:
-			if k, n, ok := controllerOf(w.OwnerReferences); ok {
-				c.rsOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
-			}
-		case *batchv1.Job:
-			if k, n, ok := controllerOf(w.OwnerReferences); ok {
-				c.jobOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
-			}
+	for _, w := range objs.ReplicaSets {
+		if k, n, ok := controllerOf(w.OwnerReferences); ok {
+			c.rsOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
+		}
+	}
+	for _, w := range objs.Jobs {
+		if k, n, ok := controllerOf(w.OwnerReferences); ok {
+			c.jobOwner[ns(w.Namespace)+"/"+w.Name] = [2]string{k, n}
 		}
 	}
 	// OpenShift: SCC admission (restricted-v2, MustRunAs) gives a pod without
 	// pod-level seLinuxOptions the level of its namespace. Running pods
 	// already carry it; templates get it here.
 	mcs := map[string]string{}
-	for _, o := range objs {
-		if n, ok := o.(*corev1.Namespace); ok && n.Annotations[openshiftMCS] != "" {
+	for _, n := range objs.Namespaces {
+		if n.Annotations[openshiftMCS] != "" {
 			mcs[n.Name] = n.Annotations[openshiftMCS]
 		}
 	}
-	var pods []*corev1.Pod
-	for _, o := range objs {
-		switch w := o.(type) {
-		case *corev1.Pod:
-			pods = append(pods, w)
-			continue
-		case *appsv1.ReplicaSet:
-			if _, _, owned := controllerOf(w.OwnerReferences); owned {
-				continue // its Deployment's template stands for it
-			}
-		case *batchv1.Job:
-			if _, _, owned := controllerOf(w.OwnerReferences); owned {
-				continue // its CronJob's template stands for it
-			}
-		}
+	objs.templates(func(o any) {
 		tpl, claims, ok := workload.Expand(o)
 		if !ok || len(tpl) == 0 {
-			continue
+			return
 		}
 		if lvl := mcs[tpl[0].Namespace]; lvl != "" {
 			applySCCLevel(tpl[0], lvl)
@@ -138,8 +120,8 @@ func (c *collector) collect(objs []any) {
 		s := c.subject(ref.Kind, tpl[0].Namespace, ref.Name, o)
 		c.entries = append(c.entries, &entry{subj: s, pod: tpl[0]})
 		c.claims = append(c.claims, claims...)
-	}
-	for _, p := range pods {
+	})
+	for _, p := range objs.Pods {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue // finished pods hold no volume
 		}

@@ -37,7 +37,7 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 		return err
 	}
 	n := 0
-	for _, sev := range []string{SeverityError, SeverityWarning, SeverityInfo} {
+	for _, sev := range []Severity{SeverityError, SeverityWarning, SeverityInfo} {
 		var fs []Finding
 		for _, f := range r.Findings {
 			if f.Severity == sev {
@@ -47,7 +47,7 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 		if len(fs) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s (%d)\n", strings.ToUpper(sev)+"S", len(fs))
+		fmt.Fprintf(&b, "\n%s (%d)\n", strings.ToUpper(string(sev))+"S", len(fs))
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		if wide {
 			fmt.Fprintln(tw, "#\tTYPE\tPROPERTY\tVOLUME\tDRIVER\tWHEN\tUPSTREAM\tSUBJECTS")
@@ -126,9 +126,9 @@ func writeInputNotes(b *strings.Builder, r Report) {
 	}
 }
 
-func orDash(s string) string {
+func orDash[S ~string](s S) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return string(s)
 }

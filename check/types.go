@@ -18,51 +18,69 @@ package check
 
 import "github.com/selmount/selmount/decide"
 
-// APIVersion is the version of the Report document.
-const APIVersion = "selmount.io/v1alpha1"
+// FindingType is what kind of problem a finding is.
+type FindingType string
 
 // Finding types.
 const (
-	TypeConflict        = "Conflict"
-	TypeSlowPath        = "SlowPath"
-	TypeDriverReadiness = "DriverReadiness"
+	TypeConflict        FindingType = "Conflict"
+	TypeSlowPath        FindingType = "SlowPath"
+	TypeDriverReadiness FindingType = "DriverReadiness"
 )
+
+// Property names the condition behind a finding, within its type.
+type Property string
 
 // Conflict properties, as the upstream controller names them.
 const (
-	PropertyLabel          = "SELinuxLabel"
-	PropertyChangePolicy   = "SELinuxChangePolicy"
-	PropertyMultipleLabels = "MultipleSELinuxLabels"
+	PropertyLabel          Property = "SELinuxLabel"
+	PropertyChangePolicy   Property = "SELinuxChangePolicy"
+	PropertyMultipleLabels Property = "MultipleSELinuxLabels"
 )
 
 // Slow-path and readiness properties.
 const (
-	PropertyNoLevel          = "NoLevel"
-	PropertyRecursivePolicy  = "RecursivePolicy"
-	PropertyAccessMode       = "AccessMode"
-	PropertyDriverSupport    = "DriverSupport"
-	PropertyNoIsolation      = "NoIsolation"
-	PropertyMissingCSIDriver = "MissingCSIDriver"
-	PropertyHostPaths        = "NodePluginHostPaths"
-	PropertySharedSuperblock = "SharedSuperblockOptions"
-	PropertyAPIServerVersion = "APIServerVersion"
-	PropertyUpstreamOnly     = "UpstreamOnly"
+	PropertyNoLevel          Property = "NoLevel"
+	PropertyRecursivePolicy  Property = "RecursivePolicy"
+	PropertyAccessMode       Property = "AccessMode"
+	PropertyDriverSupport    Property = "DriverSupport"
+	PropertyNoIsolation      Property = "NoIsolation"
+	PropertyMissingCSIDriver Property = "MissingCSIDriver"
+	PropertyHostPaths        Property = "NodePluginHostPaths"
+	PropertySharedSuperblock Property = "SharedSuperblockOptions"
+	PropertyAPIServerVersion Property = "APIServerVersion"
+	PropertyUpstreamOnly     Property = "UpstreamOnly"
 )
+
+// Severity is how bad a finding is.
+type Severity string
 
 // Severities, most severe first.
 const (
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-	SeverityInfo    = "info"
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
 )
+
+// When says when a conflict makes a pod fail.
+type When string
 
 // When a conflict bites.
 const (
-	WhenNow             = "Now"             // pods on one node already conflict
-	WhenCoScheduled     = "WhenCoScheduled" // fails as soon as the pods share a node
-	WhenTargetVersion   = "TargetVersion"   // fails only after the upgrade to the target version
-	WhenNeverWarning    = "WarningOnly"     // the kubelet only bumps a warning metric
-	WhenUpstreamOnlyMsg = "UpstreamOnly"    // only the upstream controller reports it
+	WhenNow           When = "Now"             // pods on one node already conflict
+	WhenCoScheduled   When = "WhenCoScheduled" // fails as soon as the pods share a node
+	WhenTargetVersion When = "TargetVersion"   // fails only after the upgrade to the target version
+	WhenWarningOnly   When = "WarningOnly"     // never fails: the kubelet only bumps a warning metric
+	WhenUpstreamOnly  When = "UpstreamOnly"    // never fails: only the upstream controller reports it
+)
+
+// Source is where a check's objects came from.
+type Source string
+
+// Sources.
+const (
+	SourceCluster   Source = "cluster"
+	SourceManifests Source = "manifests"
 )
 
 // Report is the document `selmount check -o json|yaml` prints.
@@ -71,7 +89,7 @@ type Report struct {
 	Kind           string `json:"kind"`
 	TargetVersion  string `json:"targetVersion"`
 	CurrentVersion string `json:"currentVersion,omitempty"`
-	Source         string `json:"source"` // "cluster" or "manifests"
+	Source         Source `json:"source"`
 	// FeatureGatesWithoutEffect are the --feature-gates overrides that
 	// change nothing here, with the reason (see kubever.Gates.Inert).
 	FeatureGatesWithoutEffect map[string]string `json:"featureGatesWithoutEffect,omitempty"`
@@ -110,15 +128,15 @@ type Summary struct {
 
 // Finding is one problem.
 type Finding struct {
-	Type     string `json:"type"`
-	Severity string `json:"severity"`
-	Property string `json:"property,omitempty"`
+	Type     FindingType `json:"type"`
+	Severity Severity    `json:"severity"`
+	Property Property    `json:"property,omitempty"`
 	// Volume is the PersistentVolume (or claim, when not bound yet).
 	Volume   string    `json:"volume,omitempty"`
 	Driver   string    `json:"driver,omitempty"`
 	Subjects []Subject `json:"subjects,omitempty"`
 	// When says when a conflict makes a pod fail (see the When constants).
-	When string `json:"when,omitempty"`
+	When When `json:"when,omitempty"`
 	// Kept says which side the kubelet keeps.
 	Kept string `json:"kept,omitempty"`
 	// KubeletConflict is true when the kubelet compares the labels as

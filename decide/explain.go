@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
@@ -39,7 +40,7 @@ func Explain(objs Objects, cfg Config) Explanation {
 		d.gates[g] = cfg.Gates.Describe(g)
 	}
 	out := Explanation{
-		APIVersion:                APIVersion,
+		APIVersion:                apiversion.Current,
 		Kind:                      "Explanation",
 		KubernetesVersion:         cfg.Gates.Version().String(),
 		FeatureGates:              cfg.Gates.Map(),

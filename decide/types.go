@@ -25,9 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// APIVersion is the version of the documents this package produces.
-const APIVersion = "selmount.io/v1alpha1"
-
 // Method is how a volume's files get the pod's label.
 type Method string
 

@@ -43,6 +43,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/ctxmount"
 	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/mountinfo"
@@ -333,11 +334,9 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// APIVersion and KindVolumeRecord identify a volume record.
-const (
-	APIVersion       = "selmount.io/v1alpha1"
-	KindVolumeRecord = "VolumeRecord"
-)
+// KindVolumeRecord identifies a volume record (apiVersion
+// apiversion.Current).
+const KindVolumeRecord = "VolumeRecord"
 
 // record is volume.json.
 type record struct {
@@ -354,7 +353,7 @@ type record struct {
 }
 
 func (t *Tracker) writeRecord(st *volState) error {
-	r := record{APIVersion: APIVersion, Kind: KindVolumeRecord, VolumeID: st.vol.ID, Source: st.vol.Source,
+	r := record{APIVersion: apiversion.Current, Kind: KindVolumeRecord, VolumeID: st.vol.ID, Source: st.vol.Source,
 		FSType: st.vol.FSType, Options: st.vol.Options, SELinuxMountContext: st.context.String(), Pods: sortedKeys(st.users)}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package workload turns workloads into the pods they create, so that a
 // Deployment scaled to zero or a CronJob that is not running is analysed
 // like a running pod. Each workload yields one representative pod, owned by
-// the workload (a controller OwnerReference), and a StatefulSet also yields
-// the claims its volumeClaimTemplates create for that pod.
+// the workload (a controller OwnerReference), whatever its replicas, and a
+// StatefulSet also yields the claims its volumeClaimTemplates create for
+// that pod, named as the StatefulSet controller names them.
 package workload
 
 import (
@@ -44,13 +45,18 @@ func Expand(obj any) (pods []*corev1.Pod, claims []*corev1.PersistentVolumeClaim
 		}
 		return one("ReplicationController", o.ObjectMeta, o.Name, o.Spec.Template), nil, true
 	case *appsv1.StatefulSet:
-		// Pod <name>-0 and its claims <template>-<name>-0, as the
-		// StatefulSet controller names them.
-		pods := one("StatefulSet", o.ObjectMeta, o.Name+"-0", &o.Spec.Template)
+		// The first pod, <name>-<start>, and its claims
+		// <template>-<name>-<start>, as the StatefulSet controller names
+		// them (start is spec.ordinals.start, 0 by default).
+		ordinal := int32(0)
+		if o.Spec.Ordinals != nil {
+			ordinal = o.Spec.Ordinals.Start
+		}
+		pods := one("StatefulSet", o.ObjectMeta, fmt.Sprintf("%s-%d", o.Name, ordinal), &o.Spec.Template)
 		pod := pods[0]
 		for i := range o.Spec.VolumeClaimTemplates {
 			t := &o.Spec.VolumeClaimTemplates[i]
-			claim := fmt.Sprintf("%s-%s-0", t.Name, o.Name)
+			claim := fmt.Sprintf("%s-%s-%d", t.Name, o.Name, ordinal)
 			c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: pod.Namespace}, Spec: *t.Spec.DeepCopy()}
 			claims = append(claims, c)
 			// The template's claim replaces a pod volume of the same name.
@@ -113,17 +119,11 @@ func Collect(objs []any) decide.Objects {
 // to the caller.
 func Storage(objs []any, synthesized []*corev1.PersistentVolumeClaim) decide.Objects {
 	var out decide.Objects
-	explicit := map[string]bool{}
+	var explicit []*corev1.PersistentVolumeClaim
 	for _, obj := range objs {
 		switch o := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
-			c := o
-			if c.Namespace == "" {
-				c = o.DeepCopy() // the input is never modified
-				defaultNamespace(&c.ObjectMeta)
-			}
-			explicit[c.Namespace+"/"+c.Name] = true
-			out.PVCs = append(out.PVCs, c)
+			explicit = append(explicit, o)
 		case *corev1.PersistentVolume:
 			out.PVs = append(out.PVs, o)
 		case *storagev1.CSIDriver:
@@ -132,9 +132,28 @@ func Storage(objs []any, synthesized []*corev1.PersistentVolumeClaim) decide.Obj
 			out.StorageClasses = append(out.StorageClasses, o)
 		}
 	}
+	out.PVCs = Claims(explicit, synthesized)
+	return out
+}
+
+// Claims returns the explicit claims (those with an empty namespace copied
+// into "default"), then the synthesized ones (those StatefulSet templates
+// create) that are not given explicitly: a claim given explicitly, possibly
+// bound, wins.
+func Claims(explicit, synthesized []*corev1.PersistentVolumeClaim) []*corev1.PersistentVolumeClaim {
+	out := make([]*corev1.PersistentVolumeClaim, 0, len(explicit)+len(synthesized))
+	given := make(map[string]bool, len(explicit))
+	for _, c := range explicit {
+		if c.Namespace == "" {
+			c = c.DeepCopy() // the input is never modified
+			defaultNamespace(&c.ObjectMeta)
+		}
+		given[c.Namespace+"/"+c.Name] = true
+		out = append(out, c)
+	}
 	for _, c := range synthesized {
-		if !explicit[c.Namespace+"/"+c.Name] {
-			out.PVCs = append(out.PVCs, c)
+		if !given[c.Namespace+"/"+c.Name] {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -3,18 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/check"
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/examples"
+	"github.com/selmount/selmount/fixdir"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/manifest"
 )
@@ -95,10 +91,9 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 
 func (o *checkOptions) run(cmd *cobra.Command) error {
 	fail := func(err error) error { return &ExitCodeError{Code: ExitError, Err: err} }
-	switch o.failOn {
-	case "conflict", "warning", "none":
-	default:
-		return fail(fmt.Errorf("--fail-on %q: want conflict, warning or none", o.failOn))
+	failOn, err := check.ParseFailOn(o.failOn)
+	if err != nil {
+		return fail(fmt.Errorf("--fail-on %w", err))
 	}
 	defaults, err := resolveDefaults(o.nodeDefaults)
 	if err != nil {
@@ -119,48 +114,29 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 			res = manifest.ReadAll(o.files, cmd.InOrStdin(), &manifest.Options{Transform: check.Slim, Discard: check.Unread, Standard: o.standardDecoders})
 		}
 		objs, errs := res.Objects, res.Errors
-		in.Objects = make([]any, len(objs))
-		for i, ob := range objs {
-			in.Objects[i] = ob.Obj
+		for _, ob := range objs {
+			in.Objects.Add(ob.Obj) // kinds check does not read are left out
 		}
 		for _, e := range errs {
 			readErrs = append(readErrs, e.Error())
 		}
-		if len(in.Objects) == 0 && len(errs) > 0 {
+		if in.Objects.Len() == 0 && len(errs) > 0 {
 			// Nothing could be read: no report that says "No findings".
 			return fail(errors.Join(errs...))
 		}
-		in.Source = "manifests"
+		in.Source = check.SourceManifests
 	default:
-		cres, err := o.cluster.load(cmd)
+		cres, err := o.cluster.read(cmd)
 		if err != nil {
 			return fail(err)
 		}
-		for _, obj := range cres.objects {
-			if c, ok := obj.(nodePluginCandidate); ok {
-				if ds, ok := c.obj.(*appsv1.DaemonSet); ok {
-					in.NodePlugins = append(in.NodePlugins, ds)
-				}
-				continue
-			}
-			in.Objects = append(in.Objects, obj)
-		}
-		in.ServerVersion, in.DaemonSetsListed = cres.serverVersion, cres.daemonSetsListed
-		clusterWarnings = cres.warnings
-		in.Source = "cluster"
+		in.Objects, in.ServerVersion, in.DaemonSetsListed = cres.Objects, cres.ServerVersion, cres.AllDaemonSets
+		clusterWarnings = cres.Warnings
+		in.Source = check.SourceCluster
 	}
-
-	// The kubelets decide what fails today: the oldest one, when the nodes
-	// could be read, else the API server's version.
-	reference := in.ServerVersion
-	if kv := oldestKubelet(in.Objects); kv != "" {
-		reference = kv
-	}
-	target, current, err := o.versions(reference)
-	if err != nil {
+	if in.Target, in.Current, err = o.versions(in.ServerVersion, in.Objects.Nodes); err != nil {
 		return fail(err)
 	}
-	in.Target, in.Current = target, current
 	r := check.Run(in)
 	r.Warnings = append(clusterWarnings, r.Warnings...)
 	// Each input problem once: on standard error and in the report.
@@ -172,10 +148,11 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 	r.Skipped = skippedList
 	res = manifest.Result{} // only the report is needed from here
 
+	var fixErr error
 	if o.fixDir != "" {
-		if err := writeFixes(o.fixDir, r); err != nil {
-			return fail(err)
-		}
+		// A patch refused for its object's name leaves the rest written:
+		// the report is still printed, then the refusal fails the run.
+		fixErr = fixdir.Write(o.fixDir, r)
 	}
 	out := cmd.OutOrStdout()
 	switch o.output {
@@ -192,129 +169,48 @@ func (o *checkOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
+	if fixErr != nil {
+		return fail(fmt.Errorf("--fix-dir: %w", fixErr))
+	}
 	for _, msg := range r.InputErrors {
 		fmt.Fprintln(cmd.ErrOrStderr(), "error:", msg)
 	}
-	if len(r.InputErrors) > 0 && in.Source == "manifests" {
+	if len(r.InputErrors) > 0 && in.Source == check.SourceManifests {
 		return &ExitCodeError{Code: ExitError}
 	}
-	if failed(r, o.failOn) {
+	if r.Fails(failOn) {
 		return &ExitCodeError{Code: ExitFindings}
 	}
 	return nil
 }
 
-// versions resolves the target and current versions.
-func (o *checkOptions) versions(server string) (kubever.Gates, *kubever.Gates, error) {
+// versions resolves --target-version, --current-version and
+// --feature-gates; unset versions follow check.ClusterVersion and
+// check.DefaultTarget.
+func (o *checkOptions) versions(server string, nodes []*corev1.Node) (kubever.Gates, *kubever.Gates, error) {
 	var current *kubever.Gates
-	curStr := o.currentVer
-	if curStr == "" && server != "" {
-		curStr = server
-	}
-	var cur kubever.Version
-	if curStr != "" {
-		v, err := kubever.ParseVersion(curStr)
+	cur, known := check.ClusterVersion(server, nodes)
+	if o.currentVer != "" {
+		v, err := kubever.ParseVersion(o.currentVer)
 		if err != nil {
-			if o.currentVer != "" {
-				return kubever.Gates{}, nil, fmt.Errorf("--current-version: %w", err)
-			}
-			// A server outside the modelled range: older ones are treated
-			// as the oldest modelled kubelet; the target still applies.
-			v = kubever.Oldest
-			if minor, perr := kubever.ParseMinor(curStr); errors.Is(err, kubever.ErrUnsupportedVersion) && perr == nil && minor > kubever.Newest.Minor() {
-				v = kubever.Newest
-			}
+			return kubever.Gates{}, nil, fmt.Errorf("--current-version: %w", err)
 		}
-		g, err := kubever.NewGates(v, nil)
+		cur, known = v, true
+	}
+	if known {
+		g, err := kubever.NewGates(cur, nil)
 		if err != nil {
 			return kubever.Gates{}, nil, err
 		}
-		cur, current = v, &g
+		current = &g
 	}
 	tv := o.targetVersion
 	if tv == "" {
-		tv = "1.37"
-		if !cur.IsZero() && cur.Compare(kubever.V(37)) > 0 {
-			tv = cur.String()
-		}
+		tv = check.DefaultTarget(cur).String()
 	}
 	target, err := resolveGates("--target-version", tv, o.featureGates)
 	if err != nil {
 		return kubever.Gates{}, nil, err
 	}
 	return target, current, nil
-}
-
-// failed applies --fail-on.
-func failed(r check.Report, failOn string) bool {
-	for _, f := range r.Findings {
-		switch failOn {
-		case "conflict":
-			if f.Type == check.TypeConflict && f.Severity == check.SeverityError {
-				return true
-			}
-		case "warning":
-			if f.Severity == check.SeverityError || f.Severity == check.SeverityWarning {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// writeFixes writes every patch, a script that applies them, and the
-// cluster-wide opt-out manifests into dir.
-func writeFixes(dir string, r check.Report) error {
-	if err := os.MkdirAll(filepath.Join(dir, "patches"), 0o755); err != nil {
-		return fmt.Errorf("--fix-dir: %w", err)
-	}
-	var script strings.Builder
-	script.WriteString("#!/bin/sh\n# Generated by selmount check: apply the proposed patches, one per line.\n# Review them first; add --dry-run=server to try them.\nset -e\n")
-	seen := map[string]bool{}
-	for i, f := range r.Findings {
-		for j, p := range f.Patches {
-			name := fmt.Sprintf("%s.%s.%s.%d-%d.yaml", p.Namespace, strings.ToLower(p.Kind), p.Name, i+1, j+1)
-			if seen[p.Command] {
-				continue
-			}
-			seen[p.Command] = true
-			body, err := yaml.JSONToYAML([]byte(p.Patch))
-			if err != nil {
-				return err
-			}
-			header := fmt.Sprintf("# %s %s/%s (%s/%s): %s\n# kubectl -n %s patch %s %s --type=strategic --patch-file %s\n",
-				p.Kind, p.Namespace, p.Name, f.Type, f.Property, f.Message, p.Namespace, strings.ToLower(p.Kind), p.Name, filepath.Join("patches", name))
-			if err := os.WriteFile(filepath.Join(dir, "patches", name), append([]byte(header), body...), 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(&script, "kubectl -n %s patch %s %s --type=strategic --patch-file \"$(dirname \"$0\")/patches/%s\"\n", p.Namespace, strings.ToLower(p.Kind), p.Name, name)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "apply-patches.sh"), []byte(script.String()), 0o755); err != nil {
-		return err
-	}
-	for _, c := range check.ClusterFixes() {
-		if err := os.WriteFile(filepath.Join(dir, c.File), []byte(c.Manifest), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// oldestKubelet returns the oldest kubeletVersion among the Nodes in objs.
-func oldestKubelet(objs []any) string {
-	best, bestMinor := "", 1<<30
-	for _, obj := range objs {
-		n, ok := obj.(*corev1.Node)
-		if !ok {
-			continue
-		}
-		v := n.Status.NodeInfo.KubeletVersion
-		// Also kubelets older than the modelled range: they are the
-		// oldest, and versions() maps them to the oldest modelled one.
-		if minor, err := kubever.ParseMinor(v); err == nil && minor < bestMinor {
-			best, bestMinor = v, minor
-		}
-	}
-	return best
 }

@@ -266,7 +266,7 @@ func waitStable(t *testing.T, ctx context.Context, kcm *testcluster.KCM) []confl
 	return last
 }
 
-func hasFinding(r check.Report, property string, subjects ...string) bool {
+func hasFinding(r check.Report, property check.Property, subjects ...string) bool {
 	for _, f := range r.Findings {
 		if f.Property != property {
 			continue

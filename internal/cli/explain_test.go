@@ -13,6 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/internal/cli"
 	"github.com/selmount/selmount/kubever"
@@ -347,7 +348,7 @@ func TestExplainJSONInvariants(t *testing.T) {
 		for _, selinux := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/selinux=%v", v, selinux), func(t *testing.T) {
 				e, raw := explainJSON(t, "--kube-version", v.String(), fmt.Sprintf("--selinux=%v", selinux))
-				if e.APIVersion != decide.APIVersion || e.Kind != "Explanation" || e.KubernetesVersion != v.String() || e.SELinuxEnabled != selinux {
+				if e.APIVersion != apiversion.Current || e.Kind != "Explanation" || e.KubernetesVersion != v.String() || e.SELinuxEnabled != selinux {
 					t.Errorf("header: %s %s %s selinux=%v", e.APIVersion, e.Kind, e.KubernetesVersion, e.SELinuxEnabled)
 				}
 				if len(e.Errors) != 0 {

@@ -8,14 +8,12 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/ctxmount"
 	"github.com/selmount/selmount/mountopt"
 )
 
 func init() { register(newMountCmd) }
-
-// APIVersion of the JSON documents of mount and verify.
-const mountAPIVersion = "selmount.io/v1alpha1"
 
 type mountOptions struct {
 	fstype        string
@@ -170,7 +168,7 @@ func (o *mountOptions) run(cmd *cobra.Command, source, target string) error {
 		mopt.Mounter = ctxmount.NewHelperMounter()
 	}
 	res, err := ctxmount.Mount(cmd.Context(), ctxmount.Request{Source: source, Target: target, FSType: o.fstype, Options: opts, Label: lbl}, mopt)
-	out := MountResult{APIVersion: mountAPIVersion, Kind: "MountResult", Result: res, Reason: reasonOf(err)}
+	out := MountResult{APIVersion: apiversion.Current, Kind: "MountResult", Result: res, Reason: reasonOf(err)}
 	if err != nil {
 		out.Error = err.Error()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/relabel"
 )
@@ -123,7 +124,7 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	res := RelabelResult{
-		APIVersion: "selmount.io/v1alpha1", Kind: "RelabelResult",
+		APIVersion: apiversion.Current, Kind: "RelabelResult",
 		Path: path, SubPath: o.subPath, Label: to.String(), DryRun: o.dryRun,
 		Visited: st.Visited, Changed: st.Changed, Correct: st.Correct, Skipped: st.Skipped, Errors: st.Errors,
 		ElapsedSeconds: st.Elapsed.Seconds(),

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/check"
 )
 
@@ -16,7 +17,7 @@ import (
 // writeDocument gives, with and without findings, with characters that
 // encoding/json escapes and strings that look like the splice marker.
 func TestWriteReportJSONMatchesEncoder(t *testing.T) {
-	base := check.Report{APIVersion: check.APIVersion, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
+	base := check.Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
 	withFindings := base
 	withFindings.Findings = []check.Finding{
 		{Type: check.TypeConflict, Severity: check.SeverityError, Property: check.PropertyLabel, Volume: "pv-a",
@@ -68,7 +69,7 @@ func checkReport(t *testing.T, name string, r check.Report, format string) {
 // YAML must quote.
 func TestWriteReportYAMLMatchesMarshal(t *testing.T) {
 	long := strings.Repeat("a long message with spaces that the emitter folds at eighty columns, ", 4)
-	r := check.Report{APIVersion: check.APIVersion, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
+	r := check.Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
 	reports := []check.Report{r}
 	r.Findings = []check.Finding{
 		{Type: check.TypeConflict, Severity: check.SeverityError, Property: check.PropertyLabel, Volume: "pv-a",
@@ -87,7 +88,7 @@ func TestWriteReportYAMLMatchesMarshal(t *testing.T) {
 
 // TestWriteReportChunks: more findings than one chunk, in both formats.
 func TestWriteReportChunks(t *testing.T) {
-	r := check.Report{APIVersion: check.APIVersion, Kind: "Report", TargetVersion: "1.37", Source: "manifests"}
+	r := check.Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: "1.37", Source: "manifests"}
 	for i := range 4096*2 + 3 {
 		r.Findings = append(r.Findings, check.Finding{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: fmt.Sprintf("pv-%d", i),
 			Subjects: []check.Subject{{Kind: "Pod", Namespace: "ns", Name: fmt.Sprint(i)}}})

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/selmount/selmount/label"
 )
 
@@ -51,19 +49,6 @@ func TestCgroupMemoryLimit(t *testing.T) {
 	// No cgroup information at all.
 	if _, ok := cgroupMemoryLimit(t.TempDir()); ok {
 		t.Error("no /proc/self/cgroup: want no limit")
-	}
-}
-
-// TestOldestKubelet: a kubelet older than the modelled range is still the
-// oldest (versions() maps it to 1.25).
-func TestOldestKubelet(t *testing.T) {
-	node := func(v string) *corev1.Node {
-		n := &corev1.Node{}
-		n.Status.NodeInfo.KubeletVersion = v
-		return n
-	}
-	if got := oldestKubelet([]any{node("v1.30.2"), node("v1.24.17"), node("garbage"), node("v1.36.0")}); got != "v1.24.17" {
-		t.Errorf("oldestKubelet = %q, want v1.24.17", got)
 	}
 }
 

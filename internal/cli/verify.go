@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/selmount/selmount/apiversion"
 	"github.com/selmount/selmount/ctxmount"
 )
 
@@ -95,7 +96,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, target string) error {
 	case err != nil:
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
-	res := VerificationResult{APIVersion: mountAPIVersion, Kind: "Verification", Verification: v, Reason: reasonOf(err)}
+	res := VerificationResult{APIVersion: apiversion.Current, Kind: "Verification", Verification: v, Reason: reasonOf(err)}
 	if h, herr := ctxmount.CheckHost(); herr == nil {
 		res.Host = &h
 	}

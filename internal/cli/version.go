@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/selmount/selmount/apiversion"
 )
 
 func init() { register(newVersionCmd) }
@@ -39,7 +41,7 @@ type VersionInfo struct {
 // variables first, then from the build information the go command embeds.
 func buildVersion() VersionInfo {
 	v := VersionInfo{
-		APIVersion: mountAPIVersion, Kind: "Version",
+		APIVersion: apiversion.Current, Kind: "Version",
 		Version: version, Commit: commit,
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 	}

@@ -239,6 +239,22 @@ func parseLabel(l string) [4]string {
 // labelsConflict is the controller's comparison (since kubernetes#133425):
 // user, role and type conflict when both are set and differ; the level is
 // always compared, so "" and "s0:c1,c2" conflict.
+// differ reports whether some label of x differs from some label of y.
+func differ[K any](x, y map[string][]K) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	if len(x) > 1 || len(y) > 1 {
+		return true
+	}
+	for lx := range x {
+		for ly := range y {
+			return lx != ly
+		}
+	}
+	return false
+}
+
 func labelsConflict(a, b [4]string) bool {
 	return a[3] != b[3] || prefixConflicts(a, b)
 }
@@ -279,6 +295,9 @@ type Agreement[K cmp.Ordered] struct {
 	// UpstreamOnly lists the users in a conflict the controller reports
 	// with a user of the same kubelet label (nothing fails); sorted.
 	UpstreamOnly []K
+	// Reported is true when the controller reports at least one pair that
+	// the kubelet also has in conflict.
+	Reported bool
 }
 
 // Agreement computes the comparison from the groups. A missed pair needs
@@ -394,6 +413,21 @@ func (v View[K]) Agreement() Agreement[K] {
 			b := bucket{c.key.policy, c.parts[3]}
 			buckets[b] = append(buckets[b], c)
 		}
+		// Reported: users of two labels in two buckets always are (one
+		// label in one bucket, another elsewhere, or both in one bucket and
+		// the first elsewhere); within a bucket, classes whose user, role
+		// or type conflict.
+		labelsSeen := map[string]bool{}
+		grouped := map[bucket]bool{}
+		for _, c := range same {
+			for l := range labelsOf(c.users) {
+				labelsSeen[l] = true
+				grouped[bucket{c.key.policy, c.parts[3]}] = true
+			}
+		}
+		if len(grouped) > 1 && len(labelsSeen) > 1 {
+			a.Reported = true
+		}
 		for b, cls := range buckets {
 			cause := EmptyFields
 			if b.level == "" {
@@ -410,6 +444,8 @@ func (v View[K]) Agreement() Agreement[K] {
 				for j := i + 1; j < len(cls); j++ {
 					if !prefixConflicts(cls[i].parts, cls[j].parts) {
 						conflictsAcross(sets[i], sets[j], missed[cause])
+					} else if !a.Reported && differ(sets[i], sets[j]) {
+						a.Reported = true
 					}
 				}
 			}

@@ -194,7 +194,7 @@ func TestCostDoesNotGrowWithUsers(t *testing.T) {
 
 type refPair struct{ a, b int }
 
-func reference(uses map[int]Use) (conflict bool, counts UpstreamCounts, missed [numCauses][]int, only []int) {
+func reference(uses map[int]Use) (conflict bool, counts UpstreamCounts, missed [numCauses][]int, only []int, reported bool) {
 	var users []int
 	for k := range uses {
 		users = append(users, k)
@@ -217,6 +217,7 @@ func reference(uses map[int]Use) (conflict bool, counts UpstreamCounts, missed [
 			if label {
 				counts.Label++
 			}
+			reported = reported || kubelet && (policy || label)
 			if kubelet && both && !policy && !label {
 				cause := OtherVolume
 				if sameVol {
@@ -235,7 +236,7 @@ func reference(uses map[int]Use) (conflict bool, counts UpstreamCounts, missed [
 	for i := range m {
 		missed[i] = sortedKeys(m[i])
 	}
-	return conflict, counts, missed, sortedKeys(o)
+	return conflict, counts, missed, sortedKeys(o), reported
 }
 
 // TestAgainstPairs: random users, set, replaced and removed; after each
@@ -259,7 +260,7 @@ func TestAgainstPairs(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					continue
 				}
-				u := Use{Volume: v, Group: Group{labels[rng.IntN(len(labels))], policies[rng.IntN(2)]}, MultipleLabels: rng.IntN(10) == 0}
+				u := Use{Volume: v, Group: Group{labels[rng.IntN(len(labels))], policies[rng.IntN(2)]}, MultipleLabels: rng.IntN(4) == 0}
 				if rng.IntN(4) != 0 {
 					u.Upstream = Upstream{Seen: true, Label: raws[rng.IntN(len(raws))], Policy: policies[rng.IntN(2)], Volume: v + []string{"", "", "-alias"}[rng.IntN(3)]}
 				}
@@ -290,7 +291,7 @@ func TestAgainstPairs(t *testing.T) {
 			if ok != (len(per) > 0) {
 				t.Fatalf("step %d: volume %s present %v with %d users", step, vol, ok, len(per))
 			}
-			conflict, counts, missed, only := reference(per)
+			conflict, counts, missed, only, reported := reference(per)
 			if v.Conflict() != conflict || slices.Contains(x.Conflicts(), vol) != conflict {
 				t.Fatalf("step %d: %s conflict %v, pairs say %v\n%s", step, vol, v.Conflict(), conflict, x.Dump())
 			}
@@ -309,6 +310,9 @@ func TestAgainstPairs(t *testing.T) {
 				if fmt.Sprint(ag.Missed[c]) != fmt.Sprint(missed[c]) {
 					t.Fatalf("step %d: %s missed[%d] %v, pairs say %v\n%s", step, vol, c, ag.Missed[c], missed[c], x.Dump())
 				}
+			}
+			if ag.Reported != reported {
+				t.Fatalf("step %d: %s reported %v, pairs say %v\n%s", step, vol, ag.Reported, reported, x.Dump())
 			}
 			if fmt.Sprint(ag.UpstreamOnly) != fmt.Sprint(only) {
 				t.Fatalf("step %d: %s upstream-only %v, pairs say %v\n%s", step, vol, ag.UpstreamOnly, only, x.Dump())

@@ -422,8 +422,16 @@ func kept(vu volumeUsers, shared []volindex.Node[int]) string {
 func upstreamDifference(vu volumeUsers, groups []*group, agree volindex.Agreement[int]) string {
 	unseen := map[string][]*use{}
 	for _, g := range groups {
+		// A template whose workload has a running pod with the same label
+		// is seen through that pod.
+		running := map[*subject]bool{}
 		for _, u := range g.uses {
-			if !u.seen {
+			if u.seen {
+				running[u.e.subj] = true
+			}
+		}
+		for _, u := range g.uses {
+			if !u.seen && !(u.skip == unseenTemplate && running[u.e.subj]) {
 				unseen[u.skip] = append(unseen[u.skip], u)
 			}
 		}

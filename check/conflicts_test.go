@@ -216,3 +216,20 @@ func TestTemplatesAndPodsOfOneWorkload(t *testing.T) {
 		t.Errorf("patches %+v", f.Patches)
 	}
 }
+
+// TestTemplateSeenThroughItsPods: a Deployment's template is not a pod, but
+// its running pod with the same label is what upstream compares.
+func TestTemplateSeenThroughItsPods(t *testing.T) {
+	rs := &appsv1.ReplicaSet{}
+	rs.Namespace, rs.Name = "ns", "web-1"
+	rs.OwnerReferences = append(rs.OwnerReferences, *ownedBy("Deployment", "web"))
+	r := Run(input(t, 37, 37, driver("rbd", &yes), pv("pv", "rbd", "h", corev1.ReadWriteMany), pvc("ns", "c", "pv"),
+		deployment("ns", "web", "c", withLevel("s0:c1,c2")), rs,
+		runningPod("ns", "web-1-a", "c", time.Time{}, ownedBy("ReplicaSet", "web-1"), withLevel("s0:c1,c2")),
+		runningPod("ns", "debug", "c", time.Time{}, nil, withLevel("s0:c3,c4")),
+	))
+	f := only(t, r, TypeConflict, PropertyLabel)
+	if !f.UpstreamControllerReports || f.UpstreamDifference != "" {
+		t.Errorf("upstream %v, difference %q", f.UpstreamControllerReports, f.UpstreamDifference)
+	}
+}

@@ -233,3 +233,20 @@ func TestTemplateSeenThroughItsPods(t *testing.T) {
 		t.Errorf("upstream %v, difference %q", f.UpstreamControllerReports, f.UpstreamDifference)
 	}
 }
+
+// TestOneExportTwoVolumesUpstream: upstream compares the pods of one
+// PersistentVolume (unique volume name); two PVs of one NFS export are one
+// mount to the kernel.
+func TestOneExportTwoVolumesUpstream(t *testing.T) {
+	a := pv("pv-a", "nfs.csi.k8s.io", "srv#/exports#a", corev1.ReadWriteMany)
+	a.Spec.CSI.VolumeAttributes = map[string]string{"server": "srv", "share": "/exports"}
+	b := pv("pv-b", "nfs.csi.k8s.io", "srv#/exports#b", corev1.ReadWriteMany)
+	b.Spec.CSI.VolumeAttributes = map[string]string{"server": "srv", "share": "/exports/"}
+	r := Run(input(t, 37, 37, driver("nfs.csi.k8s.io", &yes), a, b, pvc("ns", "ca", "pv-a"), pvc("ns", "cb", "pv-b"),
+		runningPod("ns", "x", "ca", time.Time{}, nil, withLevel("s0:c1,c2")),
+		runningPod("ns", "y", "cb", time.Time{}, nil, withLevel("s0:c3,c4"))))
+	f := only(t, r, TypeConflict, PropertyLabel)
+	if f.UpstreamControllerReports || !strings.Contains(f.UpstreamDifference, "one PersistentVolume") || f.Upstream.Conflicts != 0 {
+		t.Errorf("upstream %v %+v, difference %q", f.UpstreamControllerReports, f.Upstream, f.UpstreamDifference)
+	}
+}

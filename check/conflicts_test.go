@@ -250,3 +250,53 @@ func TestOneExportTwoVolumesUpstream(t *testing.T) {
 		t.Errorf("upstream %v %+v, difference %q", f.UpstreamControllerReports, f.Upstream, f.UpstreamDifference)
 	}
 }
+
+// TestUpstreamCountsByHand: the integration test's objects, with the
+// controller's series counted by hand from kubelet-and-controller.md 3.5:
+// on the shared volume a-b (level), a, b and user each against the two
+// label-less pods (policy and level: 2+2 each), b-user (level); a-user
+// not (an empty user is incomparable); the two label-less pods not (both
+// "" and Recursive). Twice each: 28. typed: type differs, 2. cross: 2.
+func TestUpstreamCountsByHand(t *testing.T) {
+	bound := func(ns, name, volume string) *corev1.PersistentVolumeClaim {
+		c := pvc(ns, name, volume)
+		c.Status.Phase = corev1.ClaimBound
+		return c
+	}
+	level := func(l string) specOpt { return withLevel(l) }
+	r := Run(input(t, 37, 37, driver("rbd", &yes),
+		pv("pv-shared", "rbd", "handle-pv-shared", corev1.ReadWriteMany), pv("pv-typed", "rbd", "handle-pv-typed", corev1.ReadWriteMany),
+		pv("pv-cross", "rbd", "handle-pv-cross", corev1.ReadWriteMany), pv("pv-cross-alias", "rbd", "handle-pv-cross", corev1.ReadWriteMany),
+		bound("prod", "shared", "pv-shared"), bound("prod", "typed", "pv-typed"), bound("prod", "cross", "pv-cross"), bound("other", "cross", "pv-cross-alias"),
+		runningPod("prod", "a", "shared", time.Time{}, nil, level("s0:c1,c2"), onNode("node-1")),
+		runningPod("prod", "b", "shared", time.Time{}, nil, level("s0:c3,c4"), onNode("node-1")),
+		runningPod("prod", "unlabeled", "shared", time.Time{}, nil, onNode("node-2")),
+		runningPod("prod", "recursive", "shared", time.Time{}, nil, level("s0:c1,c2"), withRecursive(), onNode("node-2")),
+		runningPod("prod", "user", "shared", time.Time{}, nil, withOptions(corev1.SELinuxOptions{User: "foo_u", Level: "s0:c1,c2"}), onNode("node-3")),
+		runningPod("prod", "typed-1", "typed", time.Time{}, nil, withOptions(corev1.SELinuxOptions{User: "system_u", Type: "container_t", Level: "s0:c7,c8"}), onNode("node-1")),
+		runningPod("prod", "typed-2", "typed", time.Time{}, nil, withOptions(corev1.SELinuxOptions{User: "system_u", Type: "spc_t", Level: "s0:c7,c8"}), onNode("node-1")),
+		runningPod("prod", "cross-1", "cross", time.Time{}, nil, level("s0:c5,c6"), onNode("node-1")),
+		runningPod("other", "cross-2", "cross", time.Time{}, nil, level("s0:c6,c5"), onNode("node-1")),
+		deployment("prod", "batch", "shared", level("s0:c9,c10")),
+	))
+	got := map[string]int{}
+	for _, f := range r.Findings {
+		if f.Upstream != nil {
+			got[f.Volume] += f.Upstream.Conflicts
+		}
+	}
+	if want := map[string]int{"pv-shared": 28, "pv-typed": 2, "pv-cross": 2}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("upstream conflicts per volume %v, want %v\n%s", got, want, dump(r))
+	}
+	var f Finding
+	for _, c := range find(r, TypeConflict, PropertyLabel) {
+		if c.Volume == "pv-shared" {
+			f = c
+		}
+	}
+	for _, want := range []string{"running pods only, and Deployment prod/batch has no pod", "without node defaults", "Pod prod/user"} {
+		if !strings.Contains(f.UpstreamDifference, want) {
+			t.Errorf("difference %q lacks %q", f.UpstreamDifference, want)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func Run(in Input) Report {
 			return found
 		}
 	}
-	volumes := index.Volumes()
+	volumes := index.Shared() // a volume of one user has no conflict
 	perVolume := make([][]Finding, len(volumes))
 	parallel.For(len(volumes), func(k int) {
 		if view, ok := index.Volume(volumes[k]); ok {

@@ -91,19 +91,34 @@ type Use struct {
 
 // Index holds the users of every volume. The zero value is not usable; call
 // New.
+//
+// Memory is what a cluster of 100,000 pods can afford: each use is stored
+// once, in its volume; a volume whose users share one label keeps no map.
 type Index[K cmp.Ordered] struct {
 	mu        sync.RWMutex
-	users     map[K]map[string]Use // the reverse index: user -> volume -> use
+	users     map[K][]string  // the reverse index: user -> its volumes
+	slots     map[slot[K]]int // (volume, user) -> position in volume.entries
 	volumes   map[string]*volume[K]
 	conflicts map[string]bool // volumes with more than one label
 }
 
-// volume is the state of one volume.
+type slot[K cmp.Ordered] struct {
+	volume string
+	user   K
+}
+
+// volume is the state of one volume: its uses, and how many grouped uses
+// carry each label (one label without a map, the common case).
 type volume[K cmp.Ordered] struct {
-	uses     map[K]Use
-	groups   map[Group]map[K]struct{}
-	labels   map[string]int // label -> number of groups with it
-	upstream map[classKey]map[K]struct{}
+	entries []entry[K]
+	label   string         // the label while there is one
+	n       int            // grouped uses with label
+	labels  map[string]int // every label's grouped uses, once there are two
+}
+
+type entry[K cmp.Ordered] struct {
+	user K
+	use  Use
 }
 
 // classKey is one upstream view: the users the controller sees alike.
@@ -111,15 +126,15 @@ type classKey struct{ volume, label, policy string }
 
 // New returns an empty index.
 func New[K cmp.Ordered]() *Index[K] {
-	return &Index[K]{users: map[K]map[string]Use{}, volumes: map[string]*volume[K]{}, conflicts: map[string]bool{}}
+	return &Index[K]{users: map[K][]string{}, slots: map[slot[K]]int{}, volumes: map[string]*volume[K]{}, conflicts: map[string]bool{}}
 }
 
 // Set replaces every use of user by uses and returns the volumes whose
 // users changed, sorted. A user that uses one volume twice keeps the last
 // use. Uses with an empty Volume are ignored. Set costs O(len(uses)) plus
-// the user's previous uses.
+// the user's previous uses, whatever the number of other users.
 func (x *Index[K]) Set(user K, uses []Use) []string {
-	next := make(map[string]Use, len(uses))
+	var next []Use
 	for _, u := range uses {
 		if u.Volume == "" {
 			continue
@@ -130,32 +145,39 @@ func (x *Index[K]) Set(user K, uses []Use) []string {
 		if !u.Upstream.Seen {
 			u.Upstream = Upstream{}
 		}
-		next[u.Volume] = u
+		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == u.Volume }); i >= 0 {
+			next[i] = u // a user has few volumes
+			continue
+		}
+		next = append(next, u)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	prev := x.users[user]
 	var touched []string
-	for key, u := range prev {
-		if n, ok := next[key]; ok && n == u {
+	prev := x.users[user]
+	for _, key := range prev {
+		old := x.volumes[key].entries[x.slots[slot[K]{key, user}]].use
+		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == key }); i >= 0 && next[i] == old {
 			continue
 		}
-		x.drop(user, u)
+		x.drop(user, key)
 		touched = append(touched, key)
 	}
-	for key, u := range next {
-		if p, ok := prev[key]; ok && p == u {
-			continue
+	vols := make([]string, 0, len(next))
+	for _, u := range next {
+		vols = append(vols, u.Volume)
+		if _, ok := x.slots[slot[K]{u.Volume, user}]; ok {
+			continue // unchanged
 		}
 		x.add(user, u)
-		if _, ok := prev[key]; !ok {
-			touched = append(touched, key)
+		if !slices.Contains(prev, u.Volume) {
+			touched = append(touched, u.Volume)
 		}
 	}
-	if len(next) == 0 {
+	if len(vols) == 0 {
 		delete(x.users, user)
 	} else {
-		x.users[user] = next
+		x.users[user] = vols
 	}
 	slices.Sort(touched)
 	return touched
@@ -168,67 +190,83 @@ func (x *Index[K]) Remove(user K) []string { return x.Set(user, nil) }
 func (x *Index[K]) add(user K, u Use) {
 	v := x.volumes[u.Volume]
 	if v == nil {
-		v = &volume[K]{uses: map[K]Use{}, groups: map[Group]map[K]struct{}{}, labels: map[string]int{}, upstream: map[classKey]map[K]struct{}{}}
+		v = &volume[K]{}
 		x.volumes[u.Volume] = v
 	}
-	v.uses[user] = u
+	x.slots[slot[K]{u.Volume, user}] = len(v.entries)
+	v.entries = append(v.entries, entry[K]{user, u})
 	if !u.MultipleLabels {
-		g := v.groups[u.Group]
-		if g == nil {
-			g = map[K]struct{}{}
-			v.groups[u.Group] = g
-			v.labels[u.Group.Label]++
-		}
-		g[user] = struct{}{}
-	}
-	if u.Upstream.Seen {
-		k := classOf(u)
-		c := v.upstream[k]
-		if c == nil {
-			c = map[K]struct{}{}
-			v.upstream[k] = c
-		}
-		c[user] = struct{}{}
+		v.count(u.Group.Label, 1)
 	}
 	x.mark(u.Volume, v)
 }
 
-func (x *Index[K]) drop(user K, u Use) {
-	v := x.volumes[u.Volume]
-	if v == nil {
-		return
+// drop removes user's use of key: the last entry takes its place.
+func (x *Index[K]) drop(user K, key string) {
+	v := x.volumes[key]
+	s := slot[K]{key, user}
+	i := x.slots[s]
+	u := v.entries[i].use
+	last := len(v.entries) - 1
+	if i != last {
+		v.entries[i] = v.entries[last]
+		x.slots[slot[K]{key, v.entries[i].user}] = i
 	}
-	delete(v.uses, user)
+	v.entries[last] = entry[K]{}
+	v.entries = v.entries[:last]
+	delete(x.slots, s)
 	if !u.MultipleLabels {
-		if g := v.groups[u.Group]; g != nil {
-			delete(g, user)
-			if len(g) == 0 {
-				delete(v.groups, u.Group)
-				if v.labels[u.Group.Label]--; v.labels[u.Group.Label] == 0 {
-					delete(v.labels, u.Group.Label)
-				}
-			}
-		}
+		v.count(u.Group.Label, -1)
 	}
-	if u.Upstream.Seen {
-		k := classOf(u)
-		if c := v.upstream[k]; c != nil {
-			delete(c, user)
-			if len(c) == 0 {
-				delete(v.upstream, k)
-			}
-		}
-	}
-	if len(v.uses) == 0 {
-		delete(x.volumes, u.Volume)
-		delete(x.conflicts, u.Volume)
+	if len(v.entries) == 0 {
+		delete(x.volumes, key)
+		delete(x.conflicts, key)
 		return
 	}
-	x.mark(u.Volume, v)
+	if cap(v.entries) > 16 && len(v.entries) < cap(v.entries)/4 {
+		v.entries = slices.Clone(v.entries) // give back what thousands of users left
+	}
+	x.mark(key, v)
+}
+
+// count adds d grouped uses of label l.
+func (v *volume[K]) count(l string, d int) {
+	switch {
+	case v.labels != nil:
+		v.labels[l] += d
+		if v.labels[l] == 0 {
+			delete(v.labels, l)
+		}
+		if len(v.labels) == 1 { // back to one label: no map
+			for l, n := range v.labels {
+				v.label, v.n = l, n
+			}
+			v.labels = nil
+		} else if len(v.labels) == 0 {
+			v.label, v.n, v.labels = "", 0, nil
+		}
+	case v.n == 0 || l == v.label:
+		v.label = l
+		v.n += d
+	default:
+		v.labels = map[string]int{v.label: v.n, l: d}
+		v.label, v.n = "", 0
+	}
+}
+
+// nLabels returns the number of distinct labels of grouped uses.
+func (v *volume[K]) nLabels() int {
+	if v.labels != nil {
+		return len(v.labels)
+	}
+	if v.n > 0 {
+		return 1
+	}
+	return 0
 }
 
 func (x *Index[K]) mark(key string, v *volume[K]) {
-	if len(v.labels) > 1 {
+	if v.nLabels() > 1 {
 		x.conflicts[key] = true
 	} else {
 		delete(x.conflicts, key)
@@ -253,6 +291,21 @@ func (x *Index[K]) Volumes() []string {
 	return sortedKeys(x.volumes)
 }
 
+// Shared returns the keys of the volumes with more than one user, sorted:
+// the only ones that can hold a conflict.
+func (x *Index[K]) Shared() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for k, v := range x.volumes {
+		if len(v.entries) > 1 {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Conflicts returns the keys of the volumes whose groups carry more than
 // one label, sorted.
 func (x *Index[K]) Conflicts() []string {
@@ -266,8 +319,8 @@ func (x *Index[K]) Uses(user K) []Use {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := make([]Use, 0, len(x.users[user]))
-	for _, u := range x.users[user] {
-		out = append(out, u)
+	for _, key := range x.users[user] {
+		out = append(out, x.volumes[key].entries[x.slots[slot[K]{key, user}]].use)
 	}
 	slices.SortFunc(out, func(a, b Use) int { return strings.Compare(a.Volume, b.Volume) })
 	return out
@@ -281,18 +334,27 @@ func (x *Index[K]) Volume(key string) (View[K], bool) {
 	if v == nil {
 		return View[K]{}, false
 	}
-	view := View[K]{Key: key, uses: make(map[K]Use, len(v.uses))}
-	for k, u := range v.uses {
-		view.uses[k] = u
+	view := View[K]{Key: key, uses: make(map[K]Use, len(v.entries))}
+	groups := map[Group][]K{}
+	classes := map[classKey][]K{}
+	for _, e := range v.entries {
+		view.uses[e.user] = e.use
+		if !e.use.MultipleLabels {
+			groups[e.use.Group] = append(groups[e.use.Group], e.user)
+		}
+		if e.use.Upstream.Seen {
+			k := classOf(e.use)
+			classes[k] = append(classes[k], e.user)
+		}
 	}
-	for g, members := range v.groups {
-		view.Groups = append(view.Groups, GroupUsers[K]{Group: g, Users: sortedKeys(members)})
+	for g, members := range groups {
+		slices.Sort(members)
+		view.Groups = append(view.Groups, GroupUsers[K]{Group: g, Users: members})
 	}
-	slices.SortFunc(view.Groups, func(a, b GroupUsers[K]) int {
-		return cmp.Or(strings.Compare(a.Group.Label, b.Group.Label), strings.Compare(a.Group.Policy, b.Group.Policy))
-	})
-	for k, members := range v.upstream {
-		view.classes = append(view.classes, class[K]{key: k, parts: parseLabel(k.label), users: sortedKeys(members)})
+	slices.SortFunc(view.Groups, func(a, b GroupUsers[K]) int { return compareGroups(a.Group, b.Group) })
+	for k, members := range classes {
+		slices.Sort(members)
+		view.classes = append(view.classes, class[K]{key: k, parts: parseLabel(k.label), users: members})
 	}
 	slices.SortFunc(view.classes, func(a, b class[K]) int {
 		return cmp.Or(strings.Compare(a.key.volume, b.key.volume), strings.Compare(a.key.label, b.key.label), strings.Compare(a.key.policy, b.key.policy))
@@ -332,86 +394,63 @@ func (x *Index[K]) Dump() string {
 	return b.String()
 }
 
-// Check verifies the index's invariants: the reverse index and the volumes
-// agree, no group, class or volume is empty, and the conflict set is
-// exactly the volumes with more than one label. For tests; O(uses).
+// Check verifies the index's invariants: the reverse index, the positions
+// and the volumes agree, no volume is empty, the label counts are those of
+// the uses, and the conflict set is exactly the volumes with more than one
+// label. For tests; O(uses).
 func (x *Index[K]) Check() error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n := 0
-	for user, uses := range x.users {
-		if len(uses) == 0 {
+	for user, vols := range x.users {
+		if len(vols) == 0 {
 			return fmt.Errorf("user %v has an empty entry", user)
 		}
-		for key, u := range uses {
+		for _, key := range vols {
 			n++
-			if key != u.Volume {
-				return fmt.Errorf("user %v: use of %s filed under %s", user, u.Volume, key)
-			}
 			v := x.volumes[key]
 			if v == nil {
 				return fmt.Errorf("user %v uses %s, which is not indexed", user, key)
 			}
-			if got, ok := v.uses[user]; !ok || got != u {
-				return fmt.Errorf("volume %s holds %+v for user %v, the user holds %+v", key, got, user, u)
+			i, ok := x.slots[slot[K]{key, user}]
+			if !ok || i >= len(v.entries) || v.entries[i].user != user {
+				return fmt.Errorf("user %v of %s: no entry at position %d (%v)", user, key, i, ok)
 			}
-			if _, ok := v.groups[u.Group][user]; !u.MultipleLabels && !ok {
-				return fmt.Errorf("user %v is missing from group %+v of %s", user, u.Group, key)
-			}
-			if _, ok := v.upstream[classOf(u)][user]; u.Upstream.Seen && !ok {
-				return fmt.Errorf("user %v is missing from upstream class %+v of %s", user, classOf(u), key)
+			if got := v.entries[i].use.Volume; got != key {
+				return fmt.Errorf("user %v: use of %s filed under %s", user, got, key)
 			}
 		}
 	}
+	if n != len(x.slots) {
+		return fmt.Errorf("users hold %d uses, positions %d", n, len(x.slots))
+	}
 	m := 0
 	for key, v := range x.volumes {
-		if len(v.uses) == 0 {
+		if len(v.entries) == 0 {
 			return fmt.Errorf("volume %s has no user", key)
 		}
-		m += len(v.uses)
+		m += len(v.entries)
 		labels := map[string]int{}
-		grouped := 0
-		for g, members := range v.groups {
-			if len(members) == 0 {
-				return fmt.Errorf("volume %s: empty group %+v", key, g)
+		for i, e := range v.entries {
+			if x.slots[slot[K]{key, e.user}] != i || !slices.Contains(x.users[e.user], key) {
+				return fmt.Errorf("volume %s: entry %d (user %v) is not in the reverse index", key, i, e.user)
 			}
-			labels[g.Label]++
-			for user := range members {
-				grouped++
-				if u, ok := x.users[user][key]; !ok || u.Group != g || u.MultipleLabels {
-					return fmt.Errorf("volume %s: user %v in group %+v does not use it so", key, user, g)
-				}
+			if !e.use.MultipleLabels {
+				labels[e.use.Group.Label]++
 			}
 		}
-		if fmt.Sprint(labels) != fmt.Sprint(v.labels) {
-			return fmt.Errorf("volume %s: label counts %v, groups give %v", key, v.labels, labels)
+		have := v.labels
+		if have == nil && v.n > 0 {
+			have = map[string]int{v.label: v.n}
 		}
-		seen := 0
-		for c, members := range v.upstream {
-			if len(members) == 0 {
-				return fmt.Errorf("volume %s: empty upstream class %+v", key, c)
-			}
-			for user := range members {
-				seen++
-				if u, ok := x.users[user][key]; !ok || !u.Upstream.Seen || classOf(u) != c {
-					return fmt.Errorf("volume %s: user %v in upstream class %+v does not use it so", key, user, c)
-				}
-			}
+		if v.labels != nil && len(v.labels) < 2 {
+			return fmt.Errorf("volume %s: a label map with %d labels", key, len(v.labels))
 		}
-		wantGrouped, wantSeen := 0, 0
-		for _, u := range v.uses {
-			if !u.MultipleLabels {
-				wantGrouped++
-			}
-			if u.Upstream.Seen {
-				wantSeen++
-			}
+		if fmt.Sprint(labels) != fmt.Sprint(have) {
+			return fmt.Errorf("volume %s: label counts %v, uses give %v", key, have, labels)
 		}
-		if grouped != wantGrouped || seen != wantSeen {
-			return fmt.Errorf("volume %s: %d grouped and %d seen users, want %d and %d", key, grouped, seen, wantGrouped, wantSeen)
-		}
-		if x.conflicts[key] != (len(v.labels) > 1) {
-			return fmt.Errorf("volume %s: conflict mark %v with %d labels", key, x.conflicts[key], len(v.labels))
+		if x.conflicts[key] != (len(labels) > 1) {
+			return fmt.Errorf("volume %s: conflict mark %v with %d labels", key, x.conflicts[key], len(labels))
 		}
 	}
 	if n != m {

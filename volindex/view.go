@@ -41,15 +41,6 @@ func (v View[K]) Conflict() bool {
 	return false
 }
 
-// Len returns the number of users of the volume.
-func (v View[K]) Len() int { return len(v.uses) }
-
-// Use returns user's use of the volume.
-func (v View[K]) Use(user K) (Use, bool) {
-	u, ok := v.uses[user]
-	return u, ok
-}
-
 // Users returns every user of the volume, sorted, including those whose
 // containers disagree (in no group).
 func (v View[K]) Users() []K { return sortedKeys(v.uses) }

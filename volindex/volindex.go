@@ -314,18 +314,6 @@ func (x *Index[K]) Conflicts() []string {
 	return sortedKeys(x.conflicts)
 }
 
-// Uses returns the uses of user, sorted by volume.
-func (x *Index[K]) Uses(user K) []Use {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	out := make([]Use, 0, len(x.users[user]))
-	for _, key := range x.users[user] {
-		out = append(out, x.volumes[key].entries[x.slots[slot[K]{key, user}]].use)
-	}
-	slices.SortFunc(out, func(a, b Use) int { return strings.Compare(a.Volume, b.Volume) })
-	return out
-}
-
 // Volume returns a snapshot of one volume, in O(its users · log).
 func (x *Index[K]) Volume(key string) (View[K], bool) {
 	x.mu.RLock()

@@ -234,24 +234,39 @@ func upstreamOnly(vu volumeUsers, users []int, first *decide.Volume) Finding {
 
 // reference picks the group the others are measured against and the fix
 // aligns them to: a labeled group with a level of its own, then any
-// labeled one, the one with the most users, the first on ties.
+// labeled one; among those the one where the most workloads run (running
+// pods whose own workload's template is in another group are being
+// replaced and do not count), then the most users, the first on ties.
 func reference(groups []*group) int {
-	best := 0
-	rank := func(g *group) (int, int) {
-		r := 0
-		if g.label != "" {
-			r = 1
-			if !g.random {
-				r = 2
+	templateIn := map[*subject]*group{}
+	for _, g := range groups {
+		for _, u := range g.uses {
+			if !u.e.running {
+				templateIn[u.e.subj] = g
 			}
 		}
-		return r, len(g.uses)
 	}
+	rank := func(g *group) [3]int {
+		r := [3]int{0, 0, len(g.uses)}
+		if g.label != "" {
+			r[0] = 1
+			if !g.random {
+				r[0] = 2
+			}
+		}
+		live := map[*subject]bool{}
+		for _, u := range g.uses {
+			if t := templateIn[u.e.subj]; u.e.running && (t == nil || t == g) {
+				live[u.e.subj] = true
+			}
+		}
+		r[1] = len(live)
+		return r
+	}
+	best, br := 0, rank(groups[0])
 	for i, g := range groups[1:] {
-		r, n := rank(g)
-		br, bn := rank(groups[best])
-		if r > br || r == br && n > bn {
-			best = i + 1
+		if r := rank(g); slices.Compare(r[:], br[:]) > 0 {
+			best, br = i+1, r
 		}
 	}
 	return best

@@ -300,3 +300,18 @@ func TestUpstreamCountsByHand(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceIsWhatRuns: with one user per label, the fix aligns the
+// Deployment scaled to zero with the running pod, not the reverse.
+func TestReferenceIsWhatRuns(t *testing.T) {
+	r := Run(input(t, 37, 37, driver("rbd", &yes), pv("pv", "rbd", "h", corev1.ReadWriteMany), pvc("ns", "c", "pv"),
+		deployment("ns", "batch", "c", withLevel("s0:c9,c10")),
+		runningPod("ns", "a", "c", time.Time{}, nil, withLevel("s0:c1,c2"))))
+	f := only(t, r, TypeConflict, PropertyLabel)
+	if got := strings.Join(subjectNames(f), ","); got != "Pod/a,Deployment/batch" {
+		t.Errorf("subjects %s", got)
+	}
+	if len(f.Patches) != 1 || f.Patches[0].Name != "batch" || !strings.Contains(f.Patches[0].Patch, `"level":"s0:c1,c2"`) {
+		t.Errorf("patches %+v", f.Patches)
+	}
+}

@@ -101,10 +101,18 @@ func singleQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// conflictFix proposes a remedy for a conflict between sides a (labeled, or
-// the larger side) and b.
-func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (string, []Patch) {
+// conflictFix proposes a remedy for a conflict between the reference group
+// ref (labeled, or the largest) and the other groups of the volume.
+func conflictFix(ref *group, others []*group, property Property, canonicalOnly bool, in Input) (string, []Patch) {
 	policyExists := in.Target.Known(kubever.SELinuxChangePolicy)
+	all := append([]*group{ref}, others...)
+	var otherSubjects []Subject
+	unlabeled := false
+	for _, g := range others {
+		otherSubjects = append(otherSubjects, g.subjects()...)
+		unlabeled = unlabeled || g.label == ""
+	}
+	patched := map[string]bool{} // a workload in two groups gets one patch
 	recursiveFor := func(groups ...*group) (string, []Patch) {
 		var names []string
 		var patches []Patch
@@ -114,6 +122,10 @@ func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (
 				continue
 			}
 			for _, s := range uniqueSubjects(g) {
+				if patched[s.key()] {
+					continue
+				}
+				patched[s.key()] = true
 				names = append(names, s.kind+" "+s.namespace+"/"+s.name)
 				if p, ok := patchFor(s, change{recursive: true}); ok {
 					patches = append(patches, p)
@@ -129,30 +141,42 @@ func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (
 		return text, patches
 	}
 	switch {
-	case property == PropertyChangePolicy || b.label == "":
+	case len(others) == 0 && ref.random:
+		return fmt.Sprintf("Give %s a level: one category pair for every pod that shares the volume (e.g. s0:c123,c456).", subjectsText(ref.subjects())), nil
+	case property == PropertyChangePolicy || unlabeled:
 		if !policyExists {
-			return fmt.Sprintf("Give %s the same seLinuxOptions as %s (seLinuxChangePolicy does not exist in %s).", subjectsText(b.subjects()), subjectsText(a.subjects()), in.Target.Version()), nil
+			return fmt.Sprintf("Give %s the same seLinuxOptions as %s (seLinuxChangePolicy does not exist in %s).", subjectsText(otherSubjects), subjectsText(ref.subjects()), in.Target.Version()), nil
 		}
-		text, patches := recursiveFor(a, b)
-		if b.label == "" && property == PropertyLabel {
-			text += fmt.Sprintf(" Alternatively give %s the label of %s, if it can run confined.", subjectsText(b.subjects()), subjectsText(a.subjects()))
+		text, patches := recursiveFor(all...)
+		if property == PropertyLabel && ref.label != "" && !ref.random {
+			text += fmt.Sprintf(" Alternatively give %s the label of %s, if it can run confined.", subjectsText(otherSubjects), subjectsText(ref.subjects()))
 		}
 		return text, patches
 	}
-	lvl := levelOf(a)
-	if lvl != "" && prefixOf(a.label) == prefixOf(b.label) {
+	lvl := levelOf(ref)
+	sameKind := lvl != "" && !ref.random
+	for _, g := range others {
+		sameKind = sameKind && prefixOf(ref.label) == prefixOf(g.label)
+	}
+	if sameKind {
 		var patches []Patch
 		var manual []string
-		for _, s := range uniqueSubjects(b) {
-			if p, ok := patchFor(s, change{level: lvl}); ok {
-				patches = append(patches, p)
-			} else {
-				manual = append(manual, s.kind+" "+s.namespace+"/"+s.name)
+		for _, g := range others {
+			for _, s := range uniqueSubjects(g) {
+				if patched[s.key()] {
+					continue
+				}
+				patched[s.key()] = true
+				if p, ok := patchFor(s, change{level: lvl}); ok {
+					patches = append(patches, p)
+				} else {
+					manual = append(manual, s.kind+" "+s.namespace+"/"+s.name)
+				}
 			}
 		}
-		text := fmt.Sprintf("Give %s the level %q of %s: they share the data anyway.", subjectsText(b.subjects()), lvl, subjectsText(a.subjects()))
+		text := fmt.Sprintf("Give %s the level %q of %s: they share the data anyway.", subjectsText(otherSubjects), lvl, subjectsText(ref.subjects()))
 		if canonicalOnly {
-			text = fmt.Sprintf("Write the level of %s exactly as %s does: %q (the same categories, in the same order).", subjectsText(b.subjects()), subjectsText(a.subjects()), lvl)
+			text = fmt.Sprintf("Write the level of %s exactly as %s does: %q (the same categories, in the same order).", subjectsText(otherSubjects), subjectsText(ref.subjects()), lvl)
 		}
 		if len(manual) > 0 {
 			text += " Recreate " + namesText(manual) + " with the change: its pod template cannot be patched."
@@ -163,9 +187,9 @@ func conflictFix(a, b *group, property Property, canonicalOnly bool, in Input) (
 		return text, patches
 	}
 	if !policyExists {
-		return fmt.Sprintf("Give %s and %s the same seLinuxOptions.", subjectsText(a.subjects()), subjectsText(b.subjects())), nil
+		return fmt.Sprintf("Give %s and %s the same seLinuxOptions.", subjectsText(ref.subjects()), subjectsText(otherSubjects)), nil
 	}
-	return recursiveFor(a, b)
+	return recursiveFor(all...)
 }
 
 func uniqueSubjects(g *group) []*subject {

@@ -13,6 +13,7 @@ import (
 	"github.com/selmount/selmount/internal/parallel"
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/volindex"
 	"github.com/selmount/selmount/workload"
 )
 
@@ -41,10 +42,13 @@ type Input struct {
 // use is one entry's use of one shared volume.
 type use struct {
 	e       *entry
+	idx     int // the entry's index: its key in the volume index
 	target  *decide.Volume
 	current *decide.Volume // nil when the current version is unknown
 	policy  string         // "Recursive" or "MountOption" as the kubelet honours it
 	ctrl    ctrlView
+	seen    bool   // the upstream controller sees this use
+	skip    string // why not (unseen*)
 }
 
 // Run checks the input and returns the report.
@@ -97,15 +101,16 @@ func Run(in Input) Report {
 				continue
 			}
 			u := &uses[j]
-			*u = use{e: e, target: v, policy: string(v.Facts.Policy)}
+			*u = use{e: e, idx: i, target: v, policy: string(v.Facts.Policy)}
 			if current != nil && j < len(current.Pods[i].Volumes) {
 				u.current = &current.Pods[i].Volumes[j]
 			}
 			if e.running {
 				u.ctrl = controllerView(v)
 			}
-			res := useResult{u: u, key: volumeKey(v)}
-			if len(v.Facts.Multiple) > 0 || (u.ctrl.multiple && e.running) {
+			u.seen, u.skip = upstreamSees(e, v, u.ctrl)
+			res := useResult{u: u, key: volindex.VolumeKey(v.Facts.PV, v.Facts.UniqueName)}
+			if len(v.Facts.Multiple) > 0 || u.skip == unseenMultiple {
 				res.findings = append(res.findings, multipleFinding(u, in))
 			}
 			res.findings = append(res.findings, slowPathFindings(u, in)...)
@@ -122,23 +127,36 @@ func Run(in Input) Report {
 	}
 	r.Findings = slices.Grow(r.Findings, n) // Findings are large: no doubling
 	once := findingSet{}
-	volumes := map[string][]*use{}
-	var volumeOrder []string
-	for _, results := range perEntry {
+	index := volindex.New[int]()
+	var uses []volindex.Use
+	for i, results := range perEntry {
+		uses = uses[:0]
 		for _, res := range results {
 			r.Findings = once.append(r.Findings, res.findings...)
-			if res.key == "" {
-				continue
+			if res.key != "" {
+				uses = append(uses, indexUse(res.key, res.u))
 			}
-			if _, ok := volumes[res.key]; !ok {
-				volumeOrder = append(volumeOrder, res.key)
+		}
+		index.Set(i, uses)
+	}
+	// The check's data of an entry's use of a volume (an entry has few).
+	useOf := func(key string) func(int) *use {
+		return func(i int) *use {
+			var found *use
+			for _, res := range perEntry[i] {
+				if res.key == key {
+					found = res.u // the last, as the index keeps it
+				}
 			}
-			volumes[res.key] = append(volumes[res.key], res.u)
+			return found
 		}
 	}
-	perVolume := make([][]Finding, len(volumeOrder))
-	parallel.For(len(volumeOrder), func(k int) {
-		perVolume[k] = conflictFindings(volumes[volumeOrder[k]], in)
+	volumes := index.Shared() // a volume of one user has no conflict
+	perVolume := make([][]Finding, len(volumes))
+	parallel.For(len(volumes), func(k int) {
+		if view, ok := index.Volume(volumes[k]); ok {
+			perVolume[k] = conflictFindings(volumeUsers{view: view, use: useOf(volumes[k])}, in)
+		}
 	})
 	for _, fs := range perVolume {
 		r.Findings = append(r.Findings, fs...)
@@ -157,7 +175,7 @@ func Run(in Input) Report {
 			r.Summary.Pods++
 		}
 	}
-	r.Summary.Volumes = len(volumes)
+	r.Summary.Volumes = index.Len()
 	r.Summary.InputErrors = len(r.InputErrors)
 	hasConflict := false
 	for _, f := range r.Findings {
@@ -194,37 +212,6 @@ func decideObjects(in *Objects, c *collector) decide.Objects {
 		o.Pods = append(o.Pods, e.pod)
 	}
 	return o
-}
-
-// volumeKey identifies the volume behind a pod volume: one key per mount a
-// node can share. Two PVs with the same CSI driver and volume handle, or
-// the same NFS server and path, are one volume. Per-pod volumes get "".
-func volumeKey(v *decide.Volume) string {
-	f := v.Facts
-	if pv := f.PV; pv != nil {
-		if n := pv.Spec.NFS; n != nil {
-			return "nfs://" + n.Server + cleanPath(n.Path)
-		}
-		if csi := pv.Spec.CSI; csi != nil {
-			a := csi.VolumeAttributes
-			if a["server"] != "" && a["share"] != "" {
-				return "nfs://" + a["server"] + cleanPath(a["share"]+"/"+a["subDir"])
-			}
-			return "csi://" + csi.Driver + "^" + csi.VolumeHandle
-		}
-	}
-	return f.UniqueName
-}
-
-func cleanPath(p string) string {
-	parts := strings.Split(p, "/")
-	var out []string
-	for _, s := range parts {
-		if s != "" && s != "." {
-			out = append(out, s)
-		}
-	}
-	return "/" + strings.Join(out, "/")
 }
 
 func volumeName(v *decide.Volume) string {

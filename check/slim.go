@@ -14,7 +14,7 @@ import (
 
 // Slim clears, in place, the fields of obj that no check reads (labels,
 // managed fields, environment, probes, resources, capacity, status except
-// a pod's phase), so that a cluster of 100,000 pods fits in memory. Call it
+// the phase of a pod or a claim), so that a cluster of 100,000 pods fits in memory. Call it
 // on objects the caller owns, before Run; Run gives the same result with
 // and without it.
 func Slim(obj any) {
@@ -28,7 +28,7 @@ func Slim(obj any) {
 		o.Spec.AccessModes = compact(o.Spec.AccessModes)
 		o.Spec.Resources = corev1.VolumeResourceRequirements{}
 		o.Spec.Selector, o.Spec.DataSource, o.Spec.DataSourceRef = nil, nil, nil
-		o.Status = corev1.PersistentVolumeClaimStatus{}
+		o.Status = corev1.PersistentVolumeClaimStatus{Phase: o.Status.Phase} // the upstream controller skips unbound claims
 	case *corev1.PersistentVolume:
 		slimMeta(&o.ObjectMeta)
 		o.Spec.Capacity, o.Spec.NodeAffinity, o.Spec.ClaimRef = nil, nil, nil
@@ -147,12 +147,15 @@ func unreadFields() map[string][]string {
 		return append([]string{prefix + "metadata.labels", prefix + "metadata.annotations"}, podSpec(prefix+"spec.")...)
 	}
 	with := func(lists ...[]string) []string { return slices.Concat(lists...) }
-	// Everything in a pod's status but the phase.
-	var podStatus []string
-	for _, name := range jsonFieldNames(reflect.TypeFor[corev1.PodStatus]()) {
-		if name != "phase" {
-			podStatus = append(podStatus, "status."+name)
+	// Everything in a status but the phase.
+	butPhase := func(t reflect.Type) []string {
+		var out []string
+		for _, name := range jsonFieldNames(t) {
+			if name != "phase" {
+				out = append(out, "status."+name)
+			}
 		}
+		return out
 	}
 	status := []string{"status"}
 	// A node's status but its kubelet version.
@@ -168,8 +171,8 @@ func unreadFields() map[string][]string {
 		}
 	}
 	return map[string][]string{
-		"Pod":                   with(meta, podSpec("spec."), podStatus),
-		"PersistentVolumeClaim": with(meta, []string{"spec.resources", "spec.selector", "spec.dataSource", "spec.dataSourceRef"}, status),
+		"Pod":                   with(meta, podSpec("spec."), butPhase(reflect.TypeFor[corev1.PodStatus]())),
+		"PersistentVolumeClaim": with(meta, []string{"spec.resources", "spec.selector", "spec.dataSource", "spec.dataSourceRef"}, butPhase(reflect.TypeFor[corev1.PersistentVolumeClaimStatus]())),
 		"PersistentVolume":      with(meta, []string{"spec.capacity", "spec.nodeAffinity", "spec.claimRef"}, status),
 		"Deployment":            with(meta, template("spec.template."), status),
 		"StatefulSet":           with(meta, template("spec.template."), status),

@@ -84,6 +84,11 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 			if wide && f.UpstreamDifference != "" {
 				fmt.Fprintf(&b, "    upstream: %s\n", f.UpstreamDifference)
 			}
+			if up := f.Upstream; wide && up != nil && up.Conflicts > 0 {
+				c := up.Sample[0]
+				fmt.Fprintf(&b, "    upstream reports %s (one event and metric series each), e.g. %s %s %q vs %s %q\n",
+					plural(up.Conflicts, "ordered pod pair", "ordered pod pairs"), c.Property, c.Pod, c.Value, c.OtherPod, c.OtherValue)
+			}
 			fmt.Fprintf(&b, "    fix: %s\n", f.Fix)
 			if wide {
 				for _, p := range f.Patches {

@@ -148,6 +148,32 @@ type Finding struct {
 	Message                   string  `json:"message"`
 	Fix                       string  `json:"fix"`
 	Patches                   []Patch `json:"patches,omitempty"`
+
+	// Upstream is what the upstream controller reports on the volume,
+	// computed from the groups: on the volume's Conflict finding, or on its
+	// UpstreamOnly finding when the kubelet sees no conflict.
+	Upstream *UpstreamReport `json:"upstream,omitempty"`
+}
+
+// UpstreamReport is the upstream selinux-warning-controller's view of one
+// volume.
+type UpstreamReport struct {
+	// Conflicts is the number of ordered pod pairs it reports: each is one
+	// series of selinux_warning_controller_selinux_volume_conflict and one
+	// event on the first pod.
+	Conflicts int `json:"conflicts"`
+	// Sample shows the first few of them.
+	Sample []UpstreamConflict `json:"sample,omitempty"`
+}
+
+// UpstreamConflict is one conflict the upstream controller reports, as its
+// metric labels it.
+type UpstreamConflict struct {
+	Property   string `json:"property"` // SELinuxLabel or SELinuxChangePolicy
+	Pod        string `json:"pod"`      // namespace/name
+	Value      string `json:"value"`
+	OtherPod   string `json:"otherPod"`
+	OtherValue string `json:"otherValue"`
 }
 
 // Subject is a workload (or bare pod) involved in a finding.

@@ -138,16 +138,40 @@ func TestIntegrationCheckAgainstUpstream(t *testing.T) {
 			t.Errorf("upstream reports %s between %s and %s (%q vs %q); selmount has no finding for it", s.property, s.pod1, s.pod2, s.value1, s.value2)
 		}
 	}
-	// Assert 2: what selmount finds beyond upstream is explained, and the
-	// known cases are among it.
+	// Assert 1b: the upstream view computed from selmount's groups is the
+	// controller's own: as many ordered pairs (each volume's count is on
+	// one finding), and every sampled pair is one of its series.
+	predicted := 0
+	have := map[conflictSeries]bool{}
+	for _, s := range series {
+		have[s] = true
+	}
+	for _, f := range r.Findings {
+		if f.Upstream == nil {
+			continue
+		}
+		predicted += f.Upstream.Conflicts
+		for _, c := range f.Upstream.Sample {
+			if s := (conflictSeries{c.Property, c.Pod, c.OtherPod, c.Value, c.OtherValue}); !have[s] {
+				t.Errorf("selmount predicts the upstream conflict %+v, which the controller does not report", s)
+			}
+		}
+	}
+	if predicted != len(series) {
+		t.Errorf("selmount predicts %d upstream conflicts, the controller reports %d", predicted, len(series))
+	}
+	// Assert 2: what selmount finds beyond upstream is explained, naming
+	// the subjects concerned, and the known cases are among it.
 	extra := map[string]string{}
 	for _, f := range r.Findings {
-		if f.Type == check.TypeConflict && f.KubeletConflict && !f.UpstreamControllerReports {
-			if f.UpstreamDifference == "" {
+		if f.Type == check.TypeConflict && f.KubeletConflict {
+			if !f.UpstreamControllerReports && f.UpstreamDifference == "" {
 				t.Errorf("finding not reported upstream without a reason: %s", f.Message)
 			}
 			for _, s := range f.Subjects {
-				extra[s.Kind+"/"+s.Name] = f.UpstreamDifference
+				if strings.Contains(f.UpstreamDifference, s.Kind+" "+s.Namespace+"/"+s.Name) {
+					extra[s.Kind+"/"+s.Name] = f.UpstreamDifference
+				}
 			}
 		}
 	}

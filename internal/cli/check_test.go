@@ -102,7 +102,7 @@ func TestCheckFixDirRefusesHostileNames(t *testing.T) {
 	if len(outside) > 0 {
 		t.Errorf("files written outside --fix-dir: %v", outside)
 	}
-	if !slices.Contains(patches, "patches/ns.deployment.dep.2-1.yaml") {
+	if !slices.Contains(patches, "patches/ns.deployment.dep.1-2.yaml") {
 		t.Errorf("the valid patch was not written: %v", patches)
 	}
 }

@@ -1,0 +1,462 @@
+// Package volindex is an incremental index of the users of shared volumes,
+// grouped the way the kubelet compares them, so that conflicts between
+// thousands of users of one volume are found and reported without ever
+// building the pairs of users.
+//
+// A user is a pod or a workload's pod template, named by a key of the
+// caller's choice (K). Each of its uses of a volume carries the label the
+// kubelet compares for it and the change policy it honours (a Group), and
+// how the upstream selinux-warning-controller of kube-controller-manager
+// sees it (an Upstream view). Set replaces all uses of one user and Remove
+// drops them, each in time proportional to the user's own volumes, never to
+// the number of other users of those volumes.
+//
+// A volume has a conflict when its users' groups carry more than one label:
+// the kubelet mounts a volume with one label per node, and a Recursive pod
+// or a pod without seLinuxOptions has the empty label. The policy is part of
+// the group so that a report can tell a pod that opted out from one that
+// sets nothing; two groups that differ only in policy do not conflict.
+//
+// The upstream controller's view, one report per ordered pair of pods, is
+// computed on demand from groups of identical upstream views: counts by
+// arithmetic over the groups, and the pairs themselves through an iterator
+// that the caller stops when it has seen enough.
+//
+// An Index is safe for concurrent use. Reads return snapshots (View) that
+// stay valid and consistent while the index changes.
+//
+// The package is pure: no client, no filesystem.
+package volindex
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Policies as the kubelet and the upstream controller name them.
+const (
+	MountOption = "MountOption"
+	Recursive   = "Recursive"
+)
+
+// Group is what the kubelet compares between the users of a volume: the
+// mount label ("" for none, for Recursive pods and for plugins without
+// context mounts) and, for reports, the change policy it honours.
+type Group struct {
+	Label  string
+	Policy string
+}
+
+// Upstream is how the upstream selinux-warning-controller sees one use.
+// The zero value is a use it does not see (a template, a pod whose claim
+// is not bound, a pod whose containers disagree about the volume).
+type Upstream struct {
+	// Seen is true when the controller adds this use to its cache.
+	Seen bool
+	// Volume is the controller's volume name (the kubelet's unique volume
+	// name). It compares only users of the same name; "" means the index's
+	// volume key.
+	Volume string
+	// Label is the raw seLinuxOptions joined as "user:role:type:level"
+	// ("" for none or Recursive), Policy the policy after its
+	// normalisation (Recursive when the label is empty or the plugin has no
+	// support).
+	Label  string
+	Policy string
+}
+
+// Use is one user's use of one volume.
+type Use struct {
+	// Volume identifies the volume (see VolumeKey); "" is not indexed.
+	Volume string
+	// Group is what the kubelet compares.
+	Group Group
+	// MultipleLabels is true when the user's containers translate to
+	// different labels for this volume: the kubelet refuses the pod (or
+	// only warns) and compares it with no other user, so it joins no group.
+	MultipleLabels bool
+	// Node is the node a running pod is bound to; "" for templates and
+	// pods not scheduled yet.
+	Node string
+	// Created orders the pods of one node: the kubelet keeps the label of
+	// the pod admitted first. Ties go to the smaller key.
+	Created time.Time
+	// Upstream is the upstream controller's view.
+	Upstream Upstream
+}
+
+// Index holds the users of every volume. The zero value is not usable; call
+// New.
+//
+// Memory is what a cluster of 100,000 pods can afford: each use is stored
+// once, in its volume; a volume whose users share one label keeps no map.
+type Index[K cmp.Ordered] struct {
+	mu        sync.RWMutex
+	users     map[K][]string  // the reverse index: user -> its volumes
+	slots     map[slot[K]]int // (volume, user) -> position in volume.entries
+	volumes   map[string]*volume[K]
+	conflicts map[string]bool // volumes with more than one label
+}
+
+type slot[K cmp.Ordered] struct {
+	volume string
+	user   K
+}
+
+// volume is the state of one volume: its uses, and how many grouped uses
+// carry each label (one label without a map, the common case).
+type volume[K cmp.Ordered] struct {
+	entries []entry[K]
+	label   string         // the label while there is one
+	n       int            // grouped uses with label
+	labels  map[string]int // every label's grouped uses, once there are two
+}
+
+type entry[K cmp.Ordered] struct {
+	user K
+	use  Use
+}
+
+// classKey is one upstream view: the users the controller sees alike.
+type classKey struct{ volume, label, policy string }
+
+// New returns an empty index.
+func New[K cmp.Ordered]() *Index[K] {
+	return &Index[K]{users: map[K][]string{}, slots: map[slot[K]]int{}, volumes: map[string]*volume[K]{}, conflicts: map[string]bool{}}
+}
+
+// Set replaces every use of user by uses and returns the volumes whose
+// users changed, sorted. A user that uses one volume twice keeps the last
+// use. Uses with an empty Volume are ignored. Set costs O(len(uses)) plus
+// the user's previous uses, whatever the number of other users.
+func (x *Index[K]) Set(user K, uses []Use) []string {
+	var next []Use
+	for _, u := range uses {
+		if u.Volume == "" {
+			continue
+		}
+		if u.Upstream.Seen && u.Upstream.Volume == "" {
+			u.Upstream.Volume = u.Volume
+		}
+		if !u.Upstream.Seen {
+			u.Upstream = Upstream{}
+		}
+		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == u.Volume }); i >= 0 {
+			next[i] = u // a user has few volumes
+			continue
+		}
+		next = append(next, u)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var touched []string
+	prev := x.users[user]
+	for _, key := range prev {
+		old := x.volumes[key].entries[x.slots[slot[K]{key, user}]].use
+		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == key }); i >= 0 && next[i] == old {
+			continue
+		}
+		x.drop(user, key)
+		touched = append(touched, key)
+	}
+	vols := make([]string, 0, len(next))
+	for _, u := range next {
+		vols = append(vols, u.Volume)
+		if _, ok := x.slots[slot[K]{u.Volume, user}]; ok {
+			continue // unchanged
+		}
+		x.add(user, u)
+		if !slices.Contains(prev, u.Volume) {
+			touched = append(touched, u.Volume)
+		}
+	}
+	if len(vols) == 0 {
+		delete(x.users, user)
+	} else {
+		x.users[user] = vols
+	}
+	slices.Sort(touched)
+	return touched
+}
+
+// Remove drops every use of user and returns the volumes it used, sorted.
+// Removing an unknown user does nothing.
+func (x *Index[K]) Remove(user K) []string { return x.Set(user, nil) }
+
+func (x *Index[K]) add(user K, u Use) {
+	v := x.volumes[u.Volume]
+	if v == nil {
+		v = &volume[K]{}
+		x.volumes[u.Volume] = v
+	}
+	x.slots[slot[K]{u.Volume, user}] = len(v.entries)
+	v.entries = append(v.entries, entry[K]{user, u})
+	if !u.MultipleLabels {
+		v.count(u.Group.Label, 1)
+	}
+	x.mark(u.Volume, v)
+}
+
+// drop removes user's use of key: the last entry takes its place.
+func (x *Index[K]) drop(user K, key string) {
+	v := x.volumes[key]
+	s := slot[K]{key, user}
+	i := x.slots[s]
+	u := v.entries[i].use
+	last := len(v.entries) - 1
+	if i != last {
+		v.entries[i] = v.entries[last]
+		x.slots[slot[K]{key, v.entries[i].user}] = i
+	}
+	v.entries[last] = entry[K]{}
+	v.entries = v.entries[:last]
+	delete(x.slots, s)
+	if !u.MultipleLabels {
+		v.count(u.Group.Label, -1)
+	}
+	if len(v.entries) == 0 {
+		delete(x.volumes, key)
+		delete(x.conflicts, key)
+		return
+	}
+	if cap(v.entries) > 16 && len(v.entries) < cap(v.entries)/4 {
+		v.entries = slices.Clone(v.entries) // give back what thousands of users left
+	}
+	x.mark(key, v)
+}
+
+// count adds d grouped uses of label l.
+func (v *volume[K]) count(l string, d int) {
+	switch {
+	case v.labels != nil:
+		v.labels[l] += d
+		if v.labels[l] == 0 {
+			delete(v.labels, l)
+		}
+		if len(v.labels) == 1 { // back to one label: no map
+			for l, n := range v.labels {
+				v.label, v.n = l, n
+			}
+			v.labels = nil
+		} else if len(v.labels) == 0 {
+			v.label, v.n, v.labels = "", 0, nil
+		}
+	case v.n == 0 || l == v.label:
+		v.label = l
+		v.n += d
+	default:
+		v.labels = map[string]int{v.label: v.n, l: d}
+		v.label, v.n = "", 0
+	}
+}
+
+// nLabels returns the number of distinct labels of grouped uses.
+func (v *volume[K]) nLabels() int {
+	if v.labels != nil {
+		return len(v.labels)
+	}
+	if v.n > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (x *Index[K]) mark(key string, v *volume[K]) {
+	if v.nLabels() > 1 {
+		x.conflicts[key] = true
+	} else {
+		delete(x.conflicts, key)
+	}
+}
+
+func classOf(u Use) classKey {
+	return classKey{u.Upstream.Volume, u.Upstream.Label, u.Upstream.Policy}
+}
+
+// Len returns the number of volumes with at least one user.
+func (x *Index[K]) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.volumes)
+}
+
+// Volumes returns the keys of every volume with a user, sorted.
+func (x *Index[K]) Volumes() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return sortedKeys(x.volumes)
+}
+
+// Shared returns the keys of the volumes with more than one user, sorted:
+// the only ones that can hold a conflict.
+func (x *Index[K]) Shared() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for k, v := range x.volumes {
+		if len(v.entries) > 1 {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Conflicts returns the keys of the volumes whose groups carry more than
+// one label, sorted.
+func (x *Index[K]) Conflicts() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return sortedKeys(x.conflicts)
+}
+
+// Volume returns a snapshot of one volume, in O(its users · log).
+func (x *Index[K]) Volume(key string) (View[K], bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	v := x.volumes[key]
+	if v == nil {
+		return View[K]{}, false
+	}
+	view := View[K]{Key: key, uses: make(map[K]Use, len(v.entries))}
+	groups := map[Group][]K{}
+	classes := map[classKey][]K{}
+	for _, e := range v.entries {
+		view.uses[e.user] = e.use
+		if !e.use.MultipleLabels {
+			groups[e.use.Group] = append(groups[e.use.Group], e.user)
+		}
+		if e.use.Upstream.Seen {
+			k := classOf(e.use)
+			classes[k] = append(classes[k], e.user)
+		}
+	}
+	for g, members := range groups {
+		slices.Sort(members)
+		view.Groups = append(view.Groups, GroupUsers[K]{Group: g, Users: members})
+	}
+	slices.SortFunc(view.Groups, func(a, b GroupUsers[K]) int { return compareGroups(a.Group, b.Group) })
+	for k, members := range classes {
+		slices.Sort(members)
+		view.classes = append(view.classes, class[K]{key: k, parts: parseLabel(k.label), users: members})
+	}
+	slices.SortFunc(view.classes, func(a, b class[K]) int {
+		return cmp.Or(strings.Compare(a.key.volume, b.key.volume), strings.Compare(a.key.label, b.key.label), strings.Compare(a.key.policy, b.key.policy))
+	})
+	return view, true
+}
+
+// Dump writes the whole index in a stable order, for debugging and tests.
+func (x *Index[K]) Dump() string {
+	var b strings.Builder
+	for _, key := range x.Volumes() {
+		v, ok := x.Volume(key)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "volume %s", key)
+		if v.Conflict() {
+			b.WriteString(" (conflict)")
+		}
+		b.WriteString("\n")
+		for _, g := range v.Groups {
+			fmt.Fprintf(&b, "  group label=%q policy=%q: %v\n", g.Group.Label, g.Group.Policy, g.Users)
+		}
+		var multiple []K
+		for _, k := range sortedKeys(v.uses) {
+			if v.uses[k].MultipleLabels {
+				multiple = append(multiple, k)
+			}
+		}
+		if len(multiple) > 0 {
+			fmt.Fprintf(&b, "  multiple labels: %v\n", multiple)
+		}
+		for _, c := range v.classes {
+			fmt.Fprintf(&b, "  upstream volume=%s label=%q policy=%q: %v\n", c.key.volume, c.key.label, c.key.policy, c.users)
+		}
+	}
+	return b.String()
+}
+
+// Check verifies the index's invariants: the reverse index, the positions
+// and the volumes agree, no volume is empty, the label counts are those of
+// the uses, and the conflict set is exactly the volumes with more than one
+// label. For tests; O(uses).
+func (x *Index[K]) Check() error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := 0
+	for user, vols := range x.users {
+		if len(vols) == 0 {
+			return fmt.Errorf("user %v has an empty entry", user)
+		}
+		for _, key := range vols {
+			n++
+			v := x.volumes[key]
+			if v == nil {
+				return fmt.Errorf("user %v uses %s, which is not indexed", user, key)
+			}
+			i, ok := x.slots[slot[K]{key, user}]
+			if !ok || i >= len(v.entries) || v.entries[i].user != user {
+				return fmt.Errorf("user %v of %s: no entry at position %d (%v)", user, key, i, ok)
+			}
+			if got := v.entries[i].use.Volume; got != key {
+				return fmt.Errorf("user %v: use of %s filed under %s", user, got, key)
+			}
+		}
+	}
+	if n != len(x.slots) {
+		return fmt.Errorf("users hold %d uses, positions %d", n, len(x.slots))
+	}
+	m := 0
+	for key, v := range x.volumes {
+		if len(v.entries) == 0 {
+			return fmt.Errorf("volume %s has no user", key)
+		}
+		m += len(v.entries)
+		labels := map[string]int{}
+		for i, e := range v.entries {
+			if x.slots[slot[K]{key, e.user}] != i || !slices.Contains(x.users[e.user], key) {
+				return fmt.Errorf("volume %s: entry %d (user %v) is not in the reverse index", key, i, e.user)
+			}
+			if !e.use.MultipleLabels {
+				labels[e.use.Group.Label]++
+			}
+		}
+		have := v.labels
+		if have == nil && v.n > 0 {
+			have = map[string]int{v.label: v.n}
+		}
+		if v.labels != nil && len(v.labels) < 2 {
+			return fmt.Errorf("volume %s: a label map with %d labels", key, len(v.labels))
+		}
+		if fmt.Sprint(labels) != fmt.Sprint(have) {
+			return fmt.Errorf("volume %s: label counts %v, uses give %v", key, have, labels)
+		}
+		if x.conflicts[key] != (len(labels) > 1) {
+			return fmt.Errorf("volume %s: conflict mark %v with %d labels", key, x.conflicts[key], len(labels))
+		}
+	}
+	if n != m {
+		return fmt.Errorf("users hold %d uses, volumes %d", n, m)
+	}
+	for key := range x.conflicts {
+		if x.volumes[key] == nil {
+			return fmt.Errorf("conflict mark on unknown volume %s", key)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -176,7 +176,9 @@ func (s *Server) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 }
 
 // volume IDs are "ext4-<hex>" or "shared-<share>-<hex>".
-func (s *Server) imagePath(id string) string { return filepath.Join(s.opt.StateDir, "volumes", id+".img") }
+func (s *Server) imagePath(id string) string {
+	return filepath.Join(s.opt.StateDir, "volumes", id+".img")
+}
 
 func validID(id string) bool {
 	if id == "" || len(id) > 128 {

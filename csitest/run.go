@@ -517,6 +517,9 @@ func (r *runner) sequence(ctx context.Context) {
 		r.unpublishVol(ctx, a, t1)
 		r.unstageVol(ctx, a)
 	} else if p := r.carriesBoth(RuleContextMount, a, t1, l1); p != "" {
+		if missing := r.missingOptions(t1); len(missing) > 0 {
+			p += fmt.Sprintf("; the mount options %s are missing too: the driver ignores the kubelet's mount_flags", strings.Join(missing, ", "))
+		}
 		r.set(RuleContextMount, Fail, "%s", p)
 		r.detach(ctx, a, t1)
 	} else if missing := r.missingOptions(t1); len(missing) > 0 {

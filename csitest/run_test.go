@@ -228,7 +228,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 		rule, text string
 	}{
 		{"drop-context", runCase{broken: refdriver.DropContext}, "SEL-002", "is mounted without context="},
-		{"ignore-flags", runCase{broken: refdriver.IgnoreFlags, mntOpts: []string{"noexec"}}, "SEL-002", "is mounted without context="},
+		{"ignore-flags", runCase{broken: refdriver.IgnoreFlags, mntOpts: []string{"noexec"}}, "SEL-002", "the mount options noexec are missing too: the driver ignores the kubelet's mount_flags"},
 		{"util-linux", runCase{broken: refdriver.UtilLinuxWithoutConfig, helper: true}, "SEL-002", "util-linux mount(8) dropped it"},
 		{"util-linux environment", runCase{broken: refdriver.UtilLinuxWithoutConfig, helper: true,
 			env: &csitest.PluginEnv{SelinuxfsFSType: "selinuxfs", Why: "/proc/1/root/etc/selinux/config does not exist"}},

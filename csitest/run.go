@@ -426,7 +426,7 @@ func (r *runner) carries(rule Rule, what, path string, want label.Context) strin
 		return fmt.Sprintf("cannot read the mount table: %v", err)
 	}
 	if !ok {
-		return fmt.Sprintf("%s %s is not a mount point after the call succeeded", what, path)
+		return fmt.Sprintf("%s %s is not a mount point after the call succeeded: the driver reported success without mounting there", what, path)
 	}
 	r.note(rule, "%s: %s", what, m.String())
 	raw, has := m.SELinuxContext()

@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			why += " (" + herr.Error() + ")"
 		}
 		rep.Error = why
-		r.skipRest("not run: " + why)
+		r.skipRest("not run: SELinux is not enabled on this kernel (see the report's error)")
 		return rep, ErrSELinuxDisabled
 	}
 
@@ -168,7 +168,12 @@ func newRunID() (string, error) {
 
 func (r *runner) abort(err error) (*Report, error) {
 	r.rep.Error = err.Error()
-	r.skipRest("not run: " + err.Error())
+	why := err.Error()
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		why = "the driver at " + ce.Endpoint + " could not be reached (see the report's error)"
+	}
+	r.skipRest("not run: " + why)
 	return r.rep, err
 }
 

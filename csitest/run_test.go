@@ -304,7 +304,7 @@ func TestUnreachableDriver(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	for _, res := range rep.Results {
-		if res.Status != csitest.Skip || !strings.Contains(res.Reason, "not run: CSI endpoint") {
+		if res.Status != csitest.Skip || !strings.Contains(res.Reason, "not run: the driver at unix:///nonexistent/csi.sock could not be reached") {
 			t.Errorf("%s: %s %s", res.ID, res.Status, res.Reason)
 		}
 	}

@@ -47,6 +47,7 @@ CGO_ENABLED=0 go build -o "$payload/selmount" ./cmd/selmount
 # they read through relative paths.
 mkdir -p "$payload/vmtest" "$payload/ctxmount" "$payload/nodevol" "$payload/csitest" "$payload/mountinfo"
 cp -r mountinfo/testdata "$payload/mountinfo/"
+mkdir -p "$payload/docs" && cp docs/csi-test.md "$payload/docs/" # csitest checks every rule is documented
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 for d in 0 1 2 3 4 5 6 7 8 9; do

@@ -354,6 +354,23 @@ func (s *Server) isMounted(path string) bool {
 	return ok
 }
 
+// verifyRetry checks that an existing mount at path carries the label in
+// flags (if any), so that a retry with another label is refused instead of
+// answered with the old mount.
+func (s *Server) verifyRetry(path string, flags []string) error {
+	want, err := mountopt.LabelOf(flags)
+	if err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	if want.IsZero() {
+		return nil
+	}
+	if _, err := ctxmount.Verify(path, want, s.mountOpts()); err != nil {
+		return status.Errorf(codes.FailedPrecondition, "%s is already mounted: %v", path, err)
+	}
+	return nil
+}
+
 // NodeStageVolume implements csi.NodeServer.
 func (s *Server) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
@@ -367,7 +384,8 @@ func (s *Server) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRe
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isMounted(staging) {
-		return &csi.NodeStageVolumeResponse{}, nil // a retry
+		// A retry: fine if the mount carries what this call asks for.
+		return &csi.NodeStageVolumeResponse{}, s.verifyRetry(staging, s.flags(m))
 	}
 	if err := os.MkdirAll(staging, 0o750); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -479,7 +497,7 @@ func (s *Server) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isMounted(target) {
-		return &csi.NodePublishVolumeResponse{}, nil
+		return &csi.NodePublishVolumeResponse{}, s.verifyRetry(target, s.flags(m))
 	}
 	if err := os.MkdirAll(target, 0o750); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())

@@ -130,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.targetBase = filepath.Join(r.targetBase, "pods")
 	}
 	if !r.volumes(ctx, run) {
-		r.skipRest(fmt.Sprintf("not run: no volume (%s)", r.res[RuleCapabilities.ID].Reason))
+		r.skipRest(fmt.Sprintf("not run: no volume to test (see %s)", RuleCapabilities.ID))
 	} else {
 		r.sequence(ctx)
 	}

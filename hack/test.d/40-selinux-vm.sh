@@ -88,7 +88,8 @@ if ! "$vm/csi-test.sh" --file "$work/refdriver-template.img" --report "$work/csi
 	exit 1
 fi
 status=0
-"$vm/csi-test.sh" "$work/selmount-refdriver" --broken drop-context > "$work/csi-test-broken.log" 2>&1 || status=$?
+"$vm/csi-test.sh" --file "$work/refdriver-template.img" "$work/selmount-refdriver" --broken drop-context \
+	--ext4-template /payload/files/refdriver-template.img > "$work/csi-test-broken.log" 2>&1 || status=$?
 if [[ $status -ne 1 ]] || ! grep -q 'FAIL  SEL-002 context-mount' "$work/csi-test-broken.log"; then
 	cat "$work/csi-test-broken.log"
 	echo "selinux-vm: csi-test did not catch the driver that drops context= (exit $status; want 1 and SEL-002 failed)" >&2

@@ -71,17 +71,37 @@ type Secrets struct {
 	NodePublishVolumeSecret map[string]string `json:"NodePublishVolumeSecret,omitempty"`
 }
 
-// LoadSecrets reads a YAML or JSON secrets file (csi-sanity's format).
-// Unknown keys are refused, so that a typo does not silently send no
-// secret.
+// LoadSecrets reads a YAML or JSON secrets file in csi-sanity's format
+// (a map per call), so that a driver's csi-sanity file works as it is.
+// Keys csi-sanity knows but csi-test does not call (snapshots, controller
+// publish, ...) are accepted and unused; any other key is refused, so that a
+// typo does not silently send no secret.
 func LoadSecrets(path string) (Secrets, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Secrets{}, err
 	}
-	var s Secrets
-	if err := yaml.UnmarshalStrict(b, &s); err != nil {
+	var all map[string]map[string]string
+	if err := yaml.UnmarshalStrict(b, &all); err != nil {
 		return Secrets{}, fmt.Errorf("secrets file %s: %w", path, err)
+	}
+	var s Secrets
+	for k, v := range all {
+		switch k {
+		case "CreateVolumeSecret":
+			s.CreateVolumeSecret = v
+		case "DeleteVolumeSecret":
+			s.DeleteVolumeSecret = v
+		case "NodeStageVolumeSecret":
+			s.NodeStageVolumeSecret = v
+		case "NodePublishVolumeSecret":
+			s.NodePublishVolumeSecret = v
+		case "ControllerPublishVolumeSecret", "ControllerUnpublishVolumeSecret", "ControllerValidateVolumeCapabilitiesSecret",
+			"CreateSnapshotSecret", "DeleteSnapshotSecret", "ControllerExpandVolumeSecret", "ControllerModifyVolumeSecret",
+			"ListSnapshotsSecret", "GetSnapshotSecret":
+		default:
+			return Secrets{}, fmt.Errorf("secrets file %s: unknown key %q (want csi-sanity's keys: CreateVolumeSecret, NodeStageVolumeSecret, ...)", path, k)
+		}
 	}
 	return s, nil
 }

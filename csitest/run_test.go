@@ -344,9 +344,9 @@ func TestParseKeyValues(t *testing.T) {
 func TestLoadSecrets(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte("NodeStageVolumeSecret:\n  user: u\n  password: p\n"), 0o600)
+	os.WriteFile(good, []byte("NodeStageVolumeSecret:\n  user: u\n  password: p\nCreateSnapshotSecret:\n  a: b\n"), 0o600)
 	s, err := csitest.LoadSecrets(good)
-	if err != nil || s.NodeStageVolumeSecret["user"] != "u" {
+	if err != nil || s.NodeStageVolumeSecret["user"] != "u" || s.NodePublishVolumeSecret != nil {
 		t.Errorf("%+v %v", s, err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")

@@ -80,19 +80,30 @@ bad flags, an unreachable driver, or a kernel without SELinux.`,
 	f.StringVar(&o.pluginRoot, "plugin-root", "", "the node plugin container's root directory, to check /etc/selinux/config and /sys/fs/selinux there")
 	f.IntVar(&o.pluginPID, "plugin-pid", 0, "the node plugin's process ID: like --plugin-root /proc/PID/root")
 	f.DurationVar(&o.timeout, "timeout", time.Minute, "the limit of each CSI call")
-	f.StringVarP(&o.output, "output", "o", "text", "report format: text, json or junit (JUnit XML, one test case per rule)")
+	o.output = "text"
+	f.VarP(&csiTestFormat{&o.output}, "output", "o", "report format: text, json or junit (JUnit XML, one test case per rule)")
 	return cmd
+}
+
+// csiTestFormat is csi-test's --output flag: the value is checked when the flag is
+// parsed.
+type csiTestFormat struct{ v *string }
+
+func (r *csiTestFormat) String() string { return *r.v }
+func (r *csiTestFormat) Type() string   { return "string" }
+func (r *csiTestFormat) Set(s string) error {
+	switch s {
+	case "text", "json", "junit":
+		*r.v = s
+		return nil
+	}
+	return errors.New("want text, json or junit")
 }
 
 func (o *csiTestOptions) config() (csitest.Config, error) {
 	cfg := csitest.Config{Endpoint: o.endpoint, ControllerEndpoint: o.controllerEndpoint, VolumeHandles: o.volumeHandles,
 		StagingDir: o.stagingDir, TargetDir: o.targetDir, FSType: o.fsType, Shared: o.shared, Timeout: o.timeout,
 		PluginRoot: o.pluginRoot}
-	switch o.output {
-	case "text", "json", "junit":
-	default:
-		return cfg, fmt.Errorf("--output %q: want text, json or junit", o.output)
-	}
 	if o.endpoint == "" {
 		return cfg, errors.New("--endpoint is required")
 	}

@@ -69,7 +69,7 @@ func TestCSITestFlags(t *testing.T) {
 		want string
 	}{
 		{nil, "--endpoint is required"},
-		{[]string{"--endpoint", "/x", "-o", "yaml"}, `--output "yaml"`},
+		{[]string{"--endpoint", "/x", "-o", "yaml"}, `"yaml"`},
 		{[]string{"--endpoint", "/x", "--controller-endpoint", "/x", "--volume-handle", "v"}, "exclude each other"},
 		{[]string{"--endpoint", "/x", "--volume-handle", "v", "--label", "system_u:object_r:container_file_t:s0"}, "want two labels"},
 		{[]string{"--endpoint", "/x", "--volume-handle", "v", "--label", "bad", "--label", "worse"}, "--label"},

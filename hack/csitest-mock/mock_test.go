@@ -40,6 +40,12 @@ type calls struct {
 // STAGE_UNSTAGE_VOLUME and CREATE_DELETE_VOLUME and succeeds at everything
 // without mounting.
 func startMock(t *testing.T) (string, *calls) {
+	return startMockStaging(t, true)
+}
+
+// startMockStaging is startMock; without stage the node advertises no
+// capability, so csi-test must call NodePublishVolume only.
+func startMockStaging(t *testing.T, stage bool) (string, *calls) {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	id := driver.NewMockIdentityServer(ctrl)
@@ -47,8 +53,12 @@ func startMock(t *testing.T) (string, *calls) {
 	ns := driver.NewMockNodeServer(ctrl)
 	rec := &calls{}
 	id.EXPECT().GetPluginInfo(gomock.Any(), gomock.Any()).Return(&csi.GetPluginInfoResponse{Name: "mock.csi-test.k8s.io", VendorVersion: "v5"}, nil).AnyTimes()
-	ns.EXPECT().NodeGetCapabilities(gomock.Any(), gomock.Any()).Return(&csi.NodeGetCapabilitiesResponse{Capabilities: []*csi.NodeServiceCapability{{
-		Type: &csi.NodeServiceCapability_Rpc{Rpc: &csi.NodeServiceCapability_RPC{Type: csi.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME}}}}}, nil).AnyTimes()
+	nodeCaps := &csi.NodeGetCapabilitiesResponse{}
+	if stage {
+		nodeCaps.Capabilities = []*csi.NodeServiceCapability{{
+			Type: &csi.NodeServiceCapability_Rpc{Rpc: &csi.NodeServiceCapability_RPC{Type: csi.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME}}}}
+	}
+	ns.EXPECT().NodeGetCapabilities(gomock.Any(), gomock.Any()).Return(nodeCaps, nil).AnyTimes()
 	cs.EXPECT().ControllerGetCapabilities(gomock.Any(), gomock.Any()).Return(&csi.ControllerGetCapabilitiesResponse{Capabilities: []*csi.ControllerServiceCapability{{
 		Type: &csi.ControllerServiceCapability_Rpc{Rpc: &csi.ControllerServiceCapability_RPC{Type: csi.ControllerServiceCapability_RPC_CREATE_DELETE_VOLUME}}}}}, nil).AnyTimes()
 	cs.EXPECT().CreateVolume(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, r *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
@@ -160,5 +170,32 @@ func TestCSITestOfTheMockDriver(t *testing.T) {
 		if ents, _ := os.ReadDir(d); len(ents) != 0 {
 			t.Errorf("%s not cleaned: %v", d, ents)
 		}
+	}
+}
+
+// A driver without STAGE_UNSTAGE_VOLUME gets NodePublishVolume only, with
+// context= in its flags and no staging path, as the kubelet calls it.
+func TestCSITestOfTheMockDriverWithoutStaging(t *testing.T) {
+	ep, rec := startMockStaging(t, false)
+	rep, err := csitest.Run(context.Background(), csitest.Config{Endpoint: ep, ControllerEndpoint: ep,
+		StagingDir: t.TempDir(), TargetDir: t.TempDir(), System: enabledHost{}, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := rep.Result("SEL-001")
+	if res.Status != csitest.Pass || !strings.Contains(strings.Join(res.Details, "\n"), "no STAGE_UNSTAGE_VOLUME") {
+		t.Errorf("SEL-001: %s %q %q", res.Status, res.Reason, res.Details)
+	}
+	if res, _ := rep.Result("SEL-002"); res.Status != csitest.Fail || !strings.Contains(res.Reason, "target ") {
+		t.Errorf("SEL-002: %s %q (want the target named: nothing is staged)", res.Status, res.Reason)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.stage) != 0 || len(rec.publish) != 2 {
+		t.Fatalf("%d NodeStage, %d NodePublish calls", len(rec.stage), len(rec.publish))
+	}
+	p := rec.publish[1]
+	if p.GetStagingTargetPath() != "" || !slices.Equal(p.GetVolumeCapability().GetMount().GetMountFlags(), []string{`context="system_u:object_r:container_file_t:s0:c1,c2"`}) {
+		t.Errorf("NodePublish staging %q flags %q", p.GetStagingTargetPath(), p.GetVolumeCapability().GetMount().GetMountFlags())
 	}
 }

@@ -4,7 +4,8 @@
 # static Go test binaries inside it: context mounts of tmpfs and ext4 images,
 # the kernel's refusals (second mount of a superblock, unknown label), the
 # relabeler under enforcing mode with AVC checks, util-linux mount dropping
-# context=, node volume tracking and the mount/verify commands. Then measures
+# context=, node volume tracking, the mount/verify commands, and csi-test
+# against the reference CSI driver and its broken variants. Then measures
 # mount -o context against relabeling at 1k, 10k and 100k files (the 1M run is
 # in docs/benchmarks.md, with the command that reproduces it).
 #
@@ -40,11 +41,13 @@ rm -rf "$payload" && mkdir -p "$payload"
 (cd "$vm" && CGO_ENABLED=0 go test -c -o "$payload/vmtest.test" ./vmtest)
 CGO_ENABLED=0 go test -c -o "$payload/ctxmount.test" ./ctxmount
 CGO_ENABLED=0 go test -c -o "$payload/nodevol.test" ./nodevol
+CGO_ENABLED=0 go test -c -o "$payload/csitest.test" ./csitest
 CGO_ENABLED=0 go build -o "$payload/selmount" ./cmd/selmount
 # Each package's tests run in a directory named after it, with the testdata
 # they read through relative paths.
-mkdir -p "$payload/vmtest" "$payload/ctxmount" "$payload/nodevol" "$payload/mountinfo"
+mkdir -p "$payload/vmtest" "$payload/ctxmount" "$payload/nodevol" "$payload/csitest" "$payload/mountinfo"
 cp -r mountinfo/testdata "$payload/mountinfo/"
+mkdir -p "$payload/docs" && cp docs/csi-test.md "$payload/docs/" # csitest checks every rule is documented
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 for d in 0 1 2 3 4 5 6 7 8 9; do
@@ -57,7 +60,7 @@ cat > "$payload/run.sh" <<'EOF'
 # Runs inside the guest; every binary runs even if an earlier one failed.
 export SELMOUNT_FIXTURES=/payload SELMOUNT_BIN=/payload/selmount
 status=0
-for t in vmtest ctxmount nodevol; do
+for t in vmtest ctxmount nodevol csitest; do
 	echo "=== $t.test"
 	(cd "$t" && "../$t.test" -test.v -test.count=1) || status=1
 done
@@ -73,6 +76,26 @@ if ! "$vm/run.sh" -m 1G -t 900 "$payload" > "$log" 2>&1; then
 fi
 grep -a -E -- '^(=== [a-z]+\.test|\s*--- |PASS$|FAIL$)' "$log" || true
 echo "selinux-vm: $(grep -ac -- '--- PASS' "$log") passed, $(grep -ac -- '--- SKIP' "$log") skipped, in the SELinux-enforcing guest"
+
+# selmount csi-test against the reference driver's binary, through the
+# "SELinux in a box" script that driver vendors run.
+echo "selinux-vm: selmount csi-test of selmount-refdriver in the box (hack/selinux-vm/csi-test.sh)"
+CGO_ENABLED=0 go build -o "$work/selmount-refdriver" ./cmd/selmount-refdriver
+mkfs.ext4 -q -F "$work/refdriver-template.img" 16M
+if ! "$vm/csi-test.sh" --file "$work/refdriver-template.img" --report "$work/csi-test.xml" \
+	"$work/selmount-refdriver" --ext4-template /payload/files/refdriver-template.img -- -o junit --mount-options noatime; then
+	echo "selinux-vm: csi-test of the reference driver FAILED (JUnit report in $work/csi-test.xml)" >&2
+	exit 1
+fi
+status=0
+"$vm/csi-test.sh" --file "$work/refdriver-template.img" "$work/selmount-refdriver" --broken drop-context \
+	--ext4-template /payload/files/refdriver-template.img > "$work/csi-test-broken.log" 2>&1 || status=$?
+if [[ $status -ne 1 ]] || ! grep -q 'FAIL  SEL-002 context-mount' "$work/csi-test-broken.log"; then
+	cat "$work/csi-test-broken.log"
+	echo "selinux-vm: csi-test did not catch the driver that drops context= (exit $status; want 1 and SEL-002 failed)" >&2
+	exit 1
+fi
+echo "selinux-vm: csi-test: the reference driver passes, the one dropping context= fails SEL-002"
 
 # The measurement: mount -o context against relabeling.
 [[ -n $sizes ]] || exit 0

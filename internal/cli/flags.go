@@ -28,6 +28,7 @@ const (
 	formatWide  = "wide"  // check only: the table with more columns
 	formatJSON  = "json"
 	formatYAML  = "yaml"
+	formatJUnit = "junit" // csi-test only: JUnit XML, one test case per rule
 )
 
 // outputValue is the value of an --output flag: one of a fixed list of

@@ -155,12 +155,13 @@ func TestBadInputMessages(t *testing.T) {
 func TestOutputFlags(t *testing.T) {
 	root := cli.NewRootCmd("selmount", strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	want := map[string][]string{
-		"explain": {"text", "json", "yaml"},
-		"check":   {"table", "text", "wide", "json", "yaml"},
-		"mount":   {"text", "json", "yaml"},
-		"verify":  {"text", "json", "yaml"},
-		"relabel": {"text", "json", "yaml"},
-		"version": {"text", "json", "yaml"},
+		"explain":  {"text", "json", "yaml"},
+		"check":    {"table", "text", "wide", "json", "yaml"},
+		"mount":    {"text", "json", "yaml"},
+		"verify":   {"text", "json", "yaml"},
+		"relabel":  {"text", "json", "yaml"},
+		"version":  {"text", "json", "yaml"},
+		"csi-test": {"text", "json", "junit"},
 	}
 	seen := 0
 	for _, cmd := range root.Commands() {

@@ -14,6 +14,7 @@ package fixdir
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,11 @@ set -e
 // and reported in the error, after everything else is written.
 func Write(dir string, r check.Report) error {
 	if err := os.MkdirAll(filepath.Join(dir, "patches"), 0o755); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			// Said without the system call: "DIR: not a directory".
+			return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+		}
 		return err
 	}
 	var script strings.Builder

@@ -400,7 +400,7 @@ func ParseGates(s string) (map[string]bool, error) {
 		}
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("invalid value of %s=%s, err: %w", k, v, err)
+			return nil, fmt.Errorf("%q: want true or false", kv)
 		}
 		out[k] = b
 	}

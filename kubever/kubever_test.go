@@ -492,9 +492,9 @@ func TestParseGates(t *testing.T) {
 		{in: "A", wantErr: `missing bool value for feature gate "A" (want NAME=true|false)`},
 		{in: "A=true,B", wantErr: `missing bool value for feature gate "B" (want NAME=true|false)`},
 		{in: "=true", wantErr: `missing bool value for feature gate "=true" (want NAME=true|false)`},
-		{in: "A=maybe", wantErr: `invalid value of A=maybe, err: strconv.ParseBool: parsing "maybe": invalid syntax`},
-		{in: "A=", wantErr: `invalid value of A=, err: strconv.ParseBool: parsing "": invalid syntax`},
-		{in: "A=yes", wantErr: `invalid value of A=yes, err: strconv.ParseBool: parsing "yes": invalid syntax`},
+		{in: "A=maybe", wantErr: `"A=maybe": want true or false`},
+		{in: "A=", wantErr: `"A=": want true or false`},
+		{in: "A=yes", wantErr: `"A=yes": want true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -802,7 +802,7 @@ func TestReadErrors(t *testing.T) {
 		{
 			name:     "missing path",
 			paths:    []string{filepath.Join(root, "nosuch.yaml")},
-			wantErrs: []string{"stat " + filepath.Join(root, "nosuch.yaml") + ": no such file or directory"},
+			wantErrs: []string{filepath.Join(root, "nosuch.yaml") + " does not exist"},
 		},
 		{
 			name:     "a file named explicitly is read whatever its extension",
@@ -815,7 +815,7 @@ func TestReadErrors(t *testing.T) {
 			wantObjs: 3,
 			wantErrs: []string{
 				filepath.Join(root, "bad.yaml") + ": document 2: malformed YAML: yaml: line 1: did not find expected node content",
-				"stat " + filepath.Join(root, "nosuch") + ": no such file or directory",
+				filepath.Join(root, "nosuch") + " does not exist",
 			},
 		},
 	}

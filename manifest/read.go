@@ -185,14 +185,16 @@ func readAll(fsys fileSystem, paths []string, stdin io.Reader, opt *Options) Res
 			continue
 		}
 		files, errs := in.expand(p)
-		res.Errors = append(res.Errors, errs...)
+		for _, err := range errs {
+			res.Errors = append(res.Errors, plainPathError(err))
+		}
 		for _, f := range files {
 			if in.exhausted {
 				break
 			}
 			data, err := in.readFile(f.path, f.inDir)
 			if err != nil {
-				res.Errors = append(res.Errors, err)
+				res.Errors = append(res.Errors, plainPathError(err))
 				continue
 			}
 			res.add(decode(f.path, data, r))
@@ -391,4 +393,33 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// pathError is a file system error said as a user reads it: the path and
+// what is wrong, without the system call ("stat", "open") that found it.
+// It unwraps to the original error, so errors.Is(err, fs.ErrNotExist)
+// still holds.
+type pathError struct {
+	err *fs.PathError
+}
+
+func (e *pathError) Error() string {
+	switch {
+	case errors.Is(e.err.Err, fs.ErrNotExist):
+		return e.err.Path + " does not exist"
+	case errors.Is(e.err.Err, fs.ErrPermission):
+		return e.err.Path + ": permission denied"
+	}
+	return e.err.Path + ": " + e.err.Err.Error()
+}
+
+func (e *pathError) Unwrap() error { return e.err }
+
+// plainPathError returns err as a *pathError when it is a bare
+// *fs.PathError, and err itself otherwise.
+func plainPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return &pathError{pe}
+	}
+	return err
 }

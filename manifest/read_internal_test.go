@@ -56,13 +56,13 @@ func TestReadUnreadableFileAndDirectory(t *testing.T) {
 	for _, e := range res.Errors {
 		msgs = append(msgs, e.Error())
 	}
-	want := []string{"open " + locked + ": permission denied", "open " + secret + ": permission denied"}
+	want := []string{locked + ": permission denied", secret + ": permission denied"}
 	if !reflect.DeepEqual(msgs, want) {
 		t.Errorf("errors:\n got %q\nwant %q", msgs, want)
 	}
 	// The root itself unreadable: one error, no "no manifests" error.
 	res = readAll(failingFS{fail: map[string]bool{root: true}}, []string{root}, nil, nil)
-	if len(res.Errors) != 1 || res.Errors[0].Error() != "open "+root+": permission denied" {
+	if len(res.Errors) != 1 || res.Errors[0].Error() != root+": permission denied" {
 		t.Errorf("unreadable root: errors %v", res.Errors)
 	}
 }

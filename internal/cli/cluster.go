@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -36,6 +38,11 @@ func (o *clusterOptions) read(cmd *cobra.Command) (*clusterread.Result, error) {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if k := o.config.KubeConfig; k != nil && *k != "" {
+		if _, err := os.Stat(*k); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("--kubeconfig %s does not exist", *k)
+		}
 	}
 	cfg, err := o.config.ToRESTConfig()
 	if err != nil {

@@ -254,7 +254,7 @@ func TestExplainFlagErrors(t *testing.T) {
 		{
 			name:    "gate with a bad value",
 			args:    []string{"--feature-gates", "SELinuxMount=maybe"},
-			wantErr: `--feature-gates: invalid value of SELinuxMount=maybe, err: strconv.ParseBool: parsing "maybe": invalid syntax`,
+			wantErr: `--feature-gates: "SELinuxMount=maybe": want true or false`,
 		},
 		{
 			name:    "unknown output format",
@@ -306,7 +306,7 @@ func TestExplainMissingFile(t *testing.T) {
 	if r.code != cli.ExitError {
 		t.Errorf("exit code %d, want %d", r.code, cli.ExitError)
 	}
-	if want := "error: stat testdata/nosuch.yaml: no such file or directory\n"; r.stderr != want {
+	if want := "error: testdata/nosuch.yaml does not exist\n"; r.stderr != want {
 		t.Errorf("stderr %q, want %q", r.stderr, want)
 	}
 }

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/examples"
@@ -115,7 +113,7 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 	e := decide.Explain(workload.Collect(typed), decide.Config{Gates: gates, SELinuxEnabled: o.selinux, Defaults: defaults})
 	e.Errors = inputErrors(res.Errors, e.InputErrors, objs)
 	e.Skipped, e.SkippedObjects = skipped(res.Skipped, o.showSkipped)
-	if err := writeDocument(cmd.OutOrStdout(), o.output, e, func(w io.Writer) error { return decide.WriteText(w, e) }); err != nil {
+	if err := writeOutput(cmd.OutOrStdout(), o.output, e, func(w io.Writer) error { return decide.WriteText(w, e) }); err != nil {
 		return err
 	}
 	if len(e.Errors) > 0 {
@@ -125,25 +123,6 @@ func (o *explainOptions) run(cmd *cobra.Command) error {
 		return &ExitCodeError{Code: ExitError}
 	}
 	return nil
-}
-
-// writeDocument prints v as JSON or YAML, or calls text for the text format.
-func writeDocument(w io.Writer, format string, v any, text func(io.Writer) error) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(v)
-	case "yaml":
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	return text(w)
 }
 
 // inputErrors lists the input problems once each: reading errors first (a

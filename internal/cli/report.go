@@ -31,7 +31,7 @@ type reportFormat struct {
 	end     string                               // after the whole document
 }
 
-// jsonReport writes exactly what writeDocument writes (an Encoder with
+// jsonReport writes exactly what writeOutput writes (an Encoder with
 // two-space indentation and no HTML escaping).
 var jsonReport = reportFormat{
 	shell:   func(r check.Report) ([]byte, error) { return encodeIndented(r, "") },

@@ -14,7 +14,7 @@ import (
 )
 
 // TestWriteReportJSONMatchesEncoder: the parallel JSON writer gives the bytes
-// writeDocument gives, with and without findings, with characters that
+// writeOutput gives, with and without findings, with characters that
 // encoding/json escapes and strings that look like the splice marker.
 func TestWriteReportJSONMatchesEncoder(t *testing.T) {
 	base := check.Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: "1.37", Source: "manifests", Findings: []check.Finding{}}
@@ -32,14 +32,14 @@ func TestWriteReportJSONMatchesEncoder(t *testing.T) {
 	}
 }
 
-// checkReport writes r with writeReport and with writeDocument, the
+// checkReport writes r with writeReport and with writeOutput, the
 // reference: JSON must be the same bytes, YAML must parse to the same
 // document (the emitter may fold long strings at other columns).
 func checkReport(t *testing.T, name string, r check.Report, format string) {
 	t.Helper()
 	f := map[string]reportFormat{"json": jsonReport, "yaml": yamlReport}[format]
 	var want, got bytes.Buffer
-	if err := writeDocument(&want, format, r, nil); err != nil {
+	if err := writeOutput(&want, format, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeReport(&got, r, f); err != nil {

@@ -136,7 +136,7 @@ func conflictFix(ref *group, others []*group, property Property, canonicalOnly b
 		}
 		text := fmt.Sprintf("Opt %s out with seLinuxChangePolicy: Recursive: every user of the volume then has the empty label and the runtime relabels the files at start (slower, but no conflict).", namesText(names))
 		if len(manual) > 0 {
-			text += " Recreate " + namesText(manual) + " with the change: its pod template cannot be patched."
+			text += " Recreate " + namesText(manual) + " with the change: a running pod's security context cannot be patched."
 		}
 		return text, patches
 	}
@@ -179,7 +179,7 @@ func conflictFix(ref *group, others []*group, property Property, canonicalOnly b
 			text = fmt.Sprintf("Write the level of %s exactly as %s does: %q (the same categories, in the same order).", subjectsText(otherSubjects), subjectsText(ref.subjects()), lvl)
 		}
 		if len(manual) > 0 {
-			text += " Recreate " + namesText(manual) + " with the change: its pod template cannot be patched."
+			text += " Recreate " + namesText(manual) + " with the change: a running pod's security context cannot be patched."
 		}
 		if policyExists && !canonicalOnly {
 			text += " Or opt every user out with seLinuxChangePolicy: Recursive."

@@ -115,10 +115,10 @@ func WriteText(w io.Writer, e Explanation) error {
 		}
 	}
 	if len(e.Errors) > 0 {
-		ew.printf("\n%d input errors (listed on standard error); what they concern is not explained.\n", len(e.Errors))
+		ew.printf("\n%d input %s (listed on standard error); what they concern is not explained.\n", len(e.Errors), pluralWord(len(e.Errors), "error", "errors"))
 	}
 	if e.Skipped > 0 {
-		ew.printf("\n%d objects of kinds explain does not analyse skipped", e.Skipped)
+		ew.printf("\n%d %s of kinds explain does not analyse skipped", e.Skipped, pluralWord(e.Skipped, "object", "objects"))
 		if len(e.SkippedObjects) == 0 {
 			ew.printf(" (--show-skipped lists them).\n")
 		} else {
@@ -147,4 +147,11 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

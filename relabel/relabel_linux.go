@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,9 +37,10 @@ import (
 //   - every lookup is a single component relative to an open directory,
 //     symlinks are never followed, and a directory swapped for a symlink
 //     during the walk is not entered, so it cannot be led out of root;
-//   - it stays on root's mount unless Options.FollowMounts is set;
-//   - it refuses system paths such as / or /usr unless Options.Force is set
-//     (see IsProtected);
+//   - it stays on root's mount unless Options.FollowMounts is set: a file
+//     mounted over an entry is not labeled either;
+//   - it refuses system paths such as /, /usr/local or /etc/ssh unless
+//     Options.Force is set (see Protected);
 //   - root is labeled last, and only if everything else succeeded, so an
 //     interrupted or partial run stays visible and a rerun completes it;
 //   - entries that vanish during the walk are skipped, not errors.
@@ -92,6 +94,10 @@ type walker struct {
 	baseName []byte // NUL-terminated, when the root is not a directory
 	treePath string // path of the tree root (root or root/SubPath)
 	mounts   map[string]map[string]struct{}
+	// statEach: the mounts below the tree root are unknown (no
+	// /proc/self/mountinfo), so every entry is checked with statx before
+	// it is labeled.
+	statEach bool
 
 	budget   int64
 	openDirs atomic.Int64
@@ -153,8 +159,14 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		return nil, errors.New("relabel: empty path")
 	}
 	if !opt.Force {
-		if p, bad := isProtected(root, os.Getenv, homeOf, filepath.EvalSymlinks); bad {
-			return nil, fmt.Errorf("relabel %s: %w: %s", root, ErrProtectedPath, p)
+		// First the path as given (with the sub-path, when it is one that
+		// can be opened), before anything is opened...
+		p := root
+		if sub := filepath.Clean(opt.SubPath); opt.SubPath != "" && !filepath.IsAbs(sub) && sub != ".." && !strings.HasPrefix(sub, "../") {
+			p = filepath.Join(root, sub)
+		}
+		if perr := checkProtected(p, os.Getenv, homeOf, filepath.EvalSymlinks); perr != nil && !opt.noPathCheck {
+			return nil, fmt.Errorf("relabel %s: %w", root, perr)
 		}
 	}
 	attr, err := xattr.NewName(opt.xattrName())
@@ -170,16 +182,47 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		w.closeRoot()
 		return nil, err
 	}
+	if !opt.Force {
+		// ...then what was opened, as the kernel names it: a symlink
+		// swapped into the path between the two checks is caught here.
+		if kpath, ok := w.openedPath(); ok {
+			if why, bad := protectedRule(kpath, homes(os.Getenv, homeOf)); bad {
+				w.closeRoot()
+				return nil, fmt.Errorf("relabel %s: %w", root, &ProtectedPathError{Path: kpath, Rule: why})
+			}
+		}
+	}
 	return w, nil
+}
+
+// openedPath returns the path of the opened tree root as the kernel reports
+// it (symlinks resolved); false without /proc.
+func (w *walker) openedPath() (string, bool) {
+	fd := w.parentFD
+	if w.top != nil {
+		fd = w.top.fd
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return "", false
+	}
+	if w.top == nil {
+		p = xattr.Join(p, w.baseName)
+	}
+	return p, true
 }
 
 // openRoot opens the tree root: root itself, or root/SubPath resolved beneath
 // it. The final component must not be a symlink.
 func (w *walker) openRoot() error {
-	abs := filepath.Clean(w.root)
+	// Absolute, so that the paths of the walk (which the path-based
+	// fallback mode resolves) never depend on the working directory.
+	abs, err := filepath.Abs(w.root)
+	if err != nil {
+		return fmt.Errorf("relabel %s: %w", w.root, err)
+	}
 	var pfd int
 	var base string
-	var err error
 	if abs == "/" {
 		pfd, err = unix.Open("/", xattr.DirFlags, 0)
 		base = "."
@@ -206,7 +249,13 @@ func (w *walker) openRoot() error {
 			return err
 		}
 	} else {
+		// root "/": the tree root is the directory already open.
+		fd, err := unix.Dup(pfd)
+		if err != nil {
+			return fmt.Errorf("relabel %s: %w", w.root, err)
+		}
 		w.treePath = "/"
+		w.top = &dirNode{path: w.treePath, fd: fd}
 	}
 	if sub := w.opt.SubPath; sub != "" {
 		if filepath.IsAbs(sub) {
@@ -227,14 +276,6 @@ func (w *walker) openRoot() error {
 				}
 			}
 		}
-	}
-	if w.top == nil && w.baseName == nil {
-		// root "/" (or "/" with subPath ".")
-		fd, err := unix.Dup(pfd)
-		if err != nil {
-			return err
-		}
-		w.top = &dirNode{path: w.treePath, fd: fd}
 	}
 	return nil
 }
@@ -259,8 +300,17 @@ func (w *walker) descend(dirPath, name string, last bool) error {
 		if !last {
 			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.ENOTDIR})
 		}
-		if w.top != nil && dev != w.rootDev && !w.opt.FollowMounts {
-			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.EXDEV})
+		if w.top != nil && !w.opt.FollowMounts {
+			// A file mounted over the sub-path's last component (from
+			// another filesystem, or bind-mounted from this one, with the
+			// same st_dev) lies outside the tree.
+			mp, err := w.isMountPoint(dfd, dirPath, name, dev)
+			if err != nil {
+				return fmt.Errorf("relabel %s: %w", w.root, err)
+			}
+			if mp {
+				return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a mount point, not crossed unless mounts are followed", unix.EXDEV)})
+			}
 		}
 		if w.top != nil {
 			// The current directory becomes the one the entry is reached from.
@@ -326,12 +376,43 @@ func (w *walker) openDir(dirfd int, dir, name string, mayCross bool) (int, error
 	if err != nil || mayCross {
 		return fd, err
 	}
+	// Without openat2's RESOLVE_NO_XDEV: another filesystem has another
+	// st_dev, and a bind mount of this one is the root of its mount.
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err == nil && st.Dev != w.rootDev {
+	cross := unix.Fstat(fd, &st) == nil && st.Dev != w.rootDev
+	if !cross {
+		root, known, _ := xattr.MountRoot(fd, xattr.JoinPath(dir, name), "")
+		cross = known && root
+	}
+	if cross {
 		unix.Close(fd)
 		return -1, &os.PathError{Op: "openat", Path: xattr.JoinPath(dir, name), Err: unix.EXDEV}
 	}
 	return fd, nil
+}
+
+// isMountPoint reports whether the entry name of dirfd is a mount point: a
+// directory or a file mounted there. dev is the entry's st_dev. It asks statx
+// (Linux 5.8) and, on older kernels, looks the path up in
+// /proc/self/mountinfo; without either, only another st_dev tells.
+func (w *walker) isMountPoint(dirfd int, dirPath, name string, dev uint64) (bool, error) {
+	if dev != w.rootDev {
+		return true, nil
+	}
+	root, known, err := xattr.MountRoot(dirfd, dirPath, name)
+	if err != nil || known {
+		return root, err
+	}
+	dir, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(dirfd))
+	if err != nil {
+		return false, nil
+	}
+	mounts, err := mountinfo.ReadSelf()
+	if err != nil {
+		return false, nil
+	}
+	_, ok := mountsBelow(mounts, dir)[""][name]
+	return ok, nil
 }
 
 // run walks the tree with the workers, then labels the root.
@@ -557,12 +638,15 @@ func (w *walker) walk() error {
 // /proc/self/mountinfo, so that entries that are mount points (files bind-
 // mounted over files too, which openat2 cannot tell) are not labeled.
 func (w *walker) loadMounts() {
-	kpath, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", w.top.fd))
-	if err != nil {
-		return
+	kpath, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(w.top.fd))
+	var mounts []mountinfo.Mount
+	if err == nil && strings.HasPrefix(kpath, "/") && !w.opt.noMountinfo {
+		mounts, err = mountinfo.ReadSelf()
 	}
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
+	if err != nil || w.opt.noMountinfo || !strings.HasPrefix(kpath, "/") {
+		// Without the list, each entry is asked (statx) before it is
+		// labeled: slower, but a mount point is never labeled.
+		w.statEach = !w.opt.FollowMounts
 		return
 	}
 	w.mounts = mountsBelow(mounts, kpath)
@@ -881,6 +965,19 @@ func (wk *worker) entry(d *dirNode, de *xattr.Dirent) {
 				return
 			}
 			foreign = true
+		}
+	}
+	if w.statEach {
+		root, known, err := xattr.MountRoot(d.fd, d.path, string(de.Name[:len(de.Name)-1]))
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			wk.visited++
+			w.record(err)
+			return
+		}
+		if err == nil && root && known {
+			wk.visited++
+			wk.skipped++
+			return
 		}
 	}
 	typ := de.Type

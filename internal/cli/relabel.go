@@ -40,8 +40,15 @@ func newRelabelCmd() *cobra.Command {
 themselves, sockets, FIFOs, devices) one SELinux label, as a container runtime does
 for a volume that could not be mounted with -o context. It reads each label and
 writes only those that differ, never follows symlinks, stays on PATH's mount
-(unless --xdev=false), refuses system paths such as / or /usr (unless --force),
-and labels PATH itself last.
+(unless --xdev=false) and labels PATH itself last.
+
+Unless --force is given it refuses system paths: everything in /usr, /etc,
+/boot, /bin, /sbin, /lib*, /proc, /sys, /dev, /run, /root and /var/log; the
+directories /, /home, /srv, /mnt, /opt, /tmp, /var, /var/lib themselves, each
+/home/USER and /var/lib/SERVICE; and the state directories of the kubelet and
+the runtimes except their volume directories (for example
+/var/lib/kubelet/pods/UID/volumes/PLUGIN/NAME). The error names the protected
+path that matched. See docs/relabel.md.
 
 The label is given whole (--label) or as a level (--level) applied to the node's
 default file label (--node-defaults: a profile such as fedora or debian, or the
@@ -62,7 +69,7 @@ every entry was handled, 2 when anything failed.`,
 	f.StringVar(&o.subPath, "subpath", "", "relabel only this subtree of PATH (relative, no symlinks), as for a subPath volume mount")
 	f.BoolVar(&o.xdev, "xdev", true, "stay on PATH's mount; --xdev=false also relabels filesystems mounted below PATH")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read every label and count what would change, writing nothing")
-	f.BoolVar(&o.force, "force", false, "allow relabeling a system path such as /, /usr, /etc or a home directory")
+	f.BoolVar(&o.force, "force", false, "allow relabeling a protected system path such as /, /usr/local, /etc/ssh or a home directory")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

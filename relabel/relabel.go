@@ -109,6 +109,7 @@ type Options struct {
 	beforeOpenDir func(path string) // called before a subdirectory is opened
 	noMountinfo   bool              // act as if /proc/self/mountinfo were unreadable
 	noPathCheck   bool              // skip the protected-path check of the path as given
+	noBlind       bool              // always read before writing
 	forceMode     int               // 1+xattr.Mode to force a fallback mode
 	noOpenat2     bool              // use the openat fallback
 }
@@ -127,9 +128,17 @@ func DefaultWorkers() int {
 // is counted once in Changed, Correct, Skipped or Errors, except that a
 // directory whose own label was handled but whose entries could not be listed
 // counts in Errors as well.
+//
+// Changed counts the labels written. Most were read first and found wrong;
+// Unread of them were written without being read: after a run of wrong
+// labels, Relabel writes the next ones blindly for a while (a write costs
+// about ten reads in an SELinux kernel), so a few of those may have carried
+// the label already and been rewritten unchanged. A dry run reads every label
+// and its Unread is 0; a tree whose labels are all right is never written.
 type Stats struct {
 	Visited int64         `json:"visited"` // entries examined
 	Changed int64         `json:"changed"` // labels written (in a dry run: that would be written)
+	Unread  int64         `json:"unread"`  // of Changed, labels written without being read first
 	Correct int64         `json:"correct"` // entries that already had the label
 	Skipped int64         `json:"skipped"` // vanished entries, mount points
 	Errors  int64         `json:"errors"`  // entries that failed (see PartialError)

@@ -81,11 +81,14 @@ type walker struct {
 	to   label.Context
 
 	attr    xattr.Name
-	wantStr string // canonical target label
-	want    []byte // what is written: the label and a NUL, as libselinux does
-	mode    xattr.Mode
-	openat2 atomic.Bool // false once openat2 turned out to be missing
-	rootDev uint64
+	wantStr string     // canonical target label
+	want    []byte     // what is written: the label and a NUL, as libselinux does
+	mode    xattr.Mode // of the workers
+	// fallback is the mode of a worker that cannot use ModeCwd, and of the
+	// calls on the root.
+	fallback xattr.Mode
+	openat2  atomic.Bool // false once openat2 turned out to be missing
+	rootDev  uint64
 
 	// The tree root: a directory (top != nil) or a single entry name of the
 	// directory parentFD.
@@ -102,6 +105,11 @@ type walker struct {
 	budget   int64
 	openDirs atomic.Int64
 
+	// workers, started as work appears, up to maxWorkers
+	wg         sync.WaitGroup
+	maxWorkers int32
+	started    atomic.Int32
+
 	// work queue
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -116,7 +124,7 @@ type walker struct {
 	errMu sync.Mutex
 	errs  []error
 
-	visited, changed, correct, skipped, errors atomic.Int64
+	visited, changed, correct, skipped, unread, errors atomic.Int64
 }
 
 // dirNode is a directory of the tree. fd is open while the directory is being
@@ -142,10 +150,24 @@ type item struct {
 	chunk *chunk // nil: open and read dir
 }
 
+// chunk is a part of a getdents64 buffer handed to another worker: refs
+// are entries of the buffer, in inode order.
 type chunk struct {
-	buf []byte
-	n   int
+	sb   *sharedBuf
+	refs []direntRef
 }
+
+// sharedBuf is a getdents64 buffer split into chunks; it returns to the pool
+// when the last chunk is done.
+type sharedBuf struct {
+	buf   []byte
+	order []direntRef
+	left  atomic.Int32
+}
+
+// minChunk is the fewest entries handed to another worker: below it, the
+// hand-over costs more than it saves.
+const minChunk = 32
 
 const direntBufSize = 64 << 10
 
@@ -425,8 +447,19 @@ func (w *walker) run() error {
 		probeFD = rootAt
 	}
 	w.mode = xattr.Probe(probeFD, w.attr)
+	w.fallback = w.mode
+	if w.mode != xattr.ModeAt {
+		// Without *xattrat, workers on threads with working directories
+		// of their own look entries up by their bare names: as cheap as
+		// *xattrat, where /proc/self/fd/N/name resolves four components
+		// more (each checked by the LSM) for every call.
+		w.mode = xattr.ModeCwd
+	}
 	if w.opt.forceMode > 0 {
 		w.mode = xattr.Mode(w.opt.forceMode - 1)
+		if w.mode != xattr.ModeCwd {
+			w.fallback = w.mode
+		}
 	}
 
 	// Read the root's label first: ENOTSUP there means the filesystem
@@ -479,7 +512,7 @@ func (w *walker) readRoot(buf []byte) ([]byte, error) {
 		if w.top != nil {
 			n, err = xattr.Fget(w.top.fd, w.treePath, w.attr, buf)
 		} else {
-			n, err = xattr.NewAt(w.mode, w.attr).Get(w.parentFD, filepath.Dir(w.treePath), w.baseName, buf)
+			n, err = xattr.NewAt(w.fallback, w.attr).Get(w.parentFD, filepath.Dir(w.treePath), w.baseName, buf)
 		}
 		if errors.Is(err, unix.ERANGE) && len(buf) < 1<<16 {
 			buf = make([]byte, 2*len(buf))
@@ -493,7 +526,7 @@ func (w *walker) writeRoot() error {
 	if w.top != nil {
 		return xattr.Fset(w.top.fd, w.treePath, w.attr, w.want)
 	}
-	return xattr.NewAt(w.mode, w.attr).Set(w.parentFD, filepath.Dir(w.treePath), w.baseName, w.want)
+	return xattr.NewAt(w.fallback, w.attr).Set(w.parentFD, filepath.Dir(w.treePath), w.baseName, w.want)
 }
 
 func (w *walker) partial() error {
@@ -559,6 +592,7 @@ func (w *walker) totals() Stats {
 		Changed: w.changed.Load(),
 		Correct: w.correct.Load(),
 		Skipped: w.skipped.Load(),
+		Unread:  w.unread.Load(),
 		Errors:  w.errors.Load(),
 	}
 }
@@ -581,20 +615,14 @@ func (w *walker) walk() error {
 	w.pending = 1
 	w.stack = append(w.stack, item{dir: top})
 
-	n := w.opt.workers()
-	var wg sync.WaitGroup
+	w.maxWorkers = int32(w.opt.workers())
 	done := make(chan struct{})
 	func() {
-		defer wg.Wait()
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wk := newWorker(w)
-				wk.loop()
-			}()
-		}
-		go func() { wg.Wait(); close(done) }()
+		defer w.wg.Wait()
+		// One worker to start with; push starts more while items wait
+		// for one, so that a small tree costs no idle threads.
+		w.startWorker()
+		go func() { w.wg.Wait(); close(done) }()
 		var tick <-chan time.Time
 		if w.opt.Progress != nil {
 			t := time.NewTicker(w.opt.progressInterval())
@@ -622,7 +650,7 @@ func (w *walker) walk() error {
 	// descriptor but the root's is closed.
 	for _, it := range w.stack {
 		if it.chunk != nil {
-			w.putBuf(it.chunk.buf)
+			w.releaseShared(it.chunk.sb)
 			w.releaseBusy(it.dir)
 		} else if it.dir.parent != nil {
 			w.kidDone(it.dir.parent)
@@ -681,15 +709,39 @@ func mountsBelow(mounts []mountinfo.Mount, root string) map[string]map[string]st
 	return out
 }
 
-// push queues an item.
+// startWorker starts a worker. It is called before the first one runs or by
+// a running worker, so the WaitGroup never waits at zero meanwhile.
+func (w *walker) startWorker() {
+	w.started.Add(1)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		wk := newWorker(w)
+		wk.loop()
+	}()
+}
+
+// spare is the number of workers that could take an item now: the idle ones
+// and those not started yet.
+func (w *walker) spare() int {
+	return int(w.idle.Load() + w.maxWorkers - w.started.Load())
+}
+
+// push queues an item, waking an idle worker, or starting one when the
+// queue holds more items than idle workers.
 func (w *walker) push(it item) {
 	w.mu.Lock()
 	w.pending++
 	w.stack = append(w.stack, it)
-	if w.idle.Load() > 0 {
+	idle := w.idle.Load()
+	if idle > 0 {
 		w.cond.Signal()
 	}
+	start := int(idle) < len(w.stack) && w.started.Load() < w.maxWorkers
 	w.mu.Unlock()
+	if start {
+		w.startWorker()
+	}
 }
 
 // pop returns the next item, waiting for one; false when the walk is over.
@@ -722,6 +774,13 @@ func (w *walker) finish() {
 
 func (w *walker) getBuf() []byte  { return *(bufPool.Get().(*[]byte)) }
 func (w *walker) putBuf(b []byte) { bufPool.Put(&b) }
+
+// releaseShared marks one chunk of sb done.
+func (w *walker) releaseShared(sb *sharedBuf) {
+	if sb.left.Add(-1) == 0 {
+		w.putBuf(sb.buf)
+	}
+}
 
 // maybeClose closes d's descriptor when nothing needs it any more or, under
 // descriptor pressure, when only unopened subdirectories do. d.mu is held.
@@ -791,30 +850,61 @@ func (w *walker) unacquire(d *dirNode, fd int, owned bool) {
 // worker is one walking goroutine and its buffers.
 type worker struct {
 	w     *walker
+	mode  xattr.Mode
+	cwd   *dirNode // ModeCwd: the directory the thread is in
 	at    *xattr.At
 	val   []byte
 	cache cmpCache
 	buf   []byte
 	order []direntRef
 
-	visited, changed, correct, skipped int64
+	visited, changed, correct, skipped, unread int64
+
+	// wrongRun counts the labels read in a row that were wrong; from
+	// blindAfter on, the worker writes without reading, reading again
+	// every blindSpan entries (blindLeft counts down).
+	wrongRun  int
+	blindLeft int
 }
 
+// A worker that read blindAfter wrong labels in a row writes the next
+// blindSpan labels without reading them, then reads one again: when every
+// label is wrong (a new volume, a new pod's level), writing costs about ten
+// reads in an SELinux kernel, and the read before it is saved. One label
+// found right ends the blind writes. A tree whose labels are right is never
+// written, and in a mixed tree at most blindSpan right labels follow a run of
+// blindAfter wrong ones before reading resumes.
+const (
+	blindAfter = 16
+	blindSpan  = 64
+)
+
+// newWorker returns the state of a worker; it runs on the worker's
+// goroutine, whose thread it may take for good (ModeCwd).
 func newWorker(w *walker) *worker {
-	return &worker{w: w, at: xattr.NewAt(w.mode, w.attr), val: make([]byte, 256)}
+	mode := w.mode
+	if mode == xattr.ModeCwd && xattr.UnshareCwd() != nil {
+		mode = w.fallback
+	}
+	return &worker{w: w, mode: mode, at: xattr.NewAt(mode, w.attr), val: make([]byte, 256)}
 }
 
 func (wk *worker) loop() {
 	w := wk.w
 	defer wk.flush()
+	if wk.mode == xattr.ModeCwd {
+		// The thread ends with the goroutine, maybe after Relabel has
+		// returned: leave the tree now, so that it can be unmounted.
+		defer unix.Chdir("/")
+	}
 	for {
 		it, ok := w.pop()
 		if !ok {
 			return
 		}
 		if it.chunk != nil {
-			wk.entries(it.dir, it.chunk.buf[:it.chunk.n])
-			w.putBuf(it.chunk.buf)
+			wk.visitEntries(it.dir, it.chunk.sb.buf, it.chunk.refs)
+			w.releaseShared(it.chunk.sb)
 			w.releaseBusy(it.dir)
 		} else {
 			wk.visitDir(it.dir)
@@ -841,6 +931,10 @@ func (wk *worker) flush() {
 	if wk.skipped != 0 {
 		w.skipped.Add(wk.skipped)
 		wk.skipped = 0
+	}
+	if wk.unread != 0 {
+		w.unread.Add(wk.unread)
+		wk.unread = 0
 	}
 }
 
@@ -886,8 +980,9 @@ func (wk *worker) visitDir(d *dirNode) {
 	}
 }
 
-// readDir reads d with getdents64 and handles its entries, handing whole
-// buffers to idle workers while it reads on.
+// readDir reads d with getdents64 and handles its entries. While other
+// workers are idle, it splits each buffer into chunks for them (and reads
+// on), so that a single large directory is labeled in parallel too.
 func (wk *worker) readDir(d *dirNode) {
 	w := wk.w
 	for !w.stop.Load() {
@@ -902,24 +997,37 @@ func (wk *worker) readDir(d *dirNode) {
 		if n == 0 {
 			return
 		}
-		if w.idle.Load() > 0 {
-			d.mu.Lock()
-			d.busy++
-			d.mu.Unlock()
-			w.push(item{dir: d, chunk: &chunk{buf: wk.buf, n: n}})
-			wk.buf = nil
+		order := wk.sortEntries(wk.buf[:n])
+		if spare := w.spare(); spare > 0 && len(order) >= 2*minChunk {
+			wk.handOut(d, order, spare)
 			continue
 		}
-		wk.entries(d, wk.buf[:n])
+		wk.visitEntries(d, wk.buf, order)
 	}
 }
 
-// entries handles the entries of one getdents64 buffer of directory d, in
-// inode order: directories list entries in hash order, and visiting inodes in
+// handOut splits the entries of wk.buf (order) into up to spare chunks of at
+// least minChunk entries, contiguous in inode order, and queues them.
+func (wk *worker) handOut(d *dirNode, order []direntRef, spare int) {
+	w := wk.w
+	k := max(min(spare, len(order)/minChunk), 1)
+	sb := &sharedBuf{buf: wk.buf, order: slices.Clone(order)}
+	wk.buf = nil
+	sb.left.Store(int32(k))
+	d.mu.Lock()
+	d.busy += k
+	d.mu.Unlock()
+	per := (len(order) + k - 1) / k
+	for lo := 0; lo < len(order); lo += per {
+		w.push(item{dir: d, chunk: &chunk{sb: sb, refs: sb.order[lo:min(lo+per, len(order))]}})
+	}
+}
+
+// sortEntries lists the entries of one getdents64 buffer in inode order, in
+// wk.order: directories list entries in hash order, and visiting inodes in
 // the order they sit in the inode table lets the filesystem's inode-table
 // readahead serve a cold cache.
-func (wk *worker) entries(d *dirNode, b []byte) {
-	w := wk.w
+func (wk *worker) sortEntries(b []byte) []direntRef {
 	var de xattr.Dirent
 	wk.order = wk.order[:0]
 	for off := 0; off < len(b); {
@@ -933,10 +1041,25 @@ func (wk *worker) entries(d *dirNode, b []byte) {
 		off += sz
 	}
 	slices.SortFunc(wk.order, func(a, b direntRef) int { return cmp.Compare(a.ino, b.ino) })
+	return wk.order
+}
+
+// visitEntries handles the entries refs of the getdents64 buffer b of
+// directory d.
+func (wk *worker) visitEntries(d *dirNode, b []byte, refs []direntRef) {
+	w := wk.w
+	if wk.mode == xattr.ModeCwd && wk.cwd != d {
+		if err := xattr.Chdir(d.fd, d.path); err != nil {
+			w.record(err)
+			return
+		}
+		wk.cwd = d
+	}
+	var de xattr.Dirent
 	// Subdirectories first, so that other workers can start reading them
 	// (a deep tree is a chain of reads) while this one labels the files.
 	for pass := 0; pass < 2; pass++ {
-		for _, r := range wk.order {
+		for _, r := range refs {
 			xattr.NextDirent(b[r.off:], &de)
 			if (de.Type == xattr.TypeDir) != (pass == 0) {
 				continue
@@ -1007,6 +1130,15 @@ func (wk *worker) entry(d *dirNode, de *xattr.Dirent) {
 func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	w := wk.w
 	wk.visited++
+	if wk.blindLeft > 0 {
+		wk.blindLeft--
+		if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
+			return wk.fail(err, foreign)
+		}
+		wk.changed++
+		wk.unread++
+		return true
+	}
 	var n int
 	var err error
 	for {
@@ -1020,6 +1152,7 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	case err == nil:
 		if w.matches(wk.val[:n], &wk.cache) {
 			wk.correct++
+			wk.wrongRun = 0
 			return true
 		}
 	case err == unix.ENODATA:
@@ -1029,6 +1162,9 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	if w.opt.DryRun {
 		wk.changed++
 		return true
+	}
+	if wk.wrongRun++; wk.wrongRun >= blindAfter && !w.opt.noBlind {
+		wk.blindLeft = blindSpan
 	}
 	if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
 		return wk.fail(err, foreign)

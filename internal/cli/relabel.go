@@ -84,6 +84,7 @@ type RelabelResult struct {
 	DryRun         bool     `json:"dryRun"`
 	Visited        int64    `json:"visited"`
 	Changed        int64    `json:"changed"`
+	Unread         int64    `json:"unread"`
 	Correct        int64    `json:"correct"`
 	Skipped        int64    `json:"skipped"`
 	Errors         int64    `json:"errors"`
@@ -133,7 +134,7 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 	res := RelabelResult{
 		APIVersion: "selmount.io/v1alpha1", Kind: "RelabelResult",
 		Path: path, SubPath: o.subPath, Label: to.String(), DryRun: o.dryRun,
-		Visited: st.Visited, Changed: st.Changed, Correct: st.Correct, Skipped: st.Skipped, Errors: st.Errors,
+		Visited: st.Visited, Changed: st.Changed, Unread: st.Unread, Correct: st.Correct, Skipped: st.Skipped, Errors: st.Errors,
 		ElapsedSeconds: st.Elapsed.Seconds(),
 	}
 	if err != nil {
@@ -180,8 +181,12 @@ func writeRelabelText(w io.Writer, r RelabelResult, elapsed time.Duration) {
 	if r.DryRun {
 		verb, changed = "dry run of", "would change"
 	}
-	fmt.Fprintf(w, "%s %s to %s: %d entries in %s (%s/s): %d %s, %d already correct, %d skipped, %d errors\n",
-		verb, target, r.Label, r.Visited, roundDuration(elapsed), rate(r.Visited, elapsed), r.Changed, changed, r.Correct, r.Skipped, r.Errors)
+	unread := ""
+	if r.Unread > 0 {
+		unread = fmt.Sprintf(" (%d written without reading, after runs of wrong labels)", r.Unread)
+	}
+	fmt.Fprintf(w, "%s %s to %s: %d entries in %s (%s/s): %d %s%s, %d already correct, %d skipped, %d errors\n",
+		verb, target, r.Label, r.Visited, roundDuration(elapsed), rate(r.Visited, elapsed), r.Changed, changed, unread, r.Correct, r.Skipped, r.Errors)
 }
 
 func roundDuration(d time.Duration) time.Duration {

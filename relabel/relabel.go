@@ -3,7 +3,8 @@
 // with -o context, only faster and safer.
 //
 // Relabel walks the tree with directory-descriptor-relative system calls
-// (openat2, getdents64 and, on Linux 6.13 and later, getxattrat/setxattrat),
+// (openat2, getdents64 and, on Linux 6.13 and later, getxattrat/setxattrat;
+// before, l*xattr on bare names from a thread-private working directory),
 // reads each entry's label and writes only the ones that differ, in parallel
 // across directories and within large ones. It never leaves the tree, does not
 // cross into other mounts unless asked, and labels the root last.

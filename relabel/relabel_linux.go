@@ -27,7 +27,9 @@ import (
 // directories, regular files, symlinks (the link, never its target), sockets,
 // FIFOs and devices. It reads each label first and writes only those that
 // differ, comparing canonically ("s0:c2,c1" on disk equals "s0:c1,c2"), so a
-// second run over a labeled tree writes nothing. A nil opt means the defaults.
+// second run over a labeled tree writes nothing; only after a run of wrong
+// labels does it write some without reading them (Stats.Unread). A nil opt
+// means the defaults.
 //
 // Unlike `chcon -R`:
 //   - it reads before it writes, so nothing is written (no ctime change, no

@@ -853,8 +853,10 @@ func (w *walker) unacquire(d *dirNode, fd int, owned bool) {
 type worker struct {
 	w     *walker
 	mode  xattr.Mode
-	cwd   *dirNode // ModeCwd: the directory the thread is in
-	at    *xattr.At
+	cwd   *dirNode  // ModeCwd: the directory the thread is in
+	at    *xattr.At // in mode
+	fb    *xattr.At // in the walker's fallback mode, made on first use
+	cur   *xattr.At // at, or fb for a directory the thread cannot enter
 	val   []byte
 	cache cmpCache
 	buf   []byte
@@ -888,7 +890,8 @@ func newWorker(w *walker) *worker {
 	if mode == xattr.ModeCwd && xattr.UnshareCwd() != nil {
 		mode = w.fallback
 	}
-	return &worker{w: w, mode: mode, at: xattr.NewAt(mode, w.attr), val: make([]byte, 256)}
+	at := xattr.NewAt(mode, w.attr)
+	return &worker{w: w, mode: mode, at: at, cur: at, val: make([]byte, 256)}
 }
 
 func (wk *worker) loop() {
@@ -1051,11 +1054,18 @@ func (wk *worker) sortEntries(b []byte) []direntRef {
 func (wk *worker) visitEntries(d *dirNode, b []byte, refs []direntRef) {
 	w := wk.w
 	if wk.mode == xattr.ModeCwd && wk.cwd != d {
+		wk.cur = wk.at
 		if err := xattr.Chdir(d.fd, d.path); err != nil {
-			w.record(err)
-			return
+			// A directory that can be read but not searched: the
+			// entries fail one by one, as in the other modes.
+			if wk.fb == nil {
+				wk.fb = xattr.NewAt(w.fallback, w.attr)
+			}
+			wk.cur = wk.fb
+			wk.cwd = nil
+		} else {
+			wk.cwd = d
 		}
-		wk.cwd = d
 	}
 	var de xattr.Dirent
 	// Subdirectories first, so that other workers can start reading them
@@ -1134,7 +1144,7 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	wk.visited++
 	if wk.blindLeft > 0 {
 		wk.blindLeft--
-		if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
+		if err := wk.cur.Set(d.fd, d.path, name, w.want); err != nil {
 			return wk.fail(err, foreign)
 		}
 		wk.changed++
@@ -1144,7 +1154,7 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	var n int
 	var err error
 	for {
-		n, err = wk.at.Get(d.fd, d.path, name, wk.val)
+		n, err = wk.cur.Get(d.fd, d.path, name, wk.val)
 		if err == nil || err == unix.ENODATA || !errors.Is(err, unix.ERANGE) || len(wk.val) >= 1<<16 {
 			break
 		}
@@ -1168,7 +1178,7 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	if wk.wrongRun++; wk.wrongRun >= blindAfter && !w.opt.noBlind {
 		wk.blindLeft = blindSpan
 	}
-	if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
+	if err := wk.cur.Set(d.fd, d.path, name, w.want); err != nil {
 		return wk.fail(err, foreign)
 	}
 	wk.changed++

@@ -3,6 +3,7 @@
 package xattr
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,4 +222,42 @@ func asPathError(err error, pe **os.PathError) bool {
 	p, ok := err.(*os.PathError)
 	*pe = p
 	return ok
+}
+
+func TestMountRoot(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	for _, f := range []string{"plain", "src", "file-mp"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir-mp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Bind mounts of the same filesystem: st_dev cannot tell them.
+	for _, m := range [][2]string{{"src", "file-mp"}, {".", "dir-mp"}} {
+		dst := filepath.Join(dir, m[1])
+		if err := unix.Mount(filepath.Join(dir, m[0]), dst, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(dst, unix.MNT_DETACH) })
+	}
+	fd, err := unix.Open(dir, DirFlags, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for name, want := range map[string]bool{"plain": false, "src": false, "file-mp": true, "dir-mp": true} {
+		root, known, err := MountRoot(fd, dir, name)
+		if err != nil || !known {
+			t.Fatalf("MountRoot(%s): known %v, %v (statx needs Linux 5.8)", name, known, err)
+		}
+		if root != want {
+			t.Errorf("MountRoot(%s) = %v, want %v", name, root, want)
+		}
+	}
+	if _, _, err := MountRoot(fd, dir, "missing"); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("missing entry: %v, want ENOENT", err)
+	}
 }

@@ -169,7 +169,7 @@ type sharedBuf struct {
 
 // minChunk is the fewest entries handed to another worker: below it, the
 // hand-over costs more than it saves.
-const minChunk = 32
+const minChunk = 128
 
 const direntBufSize = 64 << 10
 

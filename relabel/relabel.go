@@ -3,10 +3,28 @@
 // with -o context, only faster and safer.
 //
 // Relabel walks the tree with directory-descriptor-relative system calls
-// (openat2, getdents64 and, on Linux 6.13 and later, getxattrat/setxattrat),
+// (openat2, getdents64 and, on Linux 6.13 and later, getxattrat/setxattrat;
+// before, l*xattr on bare names from a thread-private working directory),
 // reads each entry's label and writes only the ones that differ, in parallel
 // across directories and within large ones. It never leaves the tree, does not
 // cross into other mounts unless asked, and labels the root last.
+//
+// The tree is root (or root/SubPath) and what is reachable from it by names
+// of directory entries, one component at a time, on the same mount: no
+// symlink is followed (the link itself is labeled), and no mount point below
+// the tree root is labeled or entered, whether a directory or a file mounted
+// over another, from another filesystem or bind-mounted from the same one, in
+// a full walk and in the resolution of SubPath alike. The tree root itself
+// may be a mount point: the caller named it. What cannot be prevented: a hard
+// link in the tree is the same inode as its other names, which may lie
+// outside the tree, and they share the label, as with chcon -R (only
+// regular files can have them; a directory cannot). A mount made inside the
+// tree while the walk runs, by someone allowed to mount in this mount
+// namespace, is not entered, but its root may be labeled.
+//
+// System paths are refused unless Options.Force is set; see Protected for the
+// rule (/usr and everything below it, /srv itself but not /srv/data, the
+// kubelet's state directory but not its volume directories, ...).
 //
 // The package needs no SELinux kernel: it reads and writes the
 // security.selinux extended attribute, which root can set on any filesystem
@@ -19,11 +37,7 @@ package relabel
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 )
@@ -36,8 +50,9 @@ const DefaultXattr = "security.selinux"
 var ErrUnsupported = errors.New("relabel: SELinux relabeling is only supported on Linux")
 
 // ErrProtectedPath is matched (errors.Is) by the error Relabel returns for a
-// system path such as /, /usr or a home directory when Options.Force is not
-// set.
+// system path such as /, /usr/local or a home directory when Options.Force is
+// not set. The error is a *ProtectedPathError, which names the rule that
+// matched.
 var ErrProtectedPath = errors.New("relabeling this system path is not allowed")
 
 // Options change what Relabel does. The zero value, and a nil *Options, ask
@@ -58,12 +73,13 @@ type Options struct {
 
 	// SubPath, when set, limits the relabel to the subtree root/SubPath, as
 	// a runtime does for a subPath volume mount. It is relative, resolved
-	// beneath root without following symlinks (and without crossing mounts
-	// unless FollowMounts is set); the subtree root is labeled last. The
-	// protected-path check applies to root.
+	// beneath root without following symlinks and without crossing mounts
+	// (a directory or a file mounted on any of its components) unless
+	// FollowMounts is set; the subtree root is labeled last. The
+	// protected-path check applies to the subtree root.
 	SubPath string
 
-	// Force allows relabeling a protected system path (see IsProtected).
+	// Force allows relabeling a protected system path (see Protected).
 	Force bool
 
 	// Progress, when set, is called with the counts so far every
@@ -92,6 +108,9 @@ type Options struct {
 
 	// test hooks
 	beforeOpenDir func(path string) // called before a subdirectory is opened
+	noMountinfo   bool              // act as if /proc/self/mountinfo were unreadable
+	noPathCheck   bool              // skip the protected-path check of the path as given
+	noBlind       bool              // always read before writing
 	forceMode     int               // 1+xattr.Mode to force a fallback mode
 	noOpenat2     bool              // use the openat fallback
 }
@@ -110,9 +129,17 @@ func DefaultWorkers() int {
 // is counted once in Changed, Correct, Skipped or Errors, except that a
 // directory whose own label was handled but whose entries could not be listed
 // counts in Errors as well.
+//
+// Changed counts the labels written. Most were read first and found wrong;
+// Unread of them were written without being read: after a run of wrong
+// labels, Relabel writes the next ones blindly for a while (a write costs
+// about ten reads in an SELinux kernel), so a few of those may have carried
+// the label already and been rewritten unchanged. A dry run reads every label
+// and its Unread is 0; a tree whose labels are all right is never written.
 type Stats struct {
 	Visited int64         `json:"visited"` // entries examined
 	Changed int64         `json:"changed"` // labels written (in a dry run: that would be written)
+	Unread  int64         `json:"unread"`  // of Changed, labels written without being read first
 	Correct int64         `json:"correct"` // entries that already had the label
 	Skipped int64         `json:"skipped"` // vanished entries, mount points
 	Errors  int64         `json:"errors"`  // entries that failed (see PartialError)
@@ -152,64 +179,6 @@ func plural(n int64, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// protected are the paths go-selinux (and so CRI-O, containerd and Podman)
-// refuses to relabel, plus a few it misses.
-var protected = []string{
-	"/", "/bin", "/boot", "/dev", "/etc", "/etc/passwd", "/etc/pki", "/etc/shadow",
-	"/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt", "/proc",
-	"/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib",
-	"/var/log", "/var/tmp", "/etc/selinux", "/var/lib/kubelet", "/var/lib/containers",
-	"/var/lib/containerd", "/var/lib/docker",
-}
-
-// IsProtected reports whether path is a system path that Relabel refuses
-// without Options.Force: one of the directories the container tooling refuses
-// (/, /bin, /boot, /dev, /etc, /home, /lib, /lib64, /media, /opt, /proc,
-// /root, /run, /sbin, /srv, /sys, /tmp, /usr, /var, /var/lib, /var/log, ...),
-// the state directories of the kubelet and of the runtimes, any direct child
-// of /home, and the home directories of $HOME and $SUDO_USER. The path is
-// made absolute and cleaned, and checked again with symlinks resolved, so
-// that "/var/../etc" or a symlink to /usr is refused too.
-func IsProtected(path string) bool {
-	_, ok := isProtected(path, os.Getenv, homeOf, filepath.EvalSymlinks)
-	return ok
-}
-
-func homeOf(name string) string {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return ""
-	}
-	return u.HomeDir
-}
-
-func isProtected(p string, getenv func(string) string, homeOf func(string) string, resolve func(string) (string, error)) (string, bool) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		abs = filepath.Clean(p)
-	}
-	cands := []string{abs}
-	if r, err := resolve(abs); err == nil && r != abs {
-		cands = append(cands, r)
-	}
-	var homes []string
-	if h := getenv("HOME"); h != "" {
-		homes = append(homes, filepath.Clean(h))
-	}
-	if u := getenv("SUDO_USER"); u != "" {
-		if h := homeOf(u); h != "" {
-			homes = append(homes, filepath.Clean(h))
-		}
-	}
-	for _, c := range cands {
-		c = filepath.Clean(c)
-		if slices.Contains(protected, c) || slices.Contains(homes, c) || filepath.Dir(c) == "/home" {
-			return c, true
-		}
-	}
-	return "", false
 }
 
 func (o *Options) maxErrors() int {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,9 @@ import (
 // directories, regular files, symlinks (the link, never its target), sockets,
 // FIFOs and devices. It reads each label first and writes only those that
 // differ, comparing canonically ("s0:c2,c1" on disk equals "s0:c1,c2"), so a
-// second run over a labeled tree writes nothing. A nil opt means the defaults.
+// second run over a labeled tree writes nothing; only after a run of wrong
+// labels does it write some without reading them (Stats.Unread). A nil opt
+// means the defaults.
 //
 // Unlike `chcon -R`:
 //   - it reads before it writes, so nothing is written (no ctime change, no
@@ -36,9 +39,10 @@ import (
 //   - every lookup is a single component relative to an open directory,
 //     symlinks are never followed, and a directory swapped for a symlink
 //     during the walk is not entered, so it cannot be led out of root;
-//   - it stays on root's mount unless Options.FollowMounts is set;
-//   - it refuses system paths such as / or /usr unless Options.Force is set
-//     (see IsProtected);
+//   - it stays on root's mount unless Options.FollowMounts is set: a file
+//     mounted over an entry is not labeled either;
+//   - it refuses system paths such as /, /usr/local or /etc/ssh unless
+//     Options.Force is set (see Protected);
 //   - root is labeled last, and only if everything else succeeded, so an
 //     interrupted or partial run stays visible and a rerun completes it;
 //   - entries that vanish during the walk are skipped, not errors.
@@ -79,11 +83,14 @@ type walker struct {
 	to   label.Context
 
 	attr    xattr.Name
-	wantStr string // canonical target label
-	want    []byte // what is written: the label and a NUL, as libselinux does
-	mode    xattr.Mode
-	openat2 atomic.Bool // false once openat2 turned out to be missing
-	rootDev uint64
+	wantStr string     // canonical target label
+	want    []byte     // what is written: the label and a NUL, as libselinux does
+	mode    xattr.Mode // of the workers
+	// fallback is the mode of a worker that cannot use ModeCwd, and of the
+	// calls on the root.
+	fallback xattr.Mode
+	openat2  atomic.Bool // false once openat2 turned out to be missing
+	rootDev  uint64
 
 	// The tree root: a directory (top != nil) or a single entry name of the
 	// directory parentFD.
@@ -92,9 +99,18 @@ type walker struct {
 	baseName []byte // NUL-terminated, when the root is not a directory
 	treePath string // path of the tree root (root or root/SubPath)
 	mounts   map[string]map[string]struct{}
+	// statEach: the mounts below the tree root are unknown (no
+	// /proc/self/mountinfo), so every entry is checked with statx before
+	// it is labeled.
+	statEach bool
 
 	budget   int64
 	openDirs atomic.Int64
+
+	// workers, started as work appears, up to maxWorkers
+	wg         sync.WaitGroup
+	maxWorkers int32
+	started    atomic.Int32
 
 	// work queue
 	mu      sync.Mutex
@@ -110,7 +126,7 @@ type walker struct {
 	errMu sync.Mutex
 	errs  []error
 
-	visited, changed, correct, skipped, errors atomic.Int64
+	visited, changed, correct, skipped, unread, errors atomic.Int64
 }
 
 // dirNode is a directory of the tree. fd is open while the directory is being
@@ -136,10 +152,24 @@ type item struct {
 	chunk *chunk // nil: open and read dir
 }
 
+// chunk is a part of a getdents64 buffer handed to another worker: refs
+// are entries of the buffer, in inode order.
 type chunk struct {
-	buf []byte
-	n   int
+	sb   *sharedBuf
+	refs []direntRef
 }
+
+// sharedBuf is a getdents64 buffer split into chunks; it returns to the pool
+// when the last chunk is done.
+type sharedBuf struct {
+	buf   []byte
+	order []direntRef
+	left  atomic.Int32
+}
+
+// minChunk is the fewest entries handed to another worker: below it, the
+// hand-over costs more than it saves.
+const minChunk = 128
 
 const direntBufSize = 64 << 10
 
@@ -153,8 +183,14 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		return nil, errors.New("relabel: empty path")
 	}
 	if !opt.Force {
-		if p, bad := isProtected(root, os.Getenv, homeOf, filepath.EvalSymlinks); bad {
-			return nil, fmt.Errorf("relabel %s: %w: %s", root, ErrProtectedPath, p)
+		// First the path as given (with the sub-path, when it is one that
+		// can be opened), before anything is opened...
+		p := root
+		if sub := filepath.Clean(opt.SubPath); opt.SubPath != "" && !filepath.IsAbs(sub) && sub != ".." && !strings.HasPrefix(sub, "../") {
+			p = filepath.Join(root, sub)
+		}
+		if perr := checkProtected(p, os.Getenv, homeOf, filepath.EvalSymlinks); perr != nil && !opt.noPathCheck {
+			return nil, fmt.Errorf("relabel %s: %w", root, perr)
 		}
 	}
 	attr, err := xattr.NewName(opt.xattrName())
@@ -170,16 +206,47 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		w.closeRoot()
 		return nil, err
 	}
+	if !opt.Force {
+		// ...then what was opened, as the kernel names it: a symlink
+		// swapped into the path between the two checks is caught here.
+		if kpath, ok := w.openedPath(); ok {
+			if why, bad := protectedRule(kpath, homes(os.Getenv, homeOf)); bad {
+				w.closeRoot()
+				return nil, fmt.Errorf("relabel %s: %w", root, &ProtectedPathError{Path: kpath, Rule: why})
+			}
+		}
+	}
 	return w, nil
+}
+
+// openedPath returns the path of the opened tree root as the kernel reports
+// it (symlinks resolved); false without /proc.
+func (w *walker) openedPath() (string, bool) {
+	fd := w.parentFD
+	if w.top != nil {
+		fd = w.top.fd
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return "", false
+	}
+	if w.top == nil {
+		p = xattr.Join(p, w.baseName)
+	}
+	return p, true
 }
 
 // openRoot opens the tree root: root itself, or root/SubPath resolved beneath
 // it. The final component must not be a symlink.
 func (w *walker) openRoot() error {
-	abs := filepath.Clean(w.root)
+	// Absolute, so that the paths of the walk (which the path-based
+	// fallback mode resolves) never depend on the working directory.
+	abs, err := filepath.Abs(w.root)
+	if err != nil {
+		return fmt.Errorf("relabel %s: %w", w.root, err)
+	}
 	var pfd int
 	var base string
-	var err error
 	if abs == "/" {
 		pfd, err = unix.Open("/", xattr.DirFlags, 0)
 		base = "."
@@ -206,7 +273,13 @@ func (w *walker) openRoot() error {
 			return err
 		}
 	} else {
+		// root "/": the tree root is the directory already open.
+		fd, err := unix.Dup(pfd)
+		if err != nil {
+			return fmt.Errorf("relabel %s: %w", w.root, err)
+		}
 		w.treePath = "/"
+		w.top = &dirNode{path: w.treePath, fd: fd}
 	}
 	if sub := w.opt.SubPath; sub != "" {
 		if filepath.IsAbs(sub) {
@@ -227,14 +300,6 @@ func (w *walker) openRoot() error {
 				}
 			}
 		}
-	}
-	if w.top == nil && w.baseName == nil {
-		// root "/" (or "/" with subPath ".")
-		fd, err := unix.Dup(pfd)
-		if err != nil {
-			return err
-		}
-		w.top = &dirNode{path: w.treePath, fd: fd}
 	}
 	return nil
 }
@@ -259,8 +324,17 @@ func (w *walker) descend(dirPath, name string, last bool) error {
 		if !last {
 			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.ENOTDIR})
 		}
-		if w.top != nil && dev != w.rootDev && !w.opt.FollowMounts {
-			return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: unix.EXDEV})
+		if w.top != nil && !w.opt.FollowMounts {
+			// A file mounted over the sub-path's last component (from
+			// another filesystem, or bind-mounted from this one, with the
+			// same st_dev) lies outside the tree.
+			mp, err := w.isMountPoint(dfd, dirPath, name, dev)
+			if err != nil {
+				return fmt.Errorf("relabel %s: %w", w.root, err)
+			}
+			if mp {
+				return fmt.Errorf("relabel %s: %w", w.root, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a mount point, not crossed unless mounts are followed", unix.EXDEV)})
+			}
 		}
 		if w.top != nil {
 			// The current directory becomes the one the entry is reached from.
@@ -326,12 +400,43 @@ func (w *walker) openDir(dirfd int, dir, name string, mayCross bool) (int, error
 	if err != nil || mayCross {
 		return fd, err
 	}
+	// Without openat2's RESOLVE_NO_XDEV: another filesystem has another
+	// st_dev, and a bind mount of this one is the root of its mount.
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err == nil && st.Dev != w.rootDev {
+	cross := unix.Fstat(fd, &st) == nil && st.Dev != w.rootDev
+	if !cross {
+		root, known, _ := xattr.MountRoot(fd, xattr.JoinPath(dir, name), "")
+		cross = known && root
+	}
+	if cross {
 		unix.Close(fd)
 		return -1, &os.PathError{Op: "openat", Path: xattr.JoinPath(dir, name), Err: unix.EXDEV}
 	}
 	return fd, nil
+}
+
+// isMountPoint reports whether the entry name of dirfd is a mount point: a
+// directory or a file mounted there. dev is the entry's st_dev. It asks statx
+// (Linux 5.8) and, on older kernels, looks the path up in
+// /proc/self/mountinfo; without either, only another st_dev tells.
+func (w *walker) isMountPoint(dirfd int, dirPath, name string, dev uint64) (bool, error) {
+	if dev != w.rootDev {
+		return true, nil
+	}
+	root, known, err := xattr.MountRoot(dirfd, dirPath, name)
+	if err != nil || known {
+		return root, err
+	}
+	dir, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(dirfd))
+	if err != nil {
+		return false, nil
+	}
+	mounts, err := mountinfo.ReadSelf()
+	if err != nil {
+		return false, nil
+	}
+	_, ok := mountsBelow(mounts, dir)[""][name]
+	return ok, nil
 }
 
 // run walks the tree with the workers, then labels the root.
@@ -344,8 +449,19 @@ func (w *walker) run() error {
 		probeFD = rootAt
 	}
 	w.mode = xattr.Probe(probeFD, w.attr)
+	w.fallback = w.mode
+	if w.mode != xattr.ModeAt {
+		// Without *xattrat, workers on threads with working directories
+		// of their own look entries up by their bare names: as cheap as
+		// *xattrat, where /proc/self/fd/N/name resolves four components
+		// more (each checked by the LSM) for every call.
+		w.mode = xattr.ModeCwd
+	}
 	if w.opt.forceMode > 0 {
 		w.mode = xattr.Mode(w.opt.forceMode - 1)
+		if w.mode != xattr.ModeCwd {
+			w.fallback = w.mode
+		}
 	}
 
 	// Read the root's label first: ENOTSUP there means the filesystem
@@ -398,7 +514,7 @@ func (w *walker) readRoot(buf []byte) ([]byte, error) {
 		if w.top != nil {
 			n, err = xattr.Fget(w.top.fd, w.treePath, w.attr, buf)
 		} else {
-			n, err = xattr.NewAt(w.mode, w.attr).Get(w.parentFD, filepath.Dir(w.treePath), w.baseName, buf)
+			n, err = xattr.NewAt(w.fallback, w.attr).Get(w.parentFD, filepath.Dir(w.treePath), w.baseName, buf)
 		}
 		if errors.Is(err, unix.ERANGE) && len(buf) < 1<<16 {
 			buf = make([]byte, 2*len(buf))
@@ -412,7 +528,7 @@ func (w *walker) writeRoot() error {
 	if w.top != nil {
 		return xattr.Fset(w.top.fd, w.treePath, w.attr, w.want)
 	}
-	return xattr.NewAt(w.mode, w.attr).Set(w.parentFD, filepath.Dir(w.treePath), w.baseName, w.want)
+	return xattr.NewAt(w.fallback, w.attr).Set(w.parentFD, filepath.Dir(w.treePath), w.baseName, w.want)
 }
 
 func (w *walker) partial() error {
@@ -478,6 +594,7 @@ func (w *walker) totals() Stats {
 		Changed: w.changed.Load(),
 		Correct: w.correct.Load(),
 		Skipped: w.skipped.Load(),
+		Unread:  w.unread.Load(),
 		Errors:  w.errors.Load(),
 	}
 }
@@ -500,20 +617,14 @@ func (w *walker) walk() error {
 	w.pending = 1
 	w.stack = append(w.stack, item{dir: top})
 
-	n := w.opt.workers()
-	var wg sync.WaitGroup
+	w.maxWorkers = int32(w.opt.workers())
 	done := make(chan struct{})
 	func() {
-		defer wg.Wait()
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wk := newWorker(w)
-				wk.loop()
-			}()
-		}
-		go func() { wg.Wait(); close(done) }()
+		defer w.wg.Wait()
+		// One worker to start with; push starts more while items wait
+		// for one, so that a small tree costs no idle threads.
+		w.startWorker()
+		go func() { w.wg.Wait(); close(done) }()
 		var tick <-chan time.Time
 		if w.opt.Progress != nil {
 			t := time.NewTicker(w.opt.progressInterval())
@@ -541,7 +652,7 @@ func (w *walker) walk() error {
 	// descriptor but the root's is closed.
 	for _, it := range w.stack {
 		if it.chunk != nil {
-			w.putBuf(it.chunk.buf)
+			w.releaseShared(it.chunk.sb)
 			w.releaseBusy(it.dir)
 		} else if it.dir.parent != nil {
 			w.kidDone(it.dir.parent)
@@ -557,12 +668,15 @@ func (w *walker) walk() error {
 // /proc/self/mountinfo, so that entries that are mount points (files bind-
 // mounted over files too, which openat2 cannot tell) are not labeled.
 func (w *walker) loadMounts() {
-	kpath, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", w.top.fd))
-	if err != nil {
-		return
+	kpath, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(w.top.fd))
+	var mounts []mountinfo.Mount
+	if err == nil && strings.HasPrefix(kpath, "/") && !w.opt.noMountinfo {
+		mounts, err = mountinfo.ReadSelf()
 	}
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
+	if err != nil || w.opt.noMountinfo || !strings.HasPrefix(kpath, "/") {
+		// Without the list, each entry is asked (statx) before it is
+		// labeled: slower, but a mount point is never labeled.
+		w.statEach = !w.opt.FollowMounts
 		return
 	}
 	w.mounts = mountsBelow(mounts, kpath)
@@ -597,15 +711,39 @@ func mountsBelow(mounts []mountinfo.Mount, root string) map[string]map[string]st
 	return out
 }
 
-// push queues an item.
+// startWorker starts a worker. It is called before the first one runs or by
+// a running worker, so the WaitGroup never waits at zero meanwhile.
+func (w *walker) startWorker() {
+	w.started.Add(1)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		wk := newWorker(w)
+		wk.loop()
+	}()
+}
+
+// spare is the number of workers that could take an item now: the idle ones
+// and those not started yet.
+func (w *walker) spare() int {
+	return int(w.idle.Load() + w.maxWorkers - w.started.Load())
+}
+
+// push queues an item, waking an idle worker, or starting one when the
+// queue holds more items than idle workers.
 func (w *walker) push(it item) {
 	w.mu.Lock()
 	w.pending++
 	w.stack = append(w.stack, it)
-	if w.idle.Load() > 0 {
+	idle := w.idle.Load()
+	if idle > 0 {
 		w.cond.Signal()
 	}
+	start := int(idle) < len(w.stack) && w.started.Load() < w.maxWorkers
 	w.mu.Unlock()
+	if start {
+		w.startWorker()
+	}
 }
 
 // pop returns the next item, waiting for one; false when the walk is over.
@@ -638,6 +776,13 @@ func (w *walker) finish() {
 
 func (w *walker) getBuf() []byte  { return *(bufPool.Get().(*[]byte)) }
 func (w *walker) putBuf(b []byte) { bufPool.Put(&b) }
+
+// releaseShared marks one chunk of sb done.
+func (w *walker) releaseShared(sb *sharedBuf) {
+	if sb.left.Add(-1) == 0 {
+		w.putBuf(sb.buf)
+	}
+}
 
 // maybeClose closes d's descriptor when nothing needs it any more or, under
 // descriptor pressure, when only unopened subdirectories do. d.mu is held.
@@ -707,30 +852,64 @@ func (w *walker) unacquire(d *dirNode, fd int, owned bool) {
 // worker is one walking goroutine and its buffers.
 type worker struct {
 	w     *walker
-	at    *xattr.At
+	mode  xattr.Mode
+	cwd   *dirNode  // ModeCwd: the directory the thread is in
+	at    *xattr.At // in mode
+	fb    *xattr.At // in the walker's fallback mode, made on first use
+	cur   *xattr.At // at, or fb for a directory the thread cannot enter
 	val   []byte
 	cache cmpCache
 	buf   []byte
 	order []direntRef
 
-	visited, changed, correct, skipped int64
+	visited, changed, correct, skipped, unread int64
+
+	// wrongRun counts the labels read in a row that were wrong; from
+	// blindAfter on, the worker writes without reading, reading again
+	// every blindSpan entries (blindLeft counts down).
+	wrongRun  int
+	blindLeft int
 }
 
+// A worker that read blindAfter wrong labels in a row writes the next
+// blindSpan labels without reading them, then reads one again: when every
+// label is wrong (a new volume, a new pod's level), writing costs about ten
+// reads in an SELinux kernel, and the read before it is saved. One label
+// found right ends the blind writes. A tree whose labels are right is never
+// written, and in a mixed tree at most blindSpan right labels follow a run of
+// blindAfter wrong ones before reading resumes.
+const (
+	blindAfter = 16
+	blindSpan  = 64
+)
+
+// newWorker returns the state of a worker; it runs on the worker's
+// goroutine, whose thread it may take for good (ModeCwd).
 func newWorker(w *walker) *worker {
-	return &worker{w: w, at: xattr.NewAt(w.mode, w.attr), val: make([]byte, 256)}
+	mode := w.mode
+	if mode == xattr.ModeCwd && xattr.UnshareCwd() != nil {
+		mode = w.fallback
+	}
+	at := xattr.NewAt(mode, w.attr)
+	return &worker{w: w, mode: mode, at: at, cur: at, val: make([]byte, 256)}
 }
 
 func (wk *worker) loop() {
 	w := wk.w
 	defer wk.flush()
+	if wk.mode == xattr.ModeCwd {
+		// The thread ends with the goroutine, maybe after Relabel has
+		// returned: leave the tree now, so that it can be unmounted.
+		defer unix.Chdir("/")
+	}
 	for {
 		it, ok := w.pop()
 		if !ok {
 			return
 		}
 		if it.chunk != nil {
-			wk.entries(it.dir, it.chunk.buf[:it.chunk.n])
-			w.putBuf(it.chunk.buf)
+			wk.visitEntries(it.dir, it.chunk.sb.buf, it.chunk.refs)
+			w.releaseShared(it.chunk.sb)
 			w.releaseBusy(it.dir)
 		} else {
 			wk.visitDir(it.dir)
@@ -757,6 +936,10 @@ func (wk *worker) flush() {
 	if wk.skipped != 0 {
 		w.skipped.Add(wk.skipped)
 		wk.skipped = 0
+	}
+	if wk.unread != 0 {
+		w.unread.Add(wk.unread)
+		wk.unread = 0
 	}
 }
 
@@ -802,8 +985,9 @@ func (wk *worker) visitDir(d *dirNode) {
 	}
 }
 
-// readDir reads d with getdents64 and handles its entries, handing whole
-// buffers to idle workers while it reads on.
+// readDir reads d with getdents64 and handles its entries. While other
+// workers are idle, it splits each buffer into chunks for them (and reads
+// on), so that a single large directory is labeled in parallel too.
 func (wk *worker) readDir(d *dirNode) {
 	w := wk.w
 	for !w.stop.Load() {
@@ -818,24 +1002,37 @@ func (wk *worker) readDir(d *dirNode) {
 		if n == 0 {
 			return
 		}
-		if w.idle.Load() > 0 {
-			d.mu.Lock()
-			d.busy++
-			d.mu.Unlock()
-			w.push(item{dir: d, chunk: &chunk{buf: wk.buf, n: n}})
-			wk.buf = nil
+		order := wk.sortEntries(wk.buf[:n])
+		if spare := w.spare(); spare > 0 && len(order) >= 2*minChunk {
+			wk.handOut(d, order, spare)
 			continue
 		}
-		wk.entries(d, wk.buf[:n])
+		wk.visitEntries(d, wk.buf, order)
 	}
 }
 
-// entries handles the entries of one getdents64 buffer of directory d, in
-// inode order: directories list entries in hash order, and visiting inodes in
+// handOut splits the entries of wk.buf (order) into up to spare chunks of at
+// least minChunk entries, contiguous in inode order, and queues them.
+func (wk *worker) handOut(d *dirNode, order []direntRef, spare int) {
+	w := wk.w
+	k := max(min(spare, len(order)/minChunk), 1)
+	sb := &sharedBuf{buf: wk.buf, order: slices.Clone(order)}
+	wk.buf = nil
+	sb.left.Store(int32(k))
+	d.mu.Lock()
+	d.busy += k
+	d.mu.Unlock()
+	per := (len(order) + k - 1) / k
+	for lo := 0; lo < len(order); lo += per {
+		w.push(item{dir: d, chunk: &chunk{sb: sb, refs: sb.order[lo:min(lo+per, len(order))]}})
+	}
+}
+
+// sortEntries lists the entries of one getdents64 buffer in inode order, in
+// wk.order: directories list entries in hash order, and visiting inodes in
 // the order they sit in the inode table lets the filesystem's inode-table
 // readahead serve a cold cache.
-func (wk *worker) entries(d *dirNode, b []byte) {
-	w := wk.w
+func (wk *worker) sortEntries(b []byte) []direntRef {
 	var de xattr.Dirent
 	wk.order = wk.order[:0]
 	for off := 0; off < len(b); {
@@ -849,10 +1046,32 @@ func (wk *worker) entries(d *dirNode, b []byte) {
 		off += sz
 	}
 	slices.SortFunc(wk.order, func(a, b direntRef) int { return cmp.Compare(a.ino, b.ino) })
+	return wk.order
+}
+
+// visitEntries handles the entries refs of the getdents64 buffer b of
+// directory d.
+func (wk *worker) visitEntries(d *dirNode, b []byte, refs []direntRef) {
+	w := wk.w
+	if wk.mode == xattr.ModeCwd && wk.cwd != d {
+		wk.cur = wk.at
+		if err := xattr.Chdir(d.fd, d.path); err != nil {
+			// A directory that can be read but not searched: the
+			// entries fail one by one, as in the other modes.
+			if wk.fb == nil {
+				wk.fb = xattr.NewAt(w.fallback, w.attr)
+			}
+			wk.cur = wk.fb
+			wk.cwd = nil
+		} else {
+			wk.cwd = d
+		}
+	}
+	var de xattr.Dirent
 	// Subdirectories first, so that other workers can start reading them
 	// (a deep tree is a chain of reads) while this one labels the files.
 	for pass := 0; pass < 2; pass++ {
-		for _, r := range wk.order {
+		for _, r := range refs {
 			xattr.NextDirent(b[r.off:], &de)
 			if (de.Type == xattr.TypeDir) != (pass == 0) {
 				continue
@@ -883,6 +1102,19 @@ func (wk *worker) entry(d *dirNode, de *xattr.Dirent) {
 			foreign = true
 		}
 	}
+	if w.statEach {
+		root, known, err := xattr.MountRoot(d.fd, d.path, string(de.Name[:len(de.Name)-1]))
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			wk.visited++
+			w.record(err)
+			return
+		}
+		if err == nil && root && known {
+			wk.visited++
+			wk.skipped++
+			return
+		}
+	}
 	typ := de.Type
 	if typ == xattr.TypeUnknown {
 		t, _, err := xattr.Lstatat(d.fd, d.path, de.Name)
@@ -910,10 +1142,19 @@ func (wk *worker) entry(d *dirNode, de *xattr.Dirent) {
 func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	w := wk.w
 	wk.visited++
+	if wk.blindLeft > 0 {
+		wk.blindLeft--
+		if err := wk.cur.Set(d.fd, d.path, name, w.want); err != nil {
+			return wk.fail(err, foreign)
+		}
+		wk.changed++
+		wk.unread++
+		return true
+	}
 	var n int
 	var err error
 	for {
-		n, err = wk.at.Get(d.fd, d.path, name, wk.val)
+		n, err = wk.cur.Get(d.fd, d.path, name, wk.val)
 		if err == nil || err == unix.ENODATA || !errors.Is(err, unix.ERANGE) || len(wk.val) >= 1<<16 {
 			break
 		}
@@ -923,6 +1164,7 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 	case err == nil:
 		if w.matches(wk.val[:n], &wk.cache) {
 			wk.correct++
+			wk.wrongRun = 0
 			return true
 		}
 	case err == unix.ENODATA:
@@ -933,7 +1175,10 @@ func (wk *worker) label(d *dirNode, name []byte, foreign bool) bool {
 		wk.changed++
 		return true
 	}
-	if err := wk.at.Set(d.fd, d.path, name, w.want); err != nil {
+	if wk.wrongRun++; wk.wrongRun >= blindAfter && !w.opt.noBlind {
+		wk.blindLeft = blindSpan
+	}
+	if err := wk.cur.Set(d.fd, d.path, name, w.want); err != nil {
 		return wk.fail(err, foreign)
 	}
 	wk.changed++

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -40,8 +41,15 @@ func newRelabelCmd() *cobra.Command {
 themselves, sockets, FIFOs, devices) one SELinux label, as a container runtime does
 for a volume that could not be mounted with -o context. It reads each label and
 writes only those that differ, never follows symlinks, stays on PATH's mount
-(unless --xdev=false), refuses system paths such as / or /usr (unless --force),
-and labels PATH itself last.
+(unless --xdev=false) and labels PATH itself last.
+
+Unless --force is given it refuses system paths: everything in /usr, /etc,
+/boot, /bin, /sbin, /lib*, /proc, /sys, /dev, /run, /root and /var/log; the
+directories /, /home, /srv, /mnt, /opt, /tmp, /var, /var/lib themselves, each
+/home/USER and /var/lib/SERVICE; and the state directories of the kubelet and
+the runtimes except their volume directories (for example
+/var/lib/kubelet/pods/UID/volumes/PLUGIN/NAME). The error names the protected
+path that matched. See docs/relabel.md.
 
 The label is given whole (--label) or as a level (--level) applied to the node's
 default file label (--node-defaults: a profile such as fedora or debian, or the
@@ -62,7 +70,7 @@ every entry was handled, 2 when anything failed.`,
 	f.StringVar(&o.subPath, "subpath", "", "relabel only this subtree of PATH (relative, no symlinks), as for a subPath volume mount")
 	f.BoolVar(&o.xdev, "xdev", true, "stay on PATH's mount; --xdev=false also relabels filesystems mounted below PATH")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read every label and count what would change, writing nothing")
-	f.BoolVar(&o.force, "force", false, "allow relabeling a system path such as /, /usr, /etc or a home directory")
+	f.BoolVar(&o.force, "force", false, "allow relabeling a protected system path such as /, /usr/local, /etc/ssh or a home directory")
 	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
 	return cmd
 }
@@ -77,6 +85,7 @@ type RelabelResult struct {
 	DryRun         bool     `json:"dryRun"`
 	Visited        int64    `json:"visited"`
 	Changed        int64    `json:"changed"`
+	Unread         int64    `json:"unread"`
 	Correct        int64    `json:"correct"`
 	Skipped        int64    `json:"skipped"`
 	Errors         int64    `json:"errors"`
@@ -98,8 +107,12 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return &ExitCodeError{Code: ExitError, Err: err}
 	}
-	if err := checkTarget(path); err != nil {
-		return &ExitCodeError{Code: ExitError, Err: err}
+	// A protected path is refused as such, even when it does not exist:
+	// Relabel says which rule matched.
+	if o.force || !relabel.IsProtected(filepath.Join(path, o.subPath)) {
+		if err := checkTarget(path); err != nil {
+			return &ExitCodeError{Code: ExitError, Err: err}
+		}
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -126,7 +139,7 @@ func (o *relabelOptions) run(cmd *cobra.Command, path string) error {
 	res := RelabelResult{
 		APIVersion: apiversion.Current, Kind: "RelabelResult",
 		Path: path, SubPath: o.subPath, Label: to.String(), DryRun: o.dryRun,
-		Visited: st.Visited, Changed: st.Changed, Correct: st.Correct, Skipped: st.Skipped, Errors: st.Errors,
+		Visited: st.Visited, Changed: st.Changed, Unread: st.Unread, Correct: st.Correct, Skipped: st.Skipped, Errors: st.Errors,
 		ElapsedSeconds: st.Elapsed.Seconds(),
 	}
 	if err != nil {
@@ -171,8 +184,12 @@ func writeRelabelText(w io.Writer, r RelabelResult, elapsed time.Duration) {
 	if r.DryRun {
 		verb, changed = "dry run of", "would change"
 	}
-	fmt.Fprintf(w, "%s %s to %s: %d entries in %s (%s/s): %d %s, %d already correct, %d skipped, %d errors\n",
-		verb, target, r.Label, r.Visited, roundDuration(elapsed), rate(r.Visited, elapsed), r.Changed, changed, r.Correct, r.Skipped, r.Errors)
+	unread := ""
+	if r.Unread > 0 {
+		unread = fmt.Sprintf(" (%d written without reading, after runs of wrong labels)", r.Unread)
+	}
+	fmt.Fprintf(w, "%s %s to %s: %d entries in %s (%s/s): %d %s%s, %d already correct, %d skipped, %d errors\n",
+		verb, target, r.Label, r.Visited, roundDuration(elapsed), rate(r.Visited, elapsed), r.Changed, changed, unread, r.Correct, r.Skipped, r.Errors)
 }
 
 func roundDuration(d time.Duration) time.Duration {

@@ -72,14 +72,27 @@ type relabelJSON struct {
 	Errors     int64  `json:"errors"`
 }
 
-// TestRelabelRefusesSystemPaths: a system path is refused, and the error
-// names the command's flag that allows it.
+// TestRelabelRefusesSystemPaths: a system path, or one inside a system
+// directory, is refused; the error names the protected path that matched and
+// the command's flag that allows it.
 func TestRelabelRefusesSystemPaths(t *testing.T) {
-	var out, errOut bytes.Buffer
-	root := NewRootCmd("selmount", strings.NewReader(""), &out, &errOut)
-	root.SetArgs([]string{"relabel", "/usr", "--level", "s0:c1,c2", "--dry-run"})
-	err := root.Execute()
-	if err == nil || !strings.Contains(err.Error(), "(--force allows it)") || strings.Contains(err.Error(), "Options.Force") {
-		t.Errorf("relabel /usr: %v, want a refusal that names --force", err)
+	for _, tc := range []struct{ path, sub, want string }{
+		{"/usr", "", "/usr is a protected system directory (--force allows it)"},
+		{"/etc/ssh", "", "/etc/ssh is inside the protected system directory /etc (--force allows it)"},
+		{"/srv/../usr/local", "", "/usr/local is inside the protected system directory /usr (--force allows it)"},
+		{"/", "etc", "/etc is a protected system directory (--force allows it)"},
+		{"/var/lib/kubelet/pods/u1", "", "/var/lib/kubelet/pods/u1 is inside the protected state directory /var/lib/kubelet, where only volume directories may be relabeled"},
+	} {
+		var out, errOut bytes.Buffer
+		root := NewRootCmd("selmount", strings.NewReader(""), &out, &errOut)
+		args := []string{"relabel", tc.path, "--level", "s0:c1,c2", "--dry-run"}
+		if tc.sub != "" {
+			args = append(args, "--subpath", tc.sub)
+		}
+		root.SetArgs(args)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "(--force allows it)") || strings.Contains(err.Error(), "Options.Force") {
+			t.Errorf("relabel %s: %v, want a refusal with %q that names --force", tc.path, err, tc.want)
+		}
 	}
 }

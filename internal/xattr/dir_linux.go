@@ -179,3 +179,32 @@ func JoinPath(dir, name string) string {
 	}
 	return dir + "/" + name
 }
+
+// MountRoot reports whether the entry name of the directory dirfd is the root
+// of a mount: a directory mount point, or a file mounted over another file
+// (which has the st_dev of its directory when both come from one
+// filesystem). An empty name asks about dirfd itself. A final symlink is not
+// followed. known is false when the kernel cannot tell: statx's
+// STATX_ATTR_MOUNT_ROOT needs Linux 5.8. dir is used in errors only.
+func MountRoot(dirfd int, dir, name string) (root, known bool, err error) {
+	flags := unix.AT_SYMLINK_NOFOLLOW | unix.AT_NO_AUTOMOUNT | unix.AT_STATX_DONT_SYNC
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	var stx unix.Statx_t
+	for {
+		err = unix.Statx(dirfd, name, flags, unix.STATX_TYPE, &stx)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == unix.ENOSYS:
+		return false, false, nil
+	case err != nil:
+		return false, false, &os.PathError{Op: "statx", Path: JoinPath(dir, name), Err: err}
+	case stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0:
+		return false, false, nil
+	}
+	return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, true, nil
+}

@@ -27,6 +27,13 @@ const (
 	// the read of the directory and the call is followed. Used only when
 	// neither *xattrat nor /proc is available.
 	ModePath
+	// ModeCwd uses lgetxattr/lsetxattr on the entry's bare name, relative to
+	// the working directory of the calling thread, which the caller has given
+	// a working directory of its own (UnshareCwd) and moved to the directory
+	// (Chdir). Lookups are one component from the open directory, as with
+	// ModeAt, and as cheap: the fast mode on kernels before 6.13. The dirfd
+	// passed to Get and Set is not used.
+	ModeCwd
 )
 
 func (m Mode) String() string {
@@ -37,6 +44,8 @@ func (m Mode) String() string {
 		return "procfd"
 	case ModePath:
 		return "path"
+	case ModeCwd:
+		return "cwd"
 	}
 	return "Mode(" + strconv.Itoa(int(m)) + ")"
 }
@@ -210,6 +219,37 @@ func Probe(dirfd int, attr Name) Mode {
 	return ModePath
 }
 
+// UnshareCwd prepares the calling goroutine for ModeCwd: it locks it to its
+// OS thread for good and gives the thread a working directory of its own
+// (unshare(CLONE_FS)), so that Chdir moves no other thread. The thread ends
+// with the goroutine; before the goroutine ends it should Chdir away from
+// directories that may be unmounted. On failure (a seccomp filter, a kernel
+// without CLONE_FS unsharing) nothing changed and the goroutine is not
+// locked.
+func UnshareCwd() error {
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		runtime.UnlockOSThread()
+		return os.NewSyscallError("unshare", err)
+	}
+	return nil
+}
+
+// Chdir moves the working directory of the calling thread to the open
+// directory fd; dir is its path, for errors.
+func Chdir(fd int, dir string) error {
+	for {
+		err := unix.Fchdir(fd)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "fchdir", Path: dir, Err: err}
+		}
+		return nil
+	}
+}
+
 // At reads and writes one attribute of directory entries relative to an open
 // directory, without following a symlink in the entry's name. It keeps
 // scratch space for the fallback modes, so that no call allocates; an At must
@@ -227,6 +267,9 @@ func NewAt(mode Mode, attr Name) *At {
 
 // cpath builds the path of name for the fallback modes in a.scratch.
 func (a *At) cpath(dirfd int, dir string, name []byte) *byte {
+	if a.mode == ModeCwd {
+		return &name[0] // name carries its NUL
+	}
 	b := a.scratch[:0]
 	if a.mode == ModeProc {
 		b = append(b, "/proc/self/fd/"...)

@@ -3,6 +3,7 @@
 package xattr
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,7 @@ func TestReadDirent(t *testing.T) {
 func TestAtModes(t *testing.T) {
 	requireRoot(t)
 	attr, _ := NewName("security.selinux")
-	for _, mode := range []Mode{ModeAt, ModeProc, ModePath} {
+	for _, mode := range []Mode{ModeAt, ModeProc, ModePath, ModeCwd} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			target := filepath.Join(dir, "target")
@@ -115,32 +116,59 @@ func TestAtModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer unix.Close(fd)
-			at := NewAt(mode, attr)
-			name := []byte("link\x00")
-			buf := make([]byte, 64)
-
-			if _, err := at.Get(fd, dir, name, buf); err != unix.ENODATA {
-				t.Fatalf("Get of an unlabeled link: %v, want bare ENODATA", err)
+			if mode != ModeCwd {
+				testAt(t, NewAt(mode, attr), attr, fd, dir, target)
+				return
 			}
-			if err := at.Set(fd, dir, name, []byte("a:b:c:s0\x00")); err != nil {
-				t.Fatal(err)
-			}
-			n, err := at.Get(fd, dir, name, buf)
-			if err != nil || string(buf[:n]) != "a:b:c:s0\x00" {
-				t.Fatalf("Get = %q, %v", buf[:n], err)
-			}
-			if _, err := Lget(target, attr, buf); err != unix.ENODATA {
-				t.Errorf("the symlink's target was labeled: %v", err)
-			}
-			if _, err := at.Get(fd, dir, name, buf[:3]); !strings.Contains(errString(err), "range") {
-				t.Errorf("small buffer: %v, want ERANGE", err)
-			}
-			_, err = at.Get(fd, dir, []byte("missing\x00"), buf)
-			var pe *os.PathError
-			if !asPathError(err, &pe) || pe.Path != filepath.Join(dir, "missing") || pe.Err != unix.ENOENT {
-				t.Errorf("missing entry: %#v", err)
+			// A goroutine of its own, whose thread ends with it, so that
+			// nothing else sees the working directory.
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := UnshareCwd(); err != nil {
+					t.Errorf("UnshareCwd: %v", err)
+					return
+				}
+				defer unix.Chdir("/")
+				if err := Chdir(fd, dir); err != nil {
+					t.Error(err)
+					return
+				}
+				testAt(t, NewAt(mode, attr), attr, fd, dir, target)
+			}()
+			<-done
+			if wd, _ := os.Getwd(); wd == dir {
+				t.Errorf("the process's working directory moved to %s", wd)
 			}
 		})
+	}
+}
+
+func testAt(t *testing.T, at *At, attr Name, fd int, dir, target string) {
+	t.Helper()
+	name := []byte("link\x00")
+	buf := make([]byte, 64)
+
+	if _, err := at.Get(fd, dir, name, buf); err != unix.ENODATA {
+		t.Fatalf("Get of an unlabeled link: %v, want bare ENODATA", err)
+	}
+	if err := at.Set(fd, dir, name, []byte("a:b:c:s0\x00")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := at.Get(fd, dir, name, buf)
+	if err != nil || string(buf[:n]) != "a:b:c:s0\x00" {
+		t.Fatalf("Get = %q, %v", buf[:n], err)
+	}
+	if _, err := Lget(target, attr, buf); err != unix.ENODATA {
+		t.Errorf("the symlink's target was labeled: %v", err)
+	}
+	if _, err := at.Get(fd, dir, name, buf[:3]); !strings.Contains(errString(err), "range") {
+		t.Errorf("small buffer: %v, want ERANGE", err)
+	}
+	_, err = at.Get(fd, dir, []byte("missing\x00"), buf)
+	var pe *os.PathError
+	if !asPathError(err, &pe) || pe.Path != filepath.Join(dir, "missing") || pe.Err != unix.ENOENT {
+		t.Errorf("missing entry: %#v", err)
 	}
 }
 
@@ -194,4 +222,42 @@ func asPathError(err error, pe **os.PathError) bool {
 	p, ok := err.(*os.PathError)
 	*pe = p
 	return ok
+}
+
+func TestMountRoot(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	for _, f := range []string{"plain", "src", "file-mp"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir-mp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Bind mounts of the same filesystem: st_dev cannot tell them.
+	for _, m := range [][2]string{{"src", "file-mp"}, {".", "dir-mp"}} {
+		dst := filepath.Join(dir, m[1])
+		if err := unix.Mount(filepath.Join(dir, m[0]), dst, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(dst, unix.MNT_DETACH) })
+	}
+	fd, err := unix.Open(dir, DirFlags, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for name, want := range map[string]bool{"plain": false, "src": false, "file-mp": true, "dir-mp": true} {
+		root, known, err := MountRoot(fd, dir, name)
+		if err != nil || !known {
+			t.Fatalf("MountRoot(%s): known %v, %v (statx needs Linux 5.8)", name, known, err)
+		}
+		if root != want {
+			t.Errorf("MountRoot(%s) = %v, want %v", name, root, want)
+		}
+	}
+	if _, _, err := MountRoot(fd, dir, "missing"); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("missing entry: %v, want ENOENT", err)
+	}
 }

@@ -369,6 +369,11 @@ func TestRelabelerUnderEnforcing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("relabel: %v (%+v)", err, st)
 			}
+			// Every label was wrong: after a run of them the workers
+			// write without reading first, and say so.
+			if st.Changed != st.Visited || st.Unread == 0 || st.Unread >= st.Changed {
+				t.Errorf("first run: %+v, want every entry changed, some written unread", st)
+			}
 			labels := labelsUnder(t, target)
 			if len(labels) != 1 || labels[l34.String()] < 300 {
 				t.Errorf("labels after relabel: %v", labels)
@@ -388,6 +393,10 @@ func TestRelabelerUnderEnforcing(t *testing.T) {
 			var pe *relabel.PartialError
 			if !errors.As(err, &pe) || !errors.Is(err, unix.EACCES) {
 				t.Fatalf("forbidden relabel in enforcing mode: %v (%+v)", err, st)
+			}
+			// Every write was denied, the blind ones too, and counted.
+			if st.Errors != st.Visited-1 || st.Changed != 0 {
+				t.Errorf("forbidden relabel: %+v, want every entry but the (skipped) root failed", st)
 			}
 			denied := avcDenials(t)
 			if len(denied) == 0 {

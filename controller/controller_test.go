@@ -200,14 +200,14 @@ func TestControllerConflictEventsRedactedAndDeduplicated(t *testing.T) {
 }
 
 func TestNoteSameNamespaceUsesCheckText(t *testing.T) {
-	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv", Message: "M.", Kept: "K", Fix: "F",
+	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv", Message: "CHECKMSG.", Kept: "CHECKKEPT", Fix: "CHECKFIX",
 		Subjects: []check.Subject{{Kind: "Deployment", Namespace: "a", Name: "x"}, {Kind: "Pod", Namespace: "a", Name: "y"}}}
-	if got, want := Note(f, "a"), "M. Kept: K. Fix: F"; got != want {
+	if got, want := Note(f, "a"), "CHECKMSG. Kept: CHECKKEPT. Fix: CHECKFIX"; got != want {
 		t.Errorf("Note = %q, want %q", got, want)
 	}
 	f.Subjects = append(f.Subjects, check.Subject{Kind: "Pod", Namespace: "z", Name: "hidden", Label: "s0:c5"}, check.Subject{Kind: "Pod", Namespace: "q", Name: "hidden2"})
 	got := Note(f, "a")
-	for _, bad := range []string{"hidden", "s0:c5", "M.", "z/", " K.", " F"} {
+	for _, bad := range []string{"hidden", "s0:c5", "z/", "CHECK"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("Note names %q: %s", bad, got)
 		}

@@ -322,7 +322,7 @@ func writeStatusText(w io.Writer, obj map[string]any) error {
 	st, _ := obj["status"].(map[string]any)
 	str := func(m map[string]any, k string) string { return fmt.Sprint(orEmpty(m[k])) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "Target version:  %s", str(st, "targetVersion"))
+	fmt.Fprintf(&b, "%-18s%s", "Target version:", str(st, "targetVersion"))
 	if cur := str(st, "currentVersion"); cur != "" {
 		fmt.Fprintf(&b, " (the cluster runs %s)", cur)
 	}
@@ -330,11 +330,11 @@ func writeStatusText(w io.Writer, obj map[string]any) error {
 	conds, _ := st["conditions"].([]any)
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
-		fmt.Fprintf(&b, "%-16s %s: %s\n", str(m, "type")+":", str(m, "status"), str(m, "message"))
+		fmt.Fprintf(&b, "%-18s%s: %s\n", str(m, "type")+":", str(m, "status"), str(m, "message"))
 	}
-	fmt.Fprintf(&b, "Findings:        %s errors, %s warnings, %s infos; %s conflicting volumes; %s input errors\n",
+	fmt.Fprintf(&b, "%-18s%s errors, %s warnings, %s infos; %s conflicting volumes; %s input errors\n", "Findings:",
 		str(st, "errors"), str(st, "warnings"), str(st, "infos"), str(st, "conflictingVolumes"), str(st, "inputErrors"))
-	fmt.Fprintf(&b, "Computed:        %s\n", str(st, "lastComputed"))
+	fmt.Fprintf(&b, "%-18s%s\n", "Computed:", str(st, "lastComputed"))
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}

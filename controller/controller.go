@@ -100,6 +100,7 @@ type Controller struct {
 	lastVerified  time.Time
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
+	lastDuration  atomic.Int64 // of the last sync, in nanoseconds
 }
 
 // New builds a controller on factory's informers, which it registers (with
@@ -149,7 +150,12 @@ func slim(obj any) (any, error) {
 	return obj, nil
 }
 
-func (c *Controller) enqueue() { c.queue.AddAfter(clusterKey, c.opts.Delay) }
+// enqueue asks for a sync after Delay, or after as long as the last sync
+// took when that is longer: under constant change the controller spends at
+// most about half its time syncing.
+func (c *Controller) enqueue() {
+	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(c.lastDuration.Load())))
+}
 
 // State returns the state the metrics and status are computed from.
 func (c *Controller) State() *State { return c.state }
@@ -250,6 +256,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	c.state.update(r, time.Now())
 	c.hasSynced.Store(true)
 	c.state.observe(time.Since(start))
+	c.lastDuration.Store(int64(time.Since(start)))
 	logger.V(2).Info("Synced", "key", key, "findings", len(r.Findings), "duration", time.Since(start))
 	if !c.opts.Leading() {
 		return nil

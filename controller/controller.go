@@ -263,11 +263,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	c.events.emit(ctx, r.Findings, c.objectRef)
 	if c.status != nil {
+		// A failed write is retried at the next sync (at least every
+		// Recheck), without recomputing the findings now: the events and
+		// metrics do not wait for the status objects (nor for their CRDs).
 		verify := time.Since(c.lastVerified) >= c.opts.Recheck
 		if err := c.status.write(ctx, c.state, verify); err != nil {
-			return fmt.Errorf("writing the status: %w", err)
-		}
-		if verify {
+			logger.Error(err, "Cannot write the status objects; retrying at the next sync (are the CRDs of deploy/crds installed?)")
+		} else if verify {
 			c.lastVerified = time.Now()
 		}
 	}

@@ -61,7 +61,18 @@ func (d *dynamicStatus) write(ctx context.Context, s *State, verify bool) error 
 		return nil
 	}
 	if d.written == nil {
+		// The reports a previous run left: each is rewritten, or deleted
+		// when its namespace has no finding any more.
+		list, err := d.client.Resource(ReportResource).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing the SELinuxReports: %w", err)
+		}
 		d.written, d.transitions, d.prevConds = map[string][32]byte{}, map[string]metav1.Time{}, map[string]metav1.ConditionStatus{}
+		for _, u := range list.Items {
+			if u.GetName() == ReportName {
+				d.written[u.GetNamespace()] = [32]byte{} // no content hashes to zero
+			}
+		}
 	}
 	now := metav1.NewTime(snap.Computed.UTC().Truncate(time.Second))
 	content := ClusterStatus(snap)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -85,5 +86,26 @@ func TestStatusWrittenOnlyOnChange(t *testing.T) {
 	}
 	if len(applies) != 5 || len(deletes) != 1 || deletes[0] != "a" {
 		t.Fatalf("fixed: applies %v, deletes %v", applies, deletes)
+	}
+}
+
+// TestStatusDeletesReportsOfEarlierRuns checks that a report left by an
+// earlier run in a namespace that has no finding now is deleted.
+func TestStatusDeletesReportsOfEarlierRuns(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	stale := &unstructured.Unstructured{Object: map[string]any{"apiVersion": Group + "/" + Version, "kind": "SELinuxReport",
+		"metadata": map[string]any{"name": ReportName, "namespace": "old"}}}
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		ClusterReportResource: "ClusterSELinuxReportList", ReportResource: "SELinuxReportList"}, stale)
+	client.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &unstructured.Unstructured{Object: map[string]any{}}, nil
+	})
+	s := newState(false)
+	s.update(check.Report{TargetVersion: "1.37"}, time.Now())
+	if err := (&dynamicStatus{client: client}).write(ctx, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Resource(ReportResource).Namespace("old").Get(ctx, ReportName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the report of namespace old: %v, want it deleted", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -142,6 +143,7 @@ func TestIntegrationController(t *testing.T) {
 	if got := gauge(t, c, "selmount_volumes_conflicting"); got != 1 {
 		t.Errorf("selmount_volumes_conflicting = %v, want 1", got)
 	}
+	checkTenantReads(ctx, t, cl, cs)
 	// The bad objects are reported, not fatal.
 	if snap, _ := c.State().Snapshot(); snap.InputErrors == 0 {
 		t.Errorf("the invalid level is not an input error: %+v", snap)
@@ -321,4 +323,31 @@ func checkMetricsAuth(ctx context.Context, t *testing.T, cs kubernetes.Interface
 		}
 		return nil
 	})
+}
+
+// checkTenantReads checks that a tenant with a Role in namespace a reads
+// a's SELinuxReport, and neither b's nor the cluster object.
+func checkTenantReads(ctx context.Context, t *testing.T, cl *testcluster.Cluster, cs kubernetes.Interface) {
+	t.Helper()
+	_, err := cs.RbacV1().Roles("a").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "report-reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{Group}, Resources: []string{"selinuxreports"}, Verbs: []string{"get", "list"}}}}, metav1.CreateOptions{})
+	must(t, err)
+	_, err = cs.RbacV1().RoleBindings("a").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "report-reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "report-reader"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "tenant-a"}}}, metav1.CreateOptions{})
+	must(t, err)
+	cfg := cl.RESTConfig()
+	cfg.Impersonate.UserName = "tenant-a"
+	tenant, err := dynamic.NewForConfig(cfg)
+	must(t, err)
+	eventually(t, "the tenant reads its namespace's report", func() error {
+		_, err := tenant.Resource(ReportResource).Namespace("a").Get(ctx, ReportName, metav1.GetOptions{})
+		return err
+	})
+	if _, err := tenant.Resource(ReportResource).Namespace("b").Get(ctx, ReportName, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("tenant of a reading b's report: %v, want Forbidden", err)
+	}
+	if _, err := tenant.Resource(ClusterReportResource).Get(ctx, ClusterReportName, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("tenant of a reading the cluster report: %v, want Forbidden", err)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -111,7 +113,23 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 		}
 		return nil
 	})
-	second := run("127.0.0.1:0")
+	probe := freeAddr(t)
+	second := run(probe)
+	// Its probes: /healthz at once, /readyz once the informers synced (a
+	// follower is ready too: it keeps its caches and metrics).
+	for _, path := range []string{"/healthz", "/readyz"} {
+		eventuallyCLI(t, "GET "+path, func() error {
+			resp, err := http.Get("http://" + probe + path)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", path, resp.Status)
+			}
+			return nil
+		})
+	}
 
 	// Assert: one event per workload (two replicas that both wrote would
 	// give two Event objects for each), and the status.
@@ -199,4 +217,14 @@ func eventuallyCLI(t *testing.T, what string, f func() error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// freeAddr returns a loopback address with a port free at the time.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -15,12 +15,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -122,8 +124,12 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		c.status = &dynamicStatus{client: opts.Dynamic}
 	}
 	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { c.enqueue() },
-		UpdateFunc: func(old, cur any) { c.enqueue() },
+		AddFunc: func(any) { c.enqueue() },
+		UpdateFunc: func(old, cur any) {
+			if changed(old, cur) {
+				c.enqueue()
+			}
+		},
 		DeleteFunc: func(any) { c.enqueue() },
 	}
 	for _, inf := range c.register(factory) {
@@ -378,4 +384,28 @@ func sorted[T named](s []T) []T {
 		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
 	})
 	return s
+}
+
+// changed reports whether an update changed what the check reads: the
+// cached objects are slimmed, so a pod's condition or a node's heartbeat
+// leaves them equal but for the resource version, and costs no sync.
+func changed(old, cur any) bool {
+	return !reflect.DeepEqual(withoutVersion(old), withoutVersion(cur))
+}
+
+// withoutVersion returns a shallow copy of obj without its resource
+// version (the cached object is not modified).
+func withoutVersion(obj any) any {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return obj
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	m, err := meta.Accessor(cp.Interface())
+	if err != nil {
+		return obj
+	}
+	m.SetResourceVersion("")
+	return cp.Interface()
 }

@@ -243,3 +243,55 @@ func TestMetricsCardinality(t *testing.T) {
 		t.Errorf("selmount_* series: %d with 2 pods, %d with 40", small, large)
 	}
 }
+
+// TestStatusOnlyUpdatesCostNoSync checks that an update that changes
+// nothing the check reads (a pod's conditions) does not enqueue a sync,
+// and one that does (its phase) does.
+func TestStatusOnlyUpdatesCostNoSync(t *testing.T) {
+	// Arrange
+	p := pod("a", "p", "s0:c1,c2")
+	p.ResourceVersion = "1"
+	c, client, _ := start(t, Options{}, append(cluster(), p)...)
+	syncs := func() uint64 {
+		fams, err := c.NewRegistry("test").Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "selmount_reconcile_duration_seconds" {
+				return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	before := syncs()
+
+	// Act: a new condition and resource version.
+	p2 := p.DeepCopy()
+	p2.ResourceVersion = "2"
+	p2.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	if _, err := client.CoreV1().Pods("a").UpdateStatus(ctx, p2, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update in the cache", func() bool {
+		got, err := c.pods.Pods("a").Get("p")
+		return err == nil && got.ResourceVersion == "2"
+	})
+	time.Sleep(100 * time.Millisecond)
+
+	// Assert: no sync.
+	if n := syncs(); n != before {
+		t.Errorf("a condition update caused %d syncs", n-before)
+	}
+
+	// Act: the phase changes.
+	p3 := p2.DeepCopy()
+	p3.ResourceVersion = "3"
+	p3.Status.Phase = corev1.PodSucceeded
+	if _, err := client.CoreV1().Pods("a").UpdateStatus(ctx, p3, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: a sync.
+	waitFor(t, "a sync after the phase change", func() bool { return syncs() > before })
+}

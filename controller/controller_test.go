@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -294,4 +295,12 @@ func TestStatusOnlyUpdatesCostNoSync(t *testing.T) {
 	}
 	// Assert: a sync.
 	waitFor(t, "a sync after the phase change", func() bool { return syncs() > before })
+}
+
+func TestNoteTruncatedToTheEventsLimit(t *testing.T) {
+	long := strings.Repeat("é", maxNote) // two bytes each
+	got := Note(check.Finding{Message: long}, "")
+	if len(got) > maxNote || !strings.HasSuffix(got, "...") || !utf8.ValidString(got) {
+		t.Errorf("Note of %d bytes: %d bytes, valid UTF-8 %v", len(long), len(got), utf8.ValidString(got))
+	}
 }

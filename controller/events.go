@@ -228,7 +228,7 @@ func truncate(s string) string {
 	if len(s) <= maxNote {
 		return s
 	}
-	return s[:maxNote-3] + "..."
+	return strings.ToValidUTF8(s[:maxNote-3], "") + "..." // no rune cut in half
 }
 
 // apiVersions of the kinds events are written on.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -117,7 +118,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		opts:   opts,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "selmount"}),
-		state: newState(opts.NamespaceLabel),
+		state: newState(),
 	}
 	c.events = newEventSink(opts.Recorder)
 	if opts.Dynamic != nil {
@@ -239,13 +240,25 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
+	if err := c.safeSync(ctx, key); err != nil {
 		utilruntime.HandleErrorWithContext(ctx, err, "Sync failed, requeuing", "key", key)
 		c.queue.AddRateLimited(key)
 		return true
 	}
 	c.queue.Forget(key)
 	return true
+}
+
+// safeSync is sync with a panic turned into an error: an object the
+// analysis cannot handle must not stop the controller (the sync is retried
+// with backoff, and the panic logged with its stack).
+func (c *Controller) safeSync(ctx context.Context, key string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sync panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.sync(ctx, key)
 }
 
 // sync recomputes the findings of the whole cluster and reports them.

@@ -304,3 +304,41 @@ func TestNoteTruncatedToTheEventsLimit(t *testing.T) {
 		t.Errorf("Note of %d bytes: %d bytes, valid UTF-8 %v", len(long), len(got), utf8.ValidString(got))
 	}
 }
+
+// panicky panics on every event.
+type panicky struct{ recorder }
+
+func (p *panicky) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {
+	p.mu.Lock()
+	p.events = append(p.events, recorded{})
+	p.mu.Unlock()
+	panic("boom")
+}
+
+// TestSyncPanicDoesNotStopTheController checks that a panic in a sync is
+// retried, not fatal.
+func TestSyncPanicDoesNotStopTheController(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := fake.NewClientset(append(cluster(), deployment("a", "web", "s0:c1,c2", 0), deployment("b", "db", "s0:c7,c9", 1))...)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	rec := &panicky{}
+	c, err := New(ctx, client, factory, Options{Recorder: rec, Delay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx, 1) }()
+	// The failed sync is retried (with backoff): a second panic comes.
+	waitFor(t, "a retried sync", func() bool { return len(rec.list()) >= 2 })
+	if !c.HasSynced() {
+		t.Error("the findings were not computed")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	factory.Shutdown()
+}

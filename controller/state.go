@@ -64,16 +64,15 @@ const topOffenders = 10
 
 // State is the latest snapshot and the controller's own measurements.
 type State struct {
-	nsLabel bool
-	mu      sync.RWMutex
-	snap    Snapshot
-	synced  bool
+	mu     sync.RWMutex
+	snap   Snapshot
+	synced bool
 	// reconcile is the histogram of sync durations.
 	reconcile prometheus.Histogram
 }
 
-func newState(nsLabel bool) *State {
-	return &State{nsLabel: nsLabel, reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
+func newState() *State {
+	return &State{reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "selmount_reconcile_duration_seconds",
 		Help:    "Time to recompute the findings of the cluster and report them.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),

@@ -45,7 +45,7 @@ func TestStatusWrittenOnlyOnChange(t *testing.T) {
 		return true, nil, nil
 	})
 	w := &dynamicStatus{client: client}
-	s := newState(false)
+	s := newState()
 	conflict := check.Report{TargetVersion: "1.37", Summary: check.Summary{Errors: 1}, Findings: []check.Finding{{
 		Type: check.TypeConflict, Severity: check.SeverityError, Property: check.PropertyLabel, Volume: "pv", KubeletConflict: true,
 		Subjects: []check.Subject{{Kind: "Deployment", Namespace: "a", Name: "web"}}}}}
@@ -100,7 +100,7 @@ func TestStatusDeletesReportsOfEarlierRuns(t *testing.T) {
 	client.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, &unstructured.Unstructured{Object: map[string]any{}}, nil
 	})
-	s := newState(false)
+	s := newState()
 	s.update(check.Report{TargetVersion: "1.37"}, time.Now())
 	if err := (&dynamicStatus{client: client}).write(ctx, s, false); err != nil {
 		t.Fatal(err)

@@ -149,6 +149,7 @@ func TestOutputFlags(t *testing.T) {
 		"relabel":  {"text", "json", "yaml"},
 		"version":  {"text", "json", "yaml"},
 		"csi-test": {"text", "json", "junit"},
+		"status":   {"text", "json", "yaml"},
 	}
 	seen := 0
 	for _, cmd := range root.Commands() {

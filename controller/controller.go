@@ -1,0 +1,424 @@
+// Package controller runs selmount's checks continuously inside a cluster:
+// shared informers (slimmed with check.Slim) feed a rate-limited workqueue,
+// and each sync computes the findings of `selmount check` for the whole
+// cluster, then emits Warning events, keeps the state the metrics are read
+// from, and writes the status objects.
+//
+// The shape is sample-controller's: New takes clients and informers and
+// builds none; event handlers only enqueue; Run(ctx, workers) waits for the
+// caches and processes the queue. Every change enqueues one key, so a burst
+// of changes costs one recomputation; see docs/controller.md for the cost.
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/selmount/selmount/check"
+	"github.com/selmount/selmount/kubever"
+	"github.com/selmount/selmount/label"
+)
+
+// clusterKey is the one work item: the whole cluster is recomputed, and a
+// burst of changes coalesces into one sync.
+const clusterKey = "cluster"
+
+// Options configure a Controller. The zero value checks against
+// check.DefaultTarget of the cluster's version, with SELinux enabled on the
+// nodes and Fedora's defaults, and writes no status objects.
+type Options struct {
+	// Target is the version to check against; zero means
+	// check.DefaultTarget of check.ClusterVersion.
+	Target kubever.Version
+	// SELinuxDisabled checks nodes that run without SELinux.
+	SELinuxDisabled bool
+	// Defaults are the nodes' default labels; zero means label.Profile("fedora").
+	Defaults label.Defaults
+	// Dynamic writes the status objects (see package status); nil writes
+	// none.
+	Dynamic dynamic.Interface
+	// Recorder emits the events; nil builds none (no events).
+	Recorder events.EventRecorder
+	// Leading reports whether this replica may write events and status; nil
+	// means always.
+	Leading func() bool
+	// Recheck is how often the status objects are verified (and recreated
+	// when deleted) without any change; zero means 30 s.
+	Recheck time.Duration
+	// Delay is how long a change waits for others before a sync, so that a
+	// burst costs one sync; zero means 100 ms.
+	Delay time.Duration
+	// NamespaceLabel adds a namespace label to the per-finding metrics.
+	NamespaceLabel bool
+}
+
+func (o *Options) defaults() {
+	if o.Defaults == (label.Defaults{}) {
+		o.Defaults, _ = label.Profile("fedora")
+	}
+	if o.Recheck <= 0 {
+		o.Recheck = 30 * time.Second
+	}
+	if o.Delay <= 0 {
+		o.Delay = 100 * time.Millisecond
+	}
+	if o.Leading == nil {
+		o.Leading = func() bool { return true }
+	}
+}
+
+// Controller watches the cluster and reports what check finds.
+type Controller struct {
+	client kubernetes.Interface
+	opts   Options
+	queue  workqueue.TypedRateLimitingInterface[string]
+	listers
+	synced []cache.InformerSynced
+
+	serverVersion atomic.Value // string
+	state         *State
+	events        *eventSink
+	status        statusWriter
+	lastVerified  time.Time
+	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
+	hasSynced     atomic.Bool
+	lastDuration  atomic.Int64 // of the last sync, in nanoseconds
+}
+
+// New builds a controller on factory's informers, which it registers (with
+// transforms that slim the cached objects); start the factory after New.
+func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, opts Options) (*Controller, error) {
+	if client == nil || factory == nil {
+		return nil, errors.New("controller.New: a client and an informer factory are required")
+	}
+	opts.defaults()
+	c := &Controller{
+		client: client,
+		opts:   opts,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "selmount"}),
+		state: newState(),
+	}
+	c.events = newEventSink(opts.Recorder)
+	if opts.Dynamic != nil {
+		c.status = &dynamicStatus{client: opts.Dynamic}
+	}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { c.enqueue() },
+		UpdateFunc: func(old, cur any) {
+			if changed(old, cur) {
+				c.enqueue()
+			}
+		},
+		DeleteFunc: func(any) { c.enqueue() },
+	}
+	for _, inf := range c.register(factory) {
+		if err := inf.SetTransform(slim); err != nil {
+			return nil, fmt.Errorf("setting the transform of an informer: %w", err)
+		}
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, fmt.Errorf("adding an event handler: %w", err)
+		}
+		c.synced = append(c.synced, inf.HasSynced)
+	}
+	klog.FromContext(ctx).V(2).Info("Controller built", "informers", len(c.synced))
+	return c, nil
+}
+
+// slim is the informers' transform: check.Slim on every object, and the
+// last state of a deleted one.
+func slim(obj any) (any, error) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		check.Slim(d.Obj)
+		return d, nil
+	}
+	check.Slim(obj)
+	return obj, nil
+}
+
+// enqueue asks for a sync after Delay, or after as long as the last sync
+// took when that is longer: under constant change the controller spends at
+// most about half its time syncing.
+func (c *Controller) enqueue() {
+	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(c.lastDuration.Load())))
+}
+
+// State returns the state the metrics and status are computed from.
+func (c *Controller) State() *State { return c.state }
+
+// HasSynced reports whether every informer has synced and the first sync
+// is done.
+func (c *Controller) HasSynced() bool {
+	if !c.hasSynced.Load() {
+		return false
+	}
+	for _, s := range c.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
+}
+
+// InformersSynced reports whether every informer has synced.
+func (c *Controller) InformersSynced() bool {
+	for _, s := range c.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
+}
+
+// QueueLen returns the number of queued work items.
+func (c *Controller) QueueLen() int { return c.queue.Len() }
+
+// Resync asks for a sync now (for example when this replica becomes the
+// leader).
+func (c *Controller) Resync() { c.queue.Add(clusterKey) }
+
+// Run waits for the caches, then processes the queue with workers workers
+// until ctx is done. It returns an error when the caches never sync.
+func (c *Controller) Run(ctx context.Context, workers int) error {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	logger := klog.FromContext(ctx)
+	logger.Info("Starting selmount controller")
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return errors.New("the informer caches did not sync")
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	c.queue.Add(clusterKey)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
+	}
+	// Without any change, the status objects are still verified now and
+	// then (recreated when deleted).
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, func(context.Context) { c.queue.Add(clusterKey) }, c.opts.Recheck)
+	})
+	logger.Info("Started workers", "workers", workers)
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+	logger.Info("Stopped selmount controller")
+	return nil
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNextWorkItem(ctx) {
+	}
+}
+
+func (c *Controller) processNextWorkItem(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	if err := c.safeSync(ctx, key); err != nil {
+		utilruntime.HandleErrorWithContext(ctx, err, "Sync failed, requeuing", "key", key)
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	return true
+}
+
+// safeSync is sync with a panic turned into an error: an object the
+// analysis cannot handle must not stop the controller (the sync is retried
+// with backoff, and the panic logged with its stack).
+func (c *Controller) safeSync(ctx context.Context, key string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sync panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.sync(ctx, key)
+}
+
+// sync recomputes the findings of the whole cluster and reports them.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	logger := klog.FromContext(ctx)
+	start := time.Now()
+	in, err := c.input(ctx)
+	if err != nil {
+		return err
+	}
+	r := check.Run(in)
+	c.state.update(r, time.Now())
+	c.hasSynced.Store(true)
+	c.state.observe(time.Since(start))
+	c.lastDuration.Store(int64(time.Since(start)))
+	logger.V(2).Info("Synced", "key", key, "findings", len(r.Findings), "duration", time.Since(start))
+	if !c.opts.Leading() {
+		return nil
+	}
+	c.events.emit(ctx, r.Findings, c.objectRef)
+	if c.status != nil {
+		// A failed write is retried at the next sync (at least every
+		// Recheck), without recomputing the findings now: the events and
+		// metrics do not wait for the status objects (nor for their CRDs).
+		verify := time.Since(c.lastVerified) >= c.opts.Recheck
+		if err := c.status.write(ctx, c.state, verify); err != nil {
+			logger.Error(err, "Cannot write the status objects; retrying at the next sync (are the CRDs of deploy/crds installed?)")
+		} else if verify {
+			c.lastVerified = time.Now()
+		}
+	}
+	return nil
+}
+
+// input assembles check's input from the caches, in a stable order.
+func (c *Controller) input(ctx context.Context) (check.Input, error) {
+	var o check.Objects
+	var err error
+	all := labels.Everything()
+	collect := func(e error) {
+		err = cmp.Or(err, e)
+	}
+	pods, e := c.pods.List(all)
+	collect(e)
+	o.Pods = sorted(pods)
+	deps, e := c.deployments.List(all)
+	collect(e)
+	o.Deployments = sorted(deps)
+	sts, e := c.statefulSets.List(all)
+	collect(e)
+	o.StatefulSets = sorted(sts)
+	dss, e := c.daemonSets.List(all)
+	collect(e)
+	o.DaemonSets = sorted(dss)
+	rss, e := c.replicaSets.List(all)
+	collect(e)
+	o.ReplicaSets = sorted(rss)
+	jobs, e := c.jobs.List(all)
+	collect(e)
+	o.Jobs = sorted(jobs)
+	cjs, e := c.cronJobs.List(all)
+	collect(e)
+	o.CronJobs = sorted(cjs)
+	pvcs, e := c.pvcs.List(all)
+	collect(e)
+	o.PVCs = sorted(pvcs)
+	pvs, e := c.pvs.List(all)
+	collect(e)
+	o.PVs = sorted(pvs)
+	scs, e := c.storageClasses.List(all)
+	collect(e)
+	o.StorageClasses = sorted(scs)
+	drivers, e := c.csiDrivers.List(all)
+	collect(e)
+	o.CSIDrivers = sorted(drivers)
+	nss, e := c.namespaces.List(all)
+	collect(e)
+	o.Namespaces = sorted(nss)
+	nodes, e := c.nodes.List(all)
+	collect(e)
+	o.Nodes = sorted(nodes)
+	if err != nil {
+		return check.Input{}, fmt.Errorf("listing from the caches: %w", err)
+	}
+	in := check.Input{Objects: o, SELinuxEnabled: !c.opts.SELinuxDisabled, Defaults: c.opts.Defaults,
+		Source: check.SourceCluster, DaemonSetsListed: true, ServerVersion: c.version(ctx)}
+	cur, known := check.ClusterVersion(in.ServerVersion, o.Nodes)
+	if known {
+		g, err := kubever.NewGates(cur, nil)
+		if err != nil {
+			return check.Input{}, err
+		}
+		in.Current = &g
+	}
+	target := c.opts.Target
+	if target.IsZero() {
+		target = check.DefaultTarget(cur)
+	}
+	if in.Target, err = kubever.NewGates(target, nil); err != nil {
+		return check.Input{}, fmt.Errorf("target version %s: %w", target, err)
+	}
+	return in, nil
+}
+
+// version returns the API server's version, asked for once.
+func (c *Controller) version(ctx context.Context) string {
+	if v, _ := c.serverVersion.Load().(string); v != "" {
+		return v
+	}
+	v, err := c.client.Discovery().ServerVersion()
+	if err != nil {
+		klog.FromContext(ctx).V(1).Info("Cannot read the API server version; the nodes' versions are used", "err", err)
+		return ""
+	}
+	c.serverVersion.Store(v.GitVersion)
+	return v.GitVersion
+}
+
+type named interface {
+	GetNamespace() string
+	GetName() string
+}
+
+// sorted orders objects by namespace and name; pods by creation time
+// first, the order in which the kubelet admits them.
+func sorted[T named](s []T) []T {
+	slices.SortFunc(s, func(a, b T) int {
+		if pa, ok := any(a).(*corev1.Pod); ok {
+			pb := any(b).(*corev1.Pod)
+			if c := pa.CreationTimestamp.Compare(pb.CreationTimestamp.Time); c != 0 {
+				return c
+			}
+		}
+		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
+	})
+	return s
+}
+
+// changed reports whether an update changed what the check reads: the
+// cached objects are slimmed, so a pod's condition or a node's heartbeat
+// leaves them equal but for the resource version, and costs no sync.
+func changed(old, cur any) bool {
+	return !reflect.DeepEqual(withoutVersion(old), withoutVersion(cur))
+}
+
+// withoutVersion returns a shallow copy of obj without its resource
+// version (the cached object is not modified).
+func withoutVersion(obj any) any {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return obj
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	m, err := meta.Accessor(cp.Interface())
+	if err != nil {
+		return obj
+	}
+	m.SetResourceVersion("")
+	return cp.Interface()
+}

@@ -1,0 +1,344 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/ptr"
+
+	"github.com/selmount/selmount/check"
+)
+
+// Fixtures: one CSI volume behind two PersistentVolumes (one per
+// namespace), used by Deployments in namespaces "a" and "b".
+
+func csiDriver() *storagev1.CSIDriver {
+	return &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: "csi.example.com"}, Spec: storagev1.CSIDriverSpec{SELinuxMount: ptr.To(true)}}
+}
+
+func pv(name string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeSpec{
+		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
+		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "csi.example.com", VolumeHandle: "shared"}}}}
+}
+
+func pvc(ns, volume string) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"},
+		Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: volume, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}}
+}
+
+func podSpec(level string) corev1.PodSpec {
+	return corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: level}},
+		Containers:      []corev1.Container{{Name: "app", Image: "x", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+		Volumes:         []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
+	}
+}
+
+func deployment(ns, name, level string, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Template: corev1.PodTemplateSpec{Spec: podSpec(level)}}}
+}
+
+func pod(ns, name, level string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: podSpec(level),
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+}
+
+// recorder keeps every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []recorded
+}
+
+type recorded struct {
+	ref         corev1.ObjectReference
+	typ, reason string
+	note        string
+}
+
+func (r *recorder) Eventf(regarding, _ runtime.Object, eventtype, reason, _, note string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, recorded{ref: *regarding.(*corev1.ObjectReference), typ: eventtype, reason: reason, note: fmt.Sprintf(note, args...)})
+}
+
+func (r *recorder) WithLogger(klog.Logger) events.EventRecorderLogger { return r }
+
+func (r *recorder) list() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.events...)
+}
+
+// start runs a controller on a fake clientset holding objs.
+func start(t *testing.T, opts Options, objs ...runtime.Object) (*Controller, *fake.Clientset, *recorder) {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	client := fake.NewClientset(objs...)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	rec := &recorder{}
+	opts.Recorder = rec
+	opts.Delay = time.Millisecond
+	c, err := New(ctx, client, factory, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.Run(ctx, 2); err != nil {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		factory.Shutdown()
+	})
+	waitFor(t, "the first sync", c.HasSynced)
+	return c, client, rec
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func cluster() []runtime.Object {
+	return []runtime.Object{csiDriver(), pv("pv-a"), pv("pv-b"), pvc("a", "pv-a"), pvc("b", "pv-b"),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}}, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.36.2"}}}}
+}
+
+func conflictErrors(snap Snapshot) int {
+	n := 0
+	for _, c := range snap.Counts {
+		if c.Type == check.TypeConflict && c.Severity == check.SeverityError {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+func TestControllerConflictEventsRedactedAndDeduplicated(t *testing.T) {
+	// Arrange: a conflict across namespaces; "web" is scaled to zero.
+	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 0), deployment("b", "secret-db", "s0:c7,c9", 1))
+	c, client, rec := start(t, Options{}, objs...)
+
+	// Assert: the conflict is found, with one event on each side.
+	snap, _ := c.State().Snapshot()
+	if snap.ConflictingVolumes != 1 || conflictErrors(snap) != 1 {
+		t.Fatalf("want one conflicting volume with one error, got %+v", snap)
+	}
+	waitFor(t, "two events", func() bool { return len(rec.list()) >= 2 })
+	for _, e := range rec.list() {
+		if e.typ != corev1.EventTypeWarning || e.reason != ReasonConflict {
+			t.Errorf("event %+v: want a Warning %s", e, ReasonConflict)
+		}
+		other, otherLevel := "secret-db", "c7,c9"
+		if e.ref.Namespace == "b" {
+			other, otherLevel = "web", "c1,c2"
+		}
+		if strings.Contains(e.note, other) || strings.Contains(e.note, otherLevel) || strings.Contains(e.note, "a/") || strings.Contains(e.note, "b/") {
+			t.Errorf("event on %s/%s names the other namespace: %s", e.ref.Namespace, e.ref.Name, e.note)
+		}
+		if !strings.Contains(e.note, "a pod in another namespace") || !strings.Contains(e.note, "Fix:") {
+			t.Errorf("event on %s/%s: want the other side counted and a fix, got %s", e.ref.Namespace, e.ref.Name, e.note)
+		}
+		if e.ref.Kind != "Deployment" || e.ref.APIVersion != "apps/v1" || string(e.ref.UID) != "uid-"+e.ref.Namespace+"-"+e.ref.Name {
+			t.Errorf("event regarding %+v: want the Deployment with its UID", e.ref)
+		}
+	}
+
+	// Act: an unrelated change triggers a sync.
+	_, ctx := ktesting.NewTestContext(t)
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the namespace in the cache", func() bool { _, err := c.namespaces.Get("c"); return err == nil })
+	c.Resync()
+	time.Sleep(100 * time.Millisecond)
+	// Assert: no second event for the same answer.
+	if n := len(rec.list()); n != 2 {
+		t.Fatalf("want the 2 events once, got %d: %+v", n, rec.list())
+	}
+
+	// Act: fix one side.
+	if _, err := client.AppsV1().Deployments("b").Update(ctx, deployment("b", "secret-db", "s0:c1,c2", 1), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: the conflict clears.
+	waitFor(t, "the conflict to clear", func() bool {
+		snap, _ := c.State().Snapshot()
+		return snap.ConflictingVolumes == 0 && conflictErrors(snap) == 0
+	})
+}
+
+func TestNoteSameNamespaceUsesCheckText(t *testing.T) {
+	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv", Message: "CHECKMSG.", Kept: "CHECKKEPT", Fix: "CHECKFIX",
+		Subjects: []check.Subject{{Kind: "Deployment", Namespace: "a", Name: "x"}, {Kind: "Pod", Namespace: "a", Name: "y"}}}
+	if got, want := Note(f, "a"), "CHECKMSG. Kept: CHECKKEPT. Fix: CHECKFIX"; got != want {
+		t.Errorf("Note = %q, want %q", got, want)
+	}
+	f.Subjects = append(f.Subjects, check.Subject{Kind: "Pod", Namespace: "z", Name: "hidden", Label: "s0:c5"}, check.Subject{Kind: "Pod", Namespace: "q", Name: "hidden2"})
+	got := Note(f, "a")
+	for _, bad := range []string{"hidden", "s0:c5", "z/", "CHECK"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("Note names %q: %s", bad, got)
+		}
+	}
+	if !strings.Contains(got, "2 pods or workloads in other namespaces") {
+		t.Errorf("Note does not count the other namespaces: %s", got)
+	}
+}
+
+// TestMetricsCardinality checks that the number of series does not grow
+// with the number of pods.
+func TestMetricsCardinality(t *testing.T) {
+	series := func(pods int) int {
+		objs := append(cluster(), deployment("b", "db", "s0:c7,c9", 1))
+		for i := range pods {
+			objs = append(objs, pod("a", fmt.Sprintf("p%d", i), fmt.Sprintf("s0:c%d,c%d", i, i+100)))
+		}
+		c, _, _ := start(t, Options{}, objs...)
+		fams, err := c.NewRegistry("test").Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range fams {
+			if strings.HasPrefix(f.GetName(), "selmount_") {
+				n += len(f.GetMetric())
+			}
+		}
+		return n
+	}
+	small, large := series(2), series(40)
+	if small != large {
+		t.Errorf("selmount_* series: %d with 2 pods, %d with 40", small, large)
+	}
+}
+
+// TestStatusOnlyUpdatesCostNoSync checks that an update that changes
+// nothing the check reads (a pod's conditions) does not enqueue a sync,
+// and one that does (its phase) does.
+func TestStatusOnlyUpdatesCostNoSync(t *testing.T) {
+	// Arrange
+	p := pod("a", "p", "s0:c1,c2")
+	p.ResourceVersion = "1"
+	c, client, _ := start(t, Options{}, append(cluster(), p)...)
+	syncs := func() uint64 {
+		fams, err := c.NewRegistry("test").Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "selmount_reconcile_duration_seconds" {
+				return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	before := syncs()
+
+	// Act: a new condition and resource version.
+	p2 := p.DeepCopy()
+	p2.ResourceVersion = "2"
+	p2.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	if _, err := client.CoreV1().Pods("a").UpdateStatus(ctx, p2, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update in the cache", func() bool {
+		got, err := c.pods.Pods("a").Get("p")
+		return err == nil && got.ResourceVersion == "2"
+	})
+	time.Sleep(100 * time.Millisecond)
+
+	// Assert: no sync.
+	if n := syncs(); n != before {
+		t.Errorf("a condition update caused %d syncs", n-before)
+	}
+
+	// Act: the phase changes.
+	p3 := p2.DeepCopy()
+	p3.ResourceVersion = "3"
+	p3.Status.Phase = corev1.PodSucceeded
+	if _, err := client.CoreV1().Pods("a").UpdateStatus(ctx, p3, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: a sync.
+	waitFor(t, "a sync after the phase change", func() bool { return syncs() > before })
+}
+
+func TestNoteTruncatedToTheEventsLimit(t *testing.T) {
+	long := strings.Repeat("é", maxNote) // two bytes each
+	got := Note(check.Finding{Message: long}, "")
+	if len(got) > maxNote || !strings.HasSuffix(got, "...") || !utf8.ValidString(got) {
+		t.Errorf("Note of %d bytes: %d bytes, valid UTF-8 %v", len(long), len(got), utf8.ValidString(got))
+	}
+}
+
+// panicky panics on every event.
+type panicky struct{ recorder }
+
+func (p *panicky) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {
+	p.mu.Lock()
+	p.events = append(p.events, recorded{})
+	p.mu.Unlock()
+	panic("boom")
+}
+
+// TestSyncPanicDoesNotStopTheController checks that a panic in a sync is
+// retried, not fatal.
+func TestSyncPanicDoesNotStopTheController(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := fake.NewClientset(append(cluster(), deployment("a", "web", "s0:c1,c2", 0), deployment("b", "db", "s0:c7,c9", 1))...)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	rec := &panicky{}
+	c, err := New(ctx, client, factory, Options{Recorder: rec, Delay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx, 1) }()
+	// The failed sync is retried (with backoff): a second panic comes.
+	waitFor(t, "a retried sync", func() bool { return len(rec.list()) >= 2 })
+	if !c.HasSynced() {
+		t.Error("the findings were not computed")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	factory.Shutdown()
+}

@@ -1,0 +1,282 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+
+	"github.com/selmount/selmount/check"
+)
+
+// Event reasons.
+const (
+	ReasonConflict       = "SELinuxConflict"
+	ReasonSlowPath       = "SELinuxSlowPath"
+	ReasonDriverNotReady = "SELinuxDriverNotReady"
+)
+
+// maxEventsPerSync bounds the events one sync writes: the rest are written
+// by the next syncs (none is dropped; see eventSink.emit).
+const maxEventsPerSync = 200
+
+// maxNote is the events.k8s.io/v1 limit on an event's note.
+const maxNote = 1024
+
+// eventKey is what an event is deduplicated by.
+type eventKey struct {
+	kind, namespace, name string
+	volume, reason        string
+	property              check.Property
+}
+
+// eventSink writes Warning events, each (object, volume, reason) once until
+// its text changes.
+type eventSink struct {
+	recorder events.EventRecorder
+	mu       sync.Mutex
+	last     map[eventKey]string // the note last written
+}
+
+func newEventSink(r events.EventRecorder) *eventSink {
+	return &eventSink{recorder: r, last: map[eventKey]string{}}
+}
+
+// pending is one event to write.
+type pending struct {
+	key  eventKey
+	ref  *corev1.ObjectReference
+	note string
+}
+
+// emit writes the events of findings that were not written with the same
+// text before. Findings that are gone are forgotten, so that they are
+// written again when they come back.
+func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) {
+	if s.recorder == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := make(map[eventKey]string, len(s.last))
+	var todo []pending
+	for _, p := range Events(findings) {
+		current[p.Key()] = p.Note
+		if s.last[p.Key()] == p.Note {
+			continue
+		}
+		todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+	}
+	written := 0
+	for _, p := range todo {
+		if written == maxEventsPerSync {
+			// Left for the next sync: not remembered as written.
+			delete(current, p.key)
+			continue
+		}
+		s.recorder.Eventf(p.ref, nil, corev1.EventTypeWarning, p.key.reason, "Check", "%s", p.note)
+		written++
+	}
+	if written > 0 {
+		klog.FromContext(ctx).V(2).Info("Wrote events", "count", written, "left", len(todo)-written)
+	}
+	s.last = current
+}
+
+// EventSpec is one event the controller writes for a finding.
+type EventSpec struct {
+	Kind, Namespace, Name string // the object it is about ("" namespace: cluster-scoped)
+	Volume                string
+	Reason                string
+	Property              check.Property
+	Note                  string
+}
+
+// Key returns the deduplication key.
+func (e EventSpec) Key() eventKey {
+	return eventKey{e.Kind, e.Namespace, e.Name, e.Volume, e.Reason, e.Property}
+}
+
+// Events returns the events for findings of severity error and warning:
+// one per subject of each finding (the owning workload, or the bare pod),
+// and one on the CSIDriver for driver readiness. A note names only objects,
+// labels and levels of its own object's namespace: users in other
+// namespaces are counted ("a pod in another namespace"), never named.
+func Events(findings []check.Finding) []EventSpec {
+	var out []EventSpec
+	seen := map[eventKey]bool{}
+	add := func(e EventSpec) {
+		if !seen[e.Key()] {
+			seen[e.Key()] = true
+			out = append(out, e)
+		}
+	}
+	for _, f := range findings {
+		if f.Severity != check.SeverityError && f.Severity != check.SeverityWarning {
+			continue
+		}
+		reason := reasonOf(f.Type)
+		if f.Type == check.TypeDriverReadiness {
+			if f.Driver != "" {
+				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, "")})
+			}
+			continue
+		}
+		for _, s := range f.Subjects {
+			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, s.Namespace)})
+		}
+	}
+	return out
+}
+
+func reasonOf(t check.FindingType) string {
+	switch t {
+	case check.TypeConflict:
+		return ReasonConflict
+	case check.TypeSlowPath:
+		return ReasonSlowPath
+	}
+	return ReasonDriverNotReady
+}
+
+// Note returns the text of finding f for readers of namespace ns ("" for a
+// cluster-scoped object): check's own message and fix when every subject
+// is in ns, else a text that names only ns's subjects and counts the
+// others.
+func Note(f check.Finding, ns string) string {
+	var mine, foreign []check.Subject
+	for _, s := range f.Subjects {
+		if s.Namespace == ns {
+			mine = append(mine, s)
+		} else {
+			foreign = append(foreign, s)
+		}
+	}
+	var b strings.Builder
+	if len(foreign) == 0 {
+		b.WriteString(f.Message)
+		if f.Kept != "" {
+			b.WriteString(" Kept: " + f.Kept + ".")
+		}
+		if f.Fix != "" {
+			b.WriteString(" Fix: " + f.Fix)
+		}
+		return truncate(b.String())
+	}
+	if f.Volume != "" {
+		fmt.Fprintf(&b, "Volume %s: ", f.Volume)
+	}
+	switch {
+	case len(mine) == 0:
+		b.WriteString("pods in other namespaces")
+	default:
+		for i, s := range mine {
+			if i == 5 {
+				fmt.Fprintf(&b, " and %d more", len(mine)-5)
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %s (%s)", s.Kind, s.Name, describeLabel(s))
+		}
+	}
+	if len(foreign) == 1 {
+		b.WriteString(" share it with a pod in another namespace")
+	} else {
+		fmt.Fprintf(&b, " share it with %d pods or workloads in other namespaces", len(foreign))
+	}
+	if f.Type == check.TypeConflict {
+		b.WriteString(" that use another SELinux label. The kubelet mounts a volume with one label per node: ")
+		switch f.When {
+		case check.WhenNow:
+			b.WriteString("they already share a node, and the pod admitted second waits in ContainerCreating (FailedMount).")
+		case check.WhenCoScheduled:
+			b.WriteString("a pod fails to start (FailedMount) on a node where a pod with another label already runs.")
+		case check.WhenTargetVersion:
+			b.WriteString("after the upgrade to the target version, the pod admitted second on a node fails to start.")
+		default:
+			b.WriteString("this volume is not mounted with -o context, so the kubelet only warns.")
+		}
+		b.WriteString(" Kept: on each node, the side whose pod is admitted first keeps the volume; pods with another label wait until it is gone.")
+		b.WriteString(" Fix: give every user of the volume the same seLinuxOptions level (agree on it with the other namespace's owner), or set spec.securityContext.seLinuxChangePolicy: Recursive in this workload's pod template.")
+	} else {
+		b.WriteString(".")
+	}
+	return truncate(b.String())
+}
+
+func describeLabel(s check.Subject) string {
+	l := s.Label
+	if l == "" {
+		l = `label ""`
+	} else {
+		l = fmt.Sprintf("label %q", l)
+	}
+	if s.Policy != "" {
+		l += ", " + s.Policy
+	}
+	return l
+}
+
+func truncate(s string) string {
+	if len(s) <= maxNote {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxNote-3], "") + "..." // no rune cut in half
+}
+
+// apiVersions of the kinds events are written on.
+var apiVersions = map[string]string{
+	"Pod": "v1", "ReplicationController": "v1",
+	"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
+	"Job": "batch/v1", "CronJob": "batch/v1", "CSIDriver": "storage.k8s.io/v1",
+}
+
+// objectRef returns a reference to an object, with its UID when the cache
+// has it.
+func (c *Controller) objectRef(kind, ns, name string) *corev1.ObjectReference {
+	ref := &corev1.ObjectReference{Kind: kind, APIVersion: apiVersions[kind], Namespace: ns, Name: name}
+	var uid types.UID
+	switch kind {
+	case "Pod":
+		if o, err := c.pods.Pods(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "Deployment":
+		if o, err := c.deployments.Deployments(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "StatefulSet":
+		if o, err := c.statefulSets.StatefulSets(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "DaemonSet":
+		if o, err := c.daemonSets.DaemonSets(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "ReplicaSet":
+		if o, err := c.replicaSets.ReplicaSets(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "Job":
+		if o, err := c.jobs.Jobs(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "CronJob":
+		if o, err := c.cronJobs.CronJobs(ns).Get(name); err == nil {
+			uid = o.UID
+		}
+	case "CSIDriver":
+		if o, err := c.csiDrivers.Get(name); err == nil {
+			uid = o.UID
+		}
+	}
+	ref.UID = uid
+	return ref
+}

@@ -1,0 +1,48 @@
+package controller
+
+import (
+	"k8s.io/client-go/informers"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// listers read the informers' caches.
+type listers struct {
+	pods           corelisters.PodLister
+	pvcs           corelisters.PersistentVolumeClaimLister
+	pvs            corelisters.PersistentVolumeLister
+	namespaces     corelisters.NamespaceLister
+	nodes          corelisters.NodeLister
+	csiDrivers     storagelisters.CSIDriverLister
+	storageClasses storagelisters.StorageClassLister
+	deployments    appslisters.DeploymentLister
+	statefulSets   appslisters.StatefulSetLister
+	daemonSets     appslisters.DaemonSetLister
+	replicaSets    appslisters.ReplicaSetLister
+	jobs           batchlisters.JobLister
+	cronJobs       batchlisters.CronJobLister
+}
+
+// register asks factory for every informer the check reads and returns
+// them (ReplicationControllers are not watched: the RBAC of
+// docs/controller.md does not grant them).
+func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedIndexInformer {
+	core, storage, apps, batch := f.Core().V1(), f.Storage().V1(), f.Apps().V1(), f.Batch().V1()
+	pods, pvcs, pvs := core.Pods(), core.PersistentVolumeClaims(), core.PersistentVolumes()
+	nss, nodes := core.Namespaces(), core.Nodes()
+	drivers, classes := storage.CSIDrivers(), storage.StorageClasses()
+	deps, sts, dss, rss := apps.Deployments(), apps.StatefulSets(), apps.DaemonSets(), apps.ReplicaSets()
+	jobs, cjs := batch.Jobs(), batch.CronJobs()
+	c.listers = listers{
+		pods: pods.Lister(), pvcs: pvcs.Lister(), pvs: pvs.Lister(), namespaces: nss.Lister(), nodes: nodes.Lister(),
+		csiDrivers: drivers.Lister(), storageClasses: classes.Lister(),
+		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
+		jobs: jobs.Lister(), cronJobs: cjs.Lister(),
+	}
+	return []cache.SharedIndexInformer{pods.Informer(), pvcs.Informer(), pvs.Informer(), nss.Informer(), nodes.Informer(),
+		drivers.Informer(), classes.Informer(), deps.Informer(), sts.Informer(), dss.Informer(), rss.Informer(),
+		jobs.Informer(), cjs.Informer()}
+}

@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
+
+	"github.com/selmount/selmount/clusterread"
+	"github.com/selmount/selmount/controller"
+	"github.com/selmount/selmount/controller/metricsauth"
+	"github.com/selmount/selmount/kubever"
+)
+
+func init() {
+	register(newControllerCmd)
+	register(newStatusCmd)
+}
+
+// LeaseName is the Lease the controller replicas elect a leader with.
+const LeaseName = "selmount-controller"
+
+type controllerOptions struct {
+	config         *genericclioptions.ConfigFlags
+	leaderElect    bool
+	leNamespace    string
+	metricsAddr    string
+	metricsSecure  bool
+	metricsCertDir string
+	probeAddr      string
+	workers        int
+	targetVersion  string
+	nsLabel        bool
+	logFormat      string
+	verbosity      int
+}
+
+func newControllerCmd() *cobra.Command {
+	o := &controllerOptions{config: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Watch the cluster and report SELinux volume conflicts as events, metrics and status",
+		Long: `controller runs inside the cluster (or outside it, with the kubectl connection
+flags) and keeps what "check -A" finds up to date: it writes Warning events on the
+workloads involved (never naming another namespace's objects), serves Prometheus
+metrics, and writes the ClusterSELinuxReport "cluster" and a SELinuxReport "report"
+in each namespace with findings. See docs/controller.md.
+
+Only the leader writes events and status when --leader-elect is set. SIGTERM stops
+it gracefully.`,
+		Example: `  # Run outside the cluster against the current kubectl context
+  selmount controller --metrics-bind-address 127.0.0.1:8080 --metrics-secure=false`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	o.config.AddFlags(f)
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader with a Lease "+LeaseName+"; only the leader writes events and status")
+	f.StringVar(&o.leNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else selmount-system)")
+	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", `address of the metrics endpoint; "0" disables it`)
+	f.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to bearer tokens allowed to get /metrics (TokenReview, SubjectAccessReview); false is allowed on a loopback address only")
+	f.StringVar(&o.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint (default: a self-signed certificate made at start)")
+	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (ready once the informers have synced)")
+	f.IntVar(&o.workers, "workers", 2, "number of workers")
+	f.StringVar(&o.targetVersion, "target-version", "", "Kubernetes version to check against (default: 1.37, or the cluster's version when newer)")
+	f.BoolVar(&o.nsLabel, "metrics-namespace-label", false, "add a namespace label to selmount_findings (one series per namespace with findings)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity")
+	return cmd
+}
+
+// validate checks the flags that do not need a cluster.
+func (o *controllerOptions) validate() (kubever.Version, error) {
+	var target kubever.Version
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return target, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	}
+	if o.workers < 1 {
+		return target, fmt.Errorf("--workers %d: want at least 1", o.workers)
+	}
+	if !o.metricsSecure && o.metricsAddr != "0" && !metricsauth.IsLoopback(o.metricsAddr) {
+		return target, fmt.Errorf("--metrics-secure=false with --metrics-bind-address %q: plain HTTP is allowed on a loopback address only (such as 127.0.0.1:8080)", o.metricsAddr)
+	}
+	if o.targetVersion != "" {
+		v, err := kubever.ParseVersion(o.targetVersion)
+		if err != nil {
+			return target, fmt.Errorf("--target-version: %w", err)
+		}
+		target = v
+	}
+	return target, nil
+}
+
+func (o *controllerOptions) logger(w io.Writer) logr.Logger {
+	if o.logFormat == "json" {
+		return funcr.NewJSON(func(obj string) { fmt.Fprintln(w, obj) }, funcr.Options{Verbosity: o.verbosity, LogTimestamp: true})
+	}
+	return textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(o.verbosity), textlogger.Output(w)))
+}
+
+func (o *controllerOptions) run(cmd *cobra.Command) error {
+	fail := func(err error) error { return &ExitCodeError{Code: ExitError, Err: err} }
+	target, err := o.validate()
+	if err != nil {
+		return fail(err)
+	}
+	logger := o.logger(cmd.ErrOrStderr())
+	klog.SetLogger(logger)
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ctx = klog.NewContext(ctx, logger)
+
+	cfg, err := o.config.ToRESTConfig()
+	if err != nil {
+		return fail(fmt.Errorf("connecting to the cluster: %w", err))
+	}
+	client, err := clusterread.NewClient(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	defer broadcaster.Shutdown()
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return fail(err)
+	}
+	recorder := broadcaster.NewRecorder(scheme.Scheme, "selmount-controller")
+
+	var leading atomic.Bool
+	leading.Store(!o.leaderElect)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	c, err := controller.New(ctx, client, factory, controller.Options{Target: target, Dynamic: dyn, Recorder: recorder,
+		Leading: leading.Load, NamespaceLabel: o.nsLabel})
+	if err != nil {
+		return fail(err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	serve := func(name, addr string, h http.Handler, secure bool) {
+		wg.Go(func() {
+			var err error
+			if secure {
+				cfg, cerr := metricsauth.TLSConfig(o.metricsCertDir)
+				if cerr != nil {
+					errc <- cerr
+					return
+				}
+				err = metricsauth.Serve(ctx, addr, h, cfg)
+			} else {
+				err = metricsauth.Serve(ctx, addr, h, nil)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s server: %w", name, err)
+			}
+		})
+	}
+	if o.probeAddr != "0" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if !c.InformersSynced() {
+				http.Error(w, "informers not synced", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		serve("health probe", o.probeAddr, mux, false)
+	}
+	if o.metricsAddr != "0" {
+		var h http.Handler = promhttp.HandlerFor(c.NewRegistry(buildVersion().Version), promhttp.HandlerOpts{})
+		if o.metricsSecure {
+			h = metricsauth.NewAuthorizer(client, "/metrics").Wrap(h)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", h)
+		serve("metrics", o.metricsAddr, mux, o.metricsSecure)
+	}
+	if o.leaderElect {
+		wg.Go(func() { o.elect(ctx, client, &leading, c) })
+	}
+	runErr := c.Run(ctx, o.workers)
+	stop()
+	wg.Wait()
+	close(errc)
+	errs := []error{runErr}
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// elect campaigns for the Lease until ctx is done; a replica that loses
+// the lease stops writing and campaigns again.
+func (o *controllerOptions) elect(ctx context.Context, client kubernetes.Interface, leading *atomic.Bool, c *controller.Controller) {
+	logger := klog.FromContext(ctx)
+	ns := o.leNamespace
+	if ns == "" {
+		ns = os.Getenv("POD_NAMESPACE")
+	}
+	if ns == "" {
+		ns = "selmount-system"
+	}
+	host, _ := os.Hostname()
+	id := host + "_" + string(uuid.NewUUID())
+	lock := &resourcelock.LeaseLock{LeaseMeta: metav1.ObjectMeta{Namespace: ns, Name: LeaseName}, Client: client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id}}
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: lock, ReleaseOnCancel: true, Name: LeaseName,
+			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(context.Context) {
+					logger.Info("Became the leader", "identity", id)
+					leading.Store(true)
+					c.Resync()
+				},
+				OnStoppedLeading: func() {
+					leading.Store(false)
+					logger.Info("Stopped leading", "identity", id)
+				},
+			},
+		})
+		if err != nil {
+			logger.Error(err, "Cannot elect a leader")
+			return
+		}
+		le.Run(ctx)
+	}
+}
+
+type statusOptions struct {
+	config *genericclioptions.ConfigFlags
+	output string
+}
+
+func newStatusCmd() *cobra.Command {
+	o := &statusOptions{config: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print the cluster's SELinux readiness, as selmount controller last computed it",
+		Long: `status prints the ClusterSELinuxReport "cluster" that selmount controller writes:
+whether the cluster is ready for the target version, the counts of findings per type
+and severity, and the workloads with most findings.`,
+		Example: `  selmount status
+  selmount status -o yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	o.config.AddFlags(cmd.Flags())
+	addOutputFlag(cmd, &o.output, "o", formatText, formatJSON, formatYAML)
+	return cmd
+}
+
+func (o *statusOptions) run(cmd *cobra.Command) error {
+	fail := func(err error) error { return &ExitCodeError{Code: ExitError, Err: err} }
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg, err := o.config.ToRESTConfig()
+	if err != nil {
+		return fail(fmt.Errorf("connecting to the cluster: %w", err))
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	u, err := dyn.Resource(controller.ClusterReportResource).Get(ctx, controller.ClusterReportName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fail(fmt.Errorf("no ClusterSELinuxReport %q: is selmount controller running (and its CRDs installed)?", controller.ClusterReportName))
+	}
+	if err != nil {
+		return fail(fmt.Errorf("reading ClusterSELinuxReport %q: %w", controller.ClusterReportName, err))
+	}
+	obj := u.Object
+	delete(obj["metadata"].(map[string]any), "managedFields")
+	return writeOutput(cmd.OutOrStdout(), o.output, obj, func(w io.Writer) error { return writeStatusText(w, obj) })
+}
+
+// writeStatusText prints a ClusterSELinuxReport for people.
+func writeStatusText(w io.Writer, obj map[string]any) error {
+	st, _ := obj["status"].(map[string]any)
+	str := func(m map[string]any, k string) string { return fmt.Sprint(orEmpty(m[k])) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s%s", "Target version:", str(st, "targetVersion"))
+	if cur := str(st, "currentVersion"); cur != "" {
+		fmt.Fprintf(&b, " (the cluster runs %s)", cur)
+	}
+	b.WriteString("\n")
+	conds, _ := st["conditions"].([]any)
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		fmt.Fprintf(&b, "%-18s%s: %s\n", str(m, "type")+":", str(m, "status"), str(m, "message"))
+	}
+	fmt.Fprintf(&b, "%-18s%s errors, %s warnings, %s infos; %s conflicting volumes; %s input errors\n", "Findings:",
+		str(st, "errors"), str(st, "warnings"), str(st, "infos"), str(st, "conflictingVolumes"), str(st, "inputErrors"))
+	fmt.Fprintf(&b, "%-18s%s\n", "Computed:", str(st, "lastComputed"))
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if counts, _ := st["counts"].([]any); len(counts) > 0 {
+		fmt.Fprintln(tw, "\nTYPE\tSEVERITY\tPROPERTY\tCOUNT")
+		for _, c := range counts {
+			m, _ := c.(map[string]any)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", str(m, "type"), str(m, "severity"), str(m, "property"), str(m, "count"))
+		}
+	}
+	if offenders, _ := st["topOffenders"].([]any); len(offenders) > 0 {
+		fmt.Fprintln(tw, "\nKIND\tNAMESPACE\tNAME\tERRORS\tFINDINGS")
+		for _, c := range offenders {
+			m, _ := c.(map[string]any)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", str(m, "kind"), str(m, "namespace"), str(m, "name"), str(m, "errors"), str(m, "findings"))
+		}
+	}
+	return tw.Flush()
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestControllerFlagErrors checks the flags refused before any connection.
+func TestControllerFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metrics-secure=false"}, `--metrics-secure=false with --metrics-bind-address ":8443": plain HTTP is allowed on a loopback address only`},
+		{[]string{"--metrics-secure=false", "--metrics-bind-address", "0.0.0.0:8080"}, "loopback address only"},
+		{[]string{"--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"--workers", "0"}, "--workers 0: want at least 1"},
+		{[]string{"--target-version", "banana"}, "--target-version"},
+	} {
+		var out bytes.Buffer
+		root := NewRootCmd("selmount", strings.NewReader(""), &out, &out)
+		root.SetArgs(append([]string{"controller", "--kubeconfig", "/nonexistent"}, tc.args...))
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("controller %v: error %v, want %q", tc.args, err, tc.want)
+		}
+		if ExitCode(err) != ExitError {
+			t.Errorf("controller %v: exit %d, want %d", tc.args, ExitCode(err), ExitError)
+		}
+	}
+}
+
+// TestControllerDefaults pins the flag defaults of the deploy contract.
+func TestControllerDefaults(t *testing.T) {
+	cmd := newControllerCmd()
+	for name, want := range map[string]string{
+		"leader-elect": "false", "leader-elect-namespace": "", "metrics-bind-address": ":8443", "metrics-secure": "true",
+		"health-probe-bind-address": ":8081", "workers": "2", "target-version": "", "metrics-namespace-label": "false",
+		"log-format": "text", "v": "0", "kubeconfig": "", "context": "", "metrics-cert-dir": "",
+	} {
+		f := cmd.Flags().Lookup(name)
+		if f == nil {
+			t.Errorf("no --%s", name)
+			continue
+		}
+		if f.DefValue != want {
+			t.Errorf("--%s defaults to %q, want %q", name, f.DefValue, want)
+		}
+	}
+}

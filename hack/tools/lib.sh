@@ -1,0 +1,25 @@
+# Shared by hack/tools/*.sh: builds a Go command from the Go module proxy into
+# hack/tools/bin/<name>-<version>/ (gitignored) once, then reuses it.
+# Usage: bin=$(go_tool_install <name> <package@version>) || exit; prints the
+# binary's path, or fails.
+go_tool_install() {
+  local name=$1 pkgver=$2
+  local version=${pkgver##*@}
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  local dir=$root/bin/$name-$version
+  if [[ ! -x $dir/$name ]]; then
+    echo "hack/tools: building $name $version from the Go module proxy (once; cached in ${dir#"$root/../../"})" >&2
+    local start=$SECONDS
+    mkdir -p "$dir.tmp"
+    if ! GOBIN=$dir.tmp CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath "$pkgver" >&2; then
+      rm -rf "$dir.tmp"
+      echo "hack/tools: could not build $pkgver (see above)" >&2
+      return 1
+    fi
+    rm -rf "$dir"
+    mv "$dir.tmp" "$dir"
+    echo "hack/tools: built $name $version in $((SECONDS - start))s" >&2
+  fi
+  echo "$dir/$name"
+}

@@ -1,9 +1,9 @@
 # Shared by hack/tools/*.sh: builds a Go command from the Go module proxy into
 # hack/tools/bin/<name>-<version>/ (gitignored) once, then reuses it.
-# Usage: bin=$(go_tool_install <name> <package@version>) || exit; prints the
-# binary's path, or fails.
+# Usage: bin=$(go_tool_install <name> <package@version> [ldflags]) || exit;
+# prints the binary's path, or fails.
 go_tool_install() {
-  local name=$1 pkgver=$2
+  local name=$1 pkgver=$2 ldflags=${3:-}
   local version=${pkgver##*@}
   local root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,7 +12,7 @@ go_tool_install() {
     echo "hack/tools: building $name $version from the Go module proxy (once; cached in ${dir#"$root/../../"})" >&2
     local start=$SECONDS
     mkdir -p "$dir.tmp"
-    if ! GOBIN=$dir.tmp CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath "$pkgver" >&2; then
+    if ! GOBIN=$dir.tmp CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath -ldflags "-s -w $ldflags" "$pkgver" >&2; then
       rm -rf "$dir.tmp"
       echo "hack/tools: could not build $pkgver (see above)" >&2
       return 1

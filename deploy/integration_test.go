@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -133,6 +135,28 @@ func TestIntegrationDeploy(t *testing.T) {
 		}
 	}
 	checkAccess(ctx, t, c.Client())
+
+	// The namespace enforces the restricted Pod Security Standard; every
+	// rendering's pod must pass it (admission runs on dry runs too).
+	ns, err := c.Client().CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace %s: labels %v, want pod-security.kubernetes.io/enforce=restricted", namespace, ns.Labels)
+	}
+	for _, r := range rs {
+		var dep appsv1.Deployment
+		find(t, r.objs, "Deployment", "selmount-controller", &dep)
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "selmount-restricted-check", Namespace: namespace, Labels: dep.Spec.Template.Labels},
+			Spec:       dep.Spec.Template.Spec,
+		}
+		_, err := c.Client().CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Errorf("%s: the controller's pod in a restricted namespace: %v", r.name, err)
+		}
+	}
 }
 
 // checkAccess asks the apiserver (SubjectAccessReview) what the

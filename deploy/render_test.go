@@ -563,6 +563,8 @@ func checkDeployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.De
 		t.Error("container securityContext: want capabilities drop [ALL] and nothing added")
 	case sc.Privileged != nil && *sc.Privileged:
 		t.Error("container securityContext: privileged")
+	case sc.RunAsUser != nil && *sc.RunAsUser == 0, sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot:
+		t.Error("container securityContext: runs as root")
 	}
 	if spec.HostNetwork || spec.HostPID || spec.HostIPC {
 		t.Error("pod uses a host namespace")

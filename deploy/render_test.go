@@ -761,7 +761,10 @@ func TestChartValues(t *testing.T) {
 			wantArgs: []string{"--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}},
 		{name: "everything", set: []string{"metrics.secure=false", "metrics.certSecretName=certs", "metrics.namespaceLabel=true", "workers=4", "targetVersion=1.37", "logFormat=text", "verbosity=3", "probes.port=9000", "metrics.port=9443"},
 			wantArgs: []string{"--leader-elect", "--metrics-bind-address=:9443", "--metrics-secure=false", "--metrics-cert-dir=/etc/selmount/metrics-certs", "--metrics-namespace-label", "--health-probe-bind-address=:9000", "--workers=4", "--target-version=1.37", "--log-format=text", "-v=3"}},
-		{name: "bad log format", set: []string{"logFormat=xml"}, wantErr: `logFormat "xml": must be text or json`},
+		// values.schema.json refuses these before any template runs.
+		{name: "bad log format", set: []string{"logFormat=xml"}, wantErr: `at '/logFormat': value must be one of 'text', 'json'`},
+		{name: "misspelt value", set: []string{"metrics.scure=false"}, wantErr: `at '/metrics': additional properties 'scure' not allowed`},
+		{name: "wrong type", set: []string{"replicas=two"}, wantErr: `at '/replicas': got string, want integer`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -213,3 +214,46 @@ func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface)
 }
 
 func schemaGK(group, kind string) schema.GroupKind { return schema.GroupKind{Group: group, Kind: kind} }
+
+// TestIntegrationDeployHelmInstall installs the chart for real with helm
+// (CRDs, templates, NOTES) and removes it again.
+func TestIntegrationDeployHelmInstall(t *testing.T) {
+	helm := tool(t, "helm")
+	for _, env := range []string{"HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"} {
+		t.Setenv(env, t.TempDir()) // nothing written to $HOME
+	}
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := t.Context()
+	kc := "--kubeconfig=" + c.Kubeconfig()
+
+	out, err := run(t, helm, "install", "selmount", "deploy/helm/selmount", "-n", namespace, "--create-namespace",
+		"--set", "serviceMonitor.enabled=false", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"STATUS: deployed", "kubectl get clusterselinuxreports", "helm uninstall selmount -n " + namespace} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("helm install output lacks %q:\n%s", want, out)
+		}
+	}
+	dep, err := c.Client().AppsV1().Deployments(namespace).Get(ctx, "selmount-controller", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dep.Spec.Template.Spec.Containers[0].Image; got != "localhost/selmount:dev" {
+		t.Errorf("image %q, want localhost/selmount:dev", got)
+	}
+	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-selinuxreport-viewer", metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	}
+
+	if out, err := run(t, helm, "uninstall", "selmount", "-n", namespace, "--wait", kc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := c.Client().AppsV1().Deployments(namespace).Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: Deployment: %v, want NotFound", err)
+	}
+	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: ClusterRole: %v, want NotFound", err)
+	}
+}

@@ -9,16 +9,19 @@ go_tool_install() {
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   local dir=$root/bin/$name-$version
   if [[ ! -x $dir/$name ]]; then
-    echo "hack/tools: building $name $version from the Go module proxy (once; cached in ${dir#"$root/../../"})" >&2
-    local start=$SECONDS
-    mkdir -p "$dir.tmp"
-    if ! GOBIN=$dir.tmp CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath -ldflags "-s -w $ldflags" "$pkgver" >&2; then
-      rm -rf "$dir.tmp"
+    echo "hack/tools: building $name $version from the Go module proxy (once; cached in hack/tools/bin/$name-$version)" >&2
+    local start=$SECONDS tmp
+    mkdir -p "$root/bin"
+    # A private directory, renamed into place: two runs at once both succeed.
+    tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+    if ! GOBIN=$tmp CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath -ldflags "-s -w $ldflags" "$pkgver" >&2; then
+      rm -rf "$tmp"
       echo "hack/tools: could not build $pkgver (see above)" >&2
       return 1
     fi
-    rm -rf "$dir"
-    mv "$dir.tmp" "$dir"
+    if ! mv -T "$tmp" "$dir" 2>/dev/null; then
+      rm -rf "$tmp" # another run got there first
+    fi
     echo "hack/tools: built $name $version in $((SECONDS - start))s" >&2
   fi
   echo "$dir/$name"

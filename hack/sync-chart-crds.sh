@@ -10,7 +10,10 @@ src=deploy/crds
 chart=deploy/helm/selmount/crds
 kust=deploy/kustomize/crds
 shopt -s nullglob
-files=("$src"/*.yaml)
+files=()
+for f in "$src"/*.yaml; do
+  [[ ${f##*/} == kustomization.yaml ]] || files+=("$f") # not a CRD
+done
 if ((${#files[@]} == 0)); then
   echo "hack/sync-chart-crds.sh: no $src/*.yaml to copy" >&2
   exit 1

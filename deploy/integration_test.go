@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -136,6 +137,7 @@ func TestIntegrationDeploy(t *testing.T) {
 		}
 	}
 	checkAccess(ctx, t, c.Client())
+	checkTenantAccess(ctx, t, c)
 
 	// The namespace enforces the restricted Pod Security Standard; every
 	// rendering's pod must pass it (admission runs on dry runs too).
@@ -255,5 +257,66 @@ func TestIntegrationDeployHelmInstall(t *testing.T) {
 	}
 	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after helm uninstall: ClusterRole: %v, want NotFound", err)
+	}
+}
+
+// checkTenantAccess: with the upstream clusterrole-aggregation controller
+// running, a user bound to the built-in view role in one namespace may read
+// that namespace's SELinuxReports, and neither another namespace's nor the
+// cluster-wide report.
+func checkTenantAccess(ctx context.Context, t *testing.T, c *testcluster.Cluster) {
+	t.Helper()
+	c.StartControllerManager(t, []string{"clusterrole-aggregation-controller"}, "")
+	client := c.Client()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		view, err := client.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, g := range grants(view.Rules) {
+			if g == "selmount.io/selinuxreports list" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("the view ClusterRole never aggregated selmount-selinuxreport-viewer: %v", err)
+	}
+	for _, ns := range []string{"team-a", "team-b"} {
+		if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "tenant-view", Namespace: "team-a"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "tenant"}},
+	}
+	if _, err := client.RbacV1().RoleBindings("team-a").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		attr authorizationv1.ResourceAttributes
+		want bool
+	}{
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, true},
+		{authorizationv1.ResourceAttributes{Verb: "watch", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, true},
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-b"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "update", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "get", Group: "selmount.io", Resource: "clusterselinuxreports"}, false},
+	}
+	for _, tc := range tests {
+		attr := tc.attr
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "tenant", Groups: []string{"system:authenticated"}, ResourceAttributes: &attr}}
+		got, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != tc.want {
+			t.Errorf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want)
+		}
 	}
 }

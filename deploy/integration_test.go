@@ -1,0 +1,322 @@
+package deploy_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/selmount/selmount/internal/testcluster"
+)
+
+// serviceMonitorCRD is a stand-in for the Prometheus Operator's CRD: enough
+// for the apiserver to accept ServiceMonitor objects, without their schema.
+const serviceMonitorCRD = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servicemonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+
+const fieldManager = "selmount-deploy-test"
+
+// applier applies unstructured objects with server-side apply.
+type applier struct {
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+func (a *applier) apply(ctx context.Context, o *unstructured.Unstructured, dryRun bool) error {
+	gvk := o.GroupVersionKind()
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", gvk, o.GetName(), err)
+	}
+	opts := metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	var ri dynamic.ResourceInterface = a.dyn.Resource(m.Resource)
+	if m.Scope.Name() == "namespace" {
+		ri = a.dyn.Resource(m.Resource).Namespace(o.GetNamespace())
+	}
+	if _, err := ri.Apply(ctx, o.GetName(), o, opts); err != nil {
+		return fmt.Errorf("%s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+	}
+	return nil
+}
+
+// waitForKind waits until discovery serves group/version kind.
+func (a *applier) waitForKind(ctx context.Context, t testing.TB, group, version, kind string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		a.mapper.Reset()
+		_, err := a.mapper.RESTMapping(schemaGK(group, kind), version)
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%s/%s %s never served: %v", group, version, kind, err)
+	}
+}
+
+// TestIntegrationDeploy applies every rendering of deploy/ to a real
+// kube-apiserver with a server-side dry run (the apiserver validates and
+// defaults each object and runs admission), then installs the kustomize base
+// for real and asks the apiserver what its service account may do.
+func TestIntegrationDeploy(t *testing.T) {
+	rs := renderings(t) // before the cluster: skips without helm or kustomize
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := t.Context()
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client().Discovery()))}
+
+	// Arrange: the ServiceMonitor kind, the selmount CRDs (once deploy/crds
+	// exists) and the namespace, for real; dry-run objects of a kind the
+	// apiserver does not serve yet, or in a namespace that does not exist,
+	// are refused.
+	sm := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(serviceMonitorCRD), &sm.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(ctx, sm, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rs[0].objs {
+		if o.GetKind() == "CustomResourceDefinition" || o.GetKind() == "Namespace" {
+			if err := a.apply(ctx, o, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.waitForKind(ctx, t, "monitoring.coreos.com", "v1", "ServiceMonitor")
+
+	// Act and assert: every object of every rendering passes a dry run.
+	for _, r := range rs {
+		t.Run(r.name, func(t *testing.T) {
+			for _, o := range r.objs {
+				if err := a.apply(ctx, o, true); err != nil {
+					t.Errorf("dry run: %v", err)
+				}
+			}
+		})
+	}
+
+	// Install the base for real and check its service account's rights.
+	for _, o := range rs[0].objs {
+		if err := a.apply(ctx, o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAccess(ctx, t, c.Client())
+	checkTenantAccess(ctx, t, c)
+
+	// The namespace enforces the restricted Pod Security Standard; every
+	// rendering's pod must pass it (admission runs on dry runs too).
+	ns, err := c.Client().CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace %s: labels %v, want pod-security.kubernetes.io/enforce=restricted", namespace, ns.Labels)
+	}
+	for _, r := range rs {
+		var dep appsv1.Deployment
+		find(t, r.objs, "Deployment", "selmount-controller", &dep)
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "selmount-restricted-check", Namespace: namespace, Labels: dep.Spec.Template.Labels},
+			Spec:       dep.Spec.Template.Spec,
+		}
+		_, err := c.Client().CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Errorf("%s: the controller's pod in a restricted namespace: %v", r.name, err)
+		}
+	}
+}
+
+// checkAccess asks the apiserver (SubjectAccessReview) what the
+// controller's service account may do.
+func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface) {
+	t.Helper()
+	user := "system:serviceaccount:" + namespace + ":" + saName
+	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	tests := []struct {
+		attr authorizationv1.ResourceAttributes
+		url  string
+		want bool
+	}{
+		{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "pods"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "persistentvolumes"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "list", Group: "batch", Resource: "cronjobs", Namespace: "team-a"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "team-a"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "selmount.io", Resource: "selinuxreports", Subresource: "status", Namespace: "team-a"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "selmount.io", Resource: "clusterselinuxreports"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace}, want: true},
+		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "selmount-controller", Namespace: namespace}, want: true},
+		// What it must not do.
+		{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: namespace}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "pods", Namespace: "team-a"}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "team-a"}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "events", Namespace: "team-a"}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager", Namespace: namespace}},
+		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}},
+		{url: "/metrics"},
+	}
+	for _, tc := range tests {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: groups}}
+		what := tc.url
+		if tc.url != "" {
+			sar.Spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: tc.url, Verb: "get"}
+			what = "get " + tc.url
+		} else {
+			attr := tc.attr
+			sar.Spec.ResourceAttributes = &attr
+			what = strings.Join([]string{attr.Verb, attr.Group + "/" + attr.Resource, attr.Subresource, attr.Namespace + "/" + attr.Name}, " ")
+		}
+		got, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got.Status.Allowed != tc.want {
+			t.Errorf("%s: allowed %v, want %v (%s)", what, got.Status.Allowed, tc.want, got.Status.Reason)
+		}
+	}
+}
+
+func schemaGK(group, kind string) schema.GroupKind { return schema.GroupKind{Group: group, Kind: kind} }
+
+// TestIntegrationDeployHelmInstall installs the chart for real with helm
+// (CRDs, templates, NOTES) and removes it again.
+func TestIntegrationDeployHelmInstall(t *testing.T) {
+	helm := tool(t, "helm")
+	for _, env := range []string{"HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"} {
+		t.Setenv(env, t.TempDir()) // nothing written to $HOME
+	}
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := t.Context()
+	kc := "--kubeconfig=" + c.Kubeconfig()
+
+	out, err := run(t, helm, "install", "selmount", "deploy/helm/selmount", "-n", namespace, "--create-namespace",
+		"--set", "serviceMonitor.enabled=false", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"STATUS: deployed", "kubectl get clusterselinuxreports", "helm uninstall selmount -n " + namespace} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("helm install output lacks %q:\n%s", want, out)
+		}
+	}
+	dep, err := c.Client().AppsV1().Deployments(namespace).Get(ctx, "selmount-controller", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dep.Spec.Template.Spec.Containers[0].Image; got != "localhost/selmount:dev" {
+		t.Errorf("image %q, want localhost/selmount:dev", got)
+	}
+	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-selinuxreport-viewer", metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	}
+
+	if out, err := run(t, helm, "uninstall", "selmount", "-n", namespace, "--wait", kc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := c.Client().AppsV1().Deployments(namespace).Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: Deployment: %v, want NotFound", err)
+	}
+	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: ClusterRole: %v, want NotFound", err)
+	}
+}
+
+// checkTenantAccess: with the upstream clusterrole-aggregation controller
+// running, a user bound to the built-in view role in one namespace may read
+// that namespace's SELinuxReports, and neither another namespace's nor the
+// cluster-wide report.
+func checkTenantAccess(ctx context.Context, t *testing.T, c *testcluster.Cluster) {
+	t.Helper()
+	c.StartControllerManager(t, []string{"clusterrole-aggregation-controller"}, "")
+	client := c.Client()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		view, err := client.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, g := range grants(view.Rules) {
+			if g == "selmount.io/selinuxreports list" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("the view ClusterRole never aggregated selmount-selinuxreport-viewer: %v", err)
+	}
+	for _, ns := range []string{"team-a", "team-b"} {
+		if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "tenant-view", Namespace: "team-a"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "tenant"}},
+	}
+	if _, err := client.RbacV1().RoleBindings("team-a").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		attr authorizationv1.ResourceAttributes
+		want bool
+	}{
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, true},
+		{authorizationv1.ResourceAttributes{Verb: "watch", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, true},
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-b"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "selmount.io", Resource: "selinuxreports"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "update", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, false},
+		{authorizationv1.ResourceAttributes{Verb: "get", Group: "selmount.io", Resource: "clusterselinuxreports"}, false},
+	}
+	for _, tc := range tests {
+		attr := tc.attr
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "tenant", Groups: []string{"system:authenticated"}, ResourceAttributes: &attr}}
+		got, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != tc.want {
+			t.Errorf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want)
+		}
+	}
+}

@@ -342,3 +342,28 @@ func TestSyncPanicDoesNotStopTheController(t *testing.T) {
 	}
 	factory.Shutdown()
 }
+
+// TestReplicationControllerScaledToZeroCounts: a ReplicationController is a
+// workload like the others; its template conflicts even with no pod.
+func TestReplicationControllerScaledToZeroCounts(t *testing.T) {
+	// Arrange: an RC scaled to zero in a, a Deployment with another level in b.
+	zero := int32(0)
+	tmpl := corev1.PodTemplateSpec{Spec: podSpec("s0:c1,c2")}
+	rc := &corev1.ReplicationController{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "legacy", UID: "uid-a-legacy"},
+		Spec: corev1.ReplicationControllerSpec{Replicas: &zero, Template: &tmpl}}
+	c, _, rec := start(t, Options{}, append(cluster(), rc, deployment("b", "db", "s0:c7,c9", 1))...)
+
+	// Assert: the conflict, with a Warning event on the RC itself.
+	snap, _ := c.State().Snapshot()
+	if snap.ConflictingVolumes != 1 {
+		t.Fatalf("want one conflicting volume, got %+v", snap)
+	}
+	waitFor(t, "an event on the ReplicationController", func() bool {
+		for _, e := range rec.list() {
+			if e.ref.Kind == "ReplicationController" && e.ref.Name == "legacy" && e.ref.UID == "uid-a-legacy" && e.typ == corev1.EventTypeWarning {
+				return true
+			}
+		}
+		return false
+	})
+}

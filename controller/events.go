@@ -272,6 +272,10 @@ func (c *Controller) objectRef(kind, ns, name string) *corev1.ObjectReference {
 		if o, err := c.cronJobs.CronJobs(ns).Get(name); err == nil {
 			uid = o.UID
 		}
+	case "ReplicationController":
+		if o, err := c.rcs.ReplicationControllers(ns).Get(name); err == nil {
+			uid = o.UID
+		}
 	case "CSIDriver":
 		if o, err := c.csiDrivers.Get(name); err == nil {
 			uid = o.UID

@@ -24,15 +24,15 @@ type listers struct {
 	replicaSets    appslisters.ReplicaSetLister
 	jobs           batchlisters.JobLister
 	cronJobs       batchlisters.CronJobLister
+	rcs            corelisters.ReplicationControllerLister
 }
 
 // register asks factory for every informer the check reads and returns
-// them (ReplicationControllers are not watched: the RBAC of
-// docs/controller.md does not grant them).
+// them.
 func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedIndexInformer {
 	core, storage, apps, batch := f.Core().V1(), f.Storage().V1(), f.Apps().V1(), f.Batch().V1()
 	pods, pvcs, pvs := core.Pods(), core.PersistentVolumeClaims(), core.PersistentVolumes()
-	nss, nodes := core.Namespaces(), core.Nodes()
+	nss, nodes, rcs := core.Namespaces(), core.Nodes(), core.ReplicationControllers()
 	drivers, classes := storage.CSIDrivers(), storage.StorageClasses()
 	deps, sts, dss, rss := apps.Deployments(), apps.StatefulSets(), apps.DaemonSets(), apps.ReplicaSets()
 	jobs, cjs := batch.Jobs(), batch.CronJobs()
@@ -40,9 +40,9 @@ func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedI
 		pods: pods.Lister(), pvcs: pvcs.Lister(), pvs: pvs.Lister(), namespaces: nss.Lister(), nodes: nodes.Lister(),
 		csiDrivers: drivers.Lister(), storageClasses: classes.Lister(),
 		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
-		jobs: jobs.Lister(), cronJobs: cjs.Lister(),
+		jobs: jobs.Lister(), cronJobs: cjs.Lister(), rcs: rcs.Lister(),
 	}
 	return []cache.SharedIndexInformer{pods.Informer(), pvcs.Informer(), pvs.Informer(), nss.Informer(), nodes.Informer(),
 		drivers.Informer(), classes.Informer(), deps.Informer(), sts.Informer(), dss.Informer(), rss.Informer(),
-		jobs.Informer(), cjs.Informer()}
+		jobs.Informer(), cjs.Informer(), rcs.Informer()}
 }

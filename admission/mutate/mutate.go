@@ -37,7 +37,8 @@ const (
 // the order they are tried.
 var LevelAnnotations = []string{OpenShiftLevelAnnotation, LevelAnnotation}
 
-// Options configures Pod and Policy. The zero value is ready to use.
+// Options configures Policy; Pod reads nothing from it yet but takes it so
+// that later settings reach both. The zero value is ready to use.
 type Options struct {
 	// Name is the name of the generated MutatingAdmissionPolicy and its
 	// binding; empty means DefaultName.

@@ -86,6 +86,12 @@ func TestPod(t *testing.T) {
 		{"privileged init container", optedIn("MountOption", lvl), basePod(withInit(corev1.SecurityContext{Privileged: ptr.To(true)})), nil, "", "init container init is privileged"},
 		{"privileged: false", optedIn("", lvl), basePod(ctrSC(corev1.SecurityContext{Privileged: ptr.To(false)})), &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: "s0:c1,c2"}}, "", ""},
 		{"hostNetwork is mutated", optedIn("", lvl), basePod(func(p *corev1.Pod) { p.Spec.HostNetwork = true }), &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: "s0:c1,c2"}}, "", ""},
+		{"empty securityContext", optedIn("Recursive", lvl), basePod(podSC(corev1.PodSecurityContext{})), &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: "s0:c1,c2"}, SELinuxChangePolicy: &recursive}, "", ""},
+		{"empty seLinuxOptions", optedIn("", lvl), basePod(podSC(corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{}})), &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: "s0:c1,c2"}}, "", ""},
+		{"privileged ephemeral container", optedIn("MountOption", lvl), basePod(func(p *corev1.Pod) {
+			p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}}}
+		}), nil, "", "ephemeral container debug is privileged"},
+		{"init container own level", optedIn("MountOption", lvl), basePod(withInit(corev1.SecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: "s0:c3,c4"}})), nil, "", "init container init sets its own"},
 		{"windows", optedIn("MountOption", lvl), basePod(func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: corev1.Windows} }), nil, "", "Windows"},
 	}
 	for _, tc := range tests {

@@ -8,12 +8,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/selmount/selmount/admission/mutate"
+	"github.com/selmount/selmount/decide"
 	"github.com/selmount/selmount/internal/testcluster"
+	"github.com/selmount/selmount/kubever"
+	"github.com/selmount/selmount/label"
 )
 
 // TestIntegrationPolicyMatchesPod applies the generated
@@ -109,11 +113,57 @@ func TestIntegrationPolicyMatchesPod(t *testing.T) {
 			})
 		}
 	}
+	// The stored pod is what the kubelet sees: with a ReadWriteOncePod claim
+	// on a CSI driver with seLinuxMount, 1.37 relabels the submitted pod's
+	// volume recursively and mounts the stored one with -o context.
+	withClaim := pod("with-claim", func(p *corev1.Pod) {
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "vol", MountPath: "/v"}}
+		p.Spec.Volumes = []corev1.Volume{{Name: "vol", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "claim"}}}}
+	})
+	stored, err := client.CoreV1().Pods("opted-in").Create(ctx, withClaim.DeepCopy(), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create pod with claim: %v", err)
+	}
+	withClaim.Namespace = "opted-in"
+	if before, after := methodAt137(t, withClaim), methodAt137(t, stored); before != decide.Recursive || after != decide.MountOption {
+		t.Errorf("decide: submitted pod %s, stored pod %s; want Recursive, then MountOption", before, after)
+	}
+
 	// Not a vacuous comparison: opted-in gets plain, own-level, own-type and
 	// host-network mutated, openshift plain, own-type and host-network.
 	if mutated != 7 {
 		t.Errorf("mutate.Pod changed %d pods, want 7", mutated)
 	}
+}
+
+// methodAt137 is decide's method for p's only volume, a ReadWriteOncePod
+// claim on a CSI driver with seLinuxMount: true, at Kubernetes 1.37.
+func methodAt137(t *testing.T, p *corev1.Pod) decide.Method {
+	t.Helper()
+	const driver = "on.csi.example.com"
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "pv-1"},
+		Spec: corev1.PersistentVolumeSpec{
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: driver, VolumeHandle: "h1"}},
+		},
+	}
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: "claim"},
+		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: pv.Name, AccessModes: pv.Spec.AccessModes},
+	}
+	drv := &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: driver}, Spec: storagev1.CSIDriverSpec{SELinuxMount: ptr.To(true)}}
+	gates, err := kubever.NewGates(kubever.V(37), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, _ := label.Profile("fedora")
+	e := decide.Explain(decide.Objects{Pods: []*corev1.Pod{p}, PVs: []*corev1.PersistentVolume{pv}, PVCs: []*corev1.PersistentVolumeClaim{pvc}, CSIDrivers: []*storagev1.CSIDriver{drv}},
+		decide.Config{Gates: gates, SELinuxEnabled: true, Defaults: defaults})
+	if len(e.Errors) > 0 || len(e.Pods) != 1 || len(e.Pods[0].Volumes) != 1 {
+		t.Fatalf("explain: errors %v, pods %+v", e.Errors, e.Pods)
+	}
+	return e.Pods[0].Volumes[0].Method
 }
 
 // normalize treats a nil securityContext as the empty one the apiserver

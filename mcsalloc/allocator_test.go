@@ -286,7 +286,9 @@ func TestConcurrentNoDuplicates(t *testing.T) {
 	for i := range objs {
 		objs[i] = nsObj(fmt.Sprintf("ns-%05d", i), nil)
 	}
-	c := fake.NewClientset(objs...)
+	// The simple fake clientset: the field-managed one spends most of the
+	// time in managed-fields bookkeeping, which this test does not need.
+	c := fake.NewSimpleClientset(objs...) //nolint:staticcheck // see above
 	a := newAlloc(t, c)
 	levels := make([]label.Level, n)
 	var wg sync.WaitGroup

@@ -316,3 +316,48 @@ func TestConcurrentNoDuplicates(t *testing.T) {
 		seen[l] = i
 	}
 }
+
+// TestCursorWrapReloads: when the shared cursor wraps around, the allocator
+// reads the namespaces again before using a block of the new lap, so a level
+// written after its first load (by another allocator, in the previous lap) is
+// not handed out again.
+func TestCursorWrapReloads(t *testing.T) {
+	ctx := context.Background()
+	objs := []runtime.Object{nsObj("late", nil)}
+	for i := range 17 {
+		objs = append(objs, nsObj("ns"+strconv.Itoa(i), nil))
+	}
+	c := fake.NewClientset(objs...)
+	a, err := New(c, Options{Namespace: ctrlNS, BlockSize: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Load(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := c.CoreV1().ConfigMaps(ctrlNS).Get(ctx, DefaultLedgerName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data[keyCursor] = strconv.Itoa(Pairs - 16) // the last block of lap 0
+	if _, err := c.CoreV1().ConfigMaps(ctrlNS).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	late, _ := c.CoreV1().Namespaces().Get(ctx, "late", metav1.GetOptions{})
+	late.Annotations = map[string]string{Annotation: "s0:c0,c1"} // written behind a's back
+	if _, err := c.CoreV1().Namespaces().Update(ctx, late, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 16 {
+		l := mustEnsure(t, a, "ns"+strconv.Itoa(i))
+		if p, _ := PairOf(l); p.Index() != Pairs-16+i {
+			t.Fatalf("ns%d = %v (index %d), want index %d", i, l, p.Index(), Pairs-16+i)
+		}
+	}
+	if got := mustEnsure(t, a, "ns16"); got.String() != "s0:c0,c2" {
+		t.Fatalf("first level of lap 1 = %v, want s0:c0,c2 (s0:c0,c1 is late's)", got)
+	}
+	if got := ledgerData(t, c)[keyLap]; got != "1" {
+		t.Errorf("ledger lap = %q, want 1", got)
+	}
+}

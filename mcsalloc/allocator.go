@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/mcsalloc/mcs"
 )
 
 // Annotation names.
@@ -60,7 +61,7 @@ type Allocator struct {
 	mu     sync.Mutex // guards everything below
 	loaded bool
 	lap    int
-	used   Bitmap
+	used   mcs.Bitmap
 	lo, hi int // the claimed block [lo, hi)
 }
 
@@ -76,8 +77,8 @@ func New(client kubernetes.Interface, opts Options) (*Allocator, error) {
 	if opts.BlockSize <= 0 {
 		opts.BlockSize = DefaultBlockSize
 	}
-	if opts.BlockSize > Pairs {
-		opts.BlockSize = Pairs
+	if opts.BlockSize > mcs.Pairs {
+		opts.BlockSize = mcs.Pairs
 	}
 	return &Allocator{client: client, opts: opts}, nil
 }
@@ -166,29 +167,29 @@ func (a *Allocator) Ensure(ctx context.Context, namespace string) (label.Level, 
 
 // markLocked marks every pair l covers as used.
 func (a *Allocator) markLocked(l label.Level) {
-	for _, p := range Covered(l) {
+	for _, p := range mcs.Covered(l) {
 		a.used.Set(p.Index())
 	}
 }
 
 // take returns a free pair from the allocator's block, claiming a new block
 // from the shared cursor when the current one is used up.
-func (a *Allocator) take(ctx context.Context) (Pair, error) {
+func (a *Allocator) take(ctx context.Context) (mcs.Pair, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for claims := 0; claims <= Pairs/a.opts.BlockSize+1; claims++ {
+	for claims := 0; claims <= mcs.Pairs/a.opts.BlockSize+1; claims++ {
 		if i := a.used.NextFree(a.lo, a.hi); i >= 0 {
 			a.used.Set(i)
-			return PairAt(i), nil
+			return mcs.PairAt(i), nil
 		}
-		if a.used.Used() >= Pairs {
-			return Pair{}, ErrExhausted
+		if a.used.Used() >= mcs.Pairs {
+			return mcs.Pair{}, ErrExhausted
 		}
 		if err := a.claimLocked(ctx); err != nil {
-			return Pair{}, err
+			return mcs.Pair{}, err
 		}
 	}
-	return Pair{}, ErrExhausted
+	return mcs.Pair{}, ErrExhausted
 }
 
 // claimLocked advances the shared cursor in the ledger by one block with an
@@ -203,13 +204,13 @@ func (a *Allocator) claimLocked(ctx context.Context) error {
 			return err
 		}
 		cur, lap := atoi(cm.Data[keyCursor]), atoi(cm.Data[keyLap])
-		if cur < 0 || cur >= Pairs {
+		if cur < 0 || cur >= mcs.Pairs {
 			cur = 0
 		}
 		lo := cur
-		hi := min(lo+a.opts.BlockSize, Pairs)
+		hi := min(lo+a.opts.BlockSize, mcs.Pairs)
 		nextCur, nextLap := hi, lap
-		if hi == Pairs {
+		if hi == mcs.Pairs {
 			nextCur, nextLap = 0, lap+1
 		}
 		cm = cm.DeepCopy()

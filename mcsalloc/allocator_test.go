@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/selmount/selmount/label"
+	"github.com/selmount/selmount/mcsalloc/mcs"
 )
 
 const ctrlNS = "selmount-system"
@@ -307,7 +308,7 @@ func TestConcurrentNoDuplicates(t *testing.T) {
 	wg.Wait()
 	seen := make(map[label.Level]int, n)
 	for i, l := range levels {
-		if _, ok := PairOf(l); !ok {
+		if _, ok := mcs.PairOf(l); !ok {
 			t.Fatalf("ns-%05d got %v, not a two-category level", i, l)
 		}
 		if j, dup := seen[l]; dup {
@@ -339,7 +340,7 @@ func TestCursorWrapReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm.Data[keyCursor] = strconv.Itoa(Pairs - 16) // the last block of lap 0
+	cm.Data[keyCursor] = strconv.Itoa(mcs.Pairs - 16) // the last block of lap 0
 	if _, err := c.CoreV1().ConfigMaps(ctrlNS).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -350,8 +351,8 @@ func TestCursorWrapReloads(t *testing.T) {
 	}
 	for i := range 16 {
 		l := mustEnsure(t, a, "ns"+strconv.Itoa(i))
-		if p, _ := PairOf(l); p.Index() != Pairs-16+i {
-			t.Fatalf("ns%d = %v (index %d), want index %d", i, l, p.Index(), Pairs-16+i)
+		if p, _ := mcs.PairOf(l); p.Index() != mcs.Pairs-16+i {
+			t.Fatalf("ns%d = %v (index %d), want index %d", i, l, p.Index(), mcs.Pairs-16+i)
 		}
 	}
 	if got := mustEnsure(t, a, "ns16"); got.String() != "s0:c0,c2" {

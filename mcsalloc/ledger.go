@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/selmount/selmount/mcsalloc/mcs"
 )
 
 const listPage = 500
@@ -29,8 +31,8 @@ func (a *Allocator) Load(ctx context.Context, force bool) error {
 }
 
 func (a *Allocator) loadLocked(ctx context.Context) error {
-	var used Bitmap
-	levels := map[string]Pair{} // namespace -> its pair, where it has one
+	var used mcs.Bitmap
+	levels := map[string]mcs.Pair{} // namespace -> its pair, where it has one
 	opts := metav1.ListOptions{Limit: listPage}
 	for {
 		list, err := a.client.CoreV1().Namespaces().List(ctx, opts)
@@ -43,10 +45,10 @@ func (a *Allocator) loadLocked(ctx context.Context) error {
 			if err != nil || !ok {
 				continue // an invalid value is reported by Ensure for that namespace
 			}
-			for _, p := range Covered(l) {
+			for _, p := range mcs.Covered(l) {
 				used.Set(p.Index())
 			}
-			if p, ok := PairOf(l); ok {
+			if p, ok := mcs.PairOf(l); ok {
 				levels[ns.Name] = p
 			}
 		}
@@ -154,25 +156,25 @@ func (a *Allocator) syncLedger(ctx context.Context, edit func(map[string]string)
 }
 
 // retiredKey is the ledger key of a retired pair: "retired.<A>.<B>".
-func retiredKey(p Pair) string {
+func retiredKey(p mcs.Pair) string {
 	return retiredPfx + strconv.Itoa(p.A) + "." + strconv.Itoa(p.B)
 }
 
-func parseRetiredKey(k string) (Pair, bool) {
+func parseRetiredKey(k string) (mcs.Pair, bool) {
 	rest, ok := strings.CutPrefix(k, retiredPfx)
 	if !ok {
-		return Pair{}, false
+		return mcs.Pair{}, false
 	}
 	as, bs, ok := strings.Cut(rest, ".")
 	if !ok {
-		return Pair{}, false
+		return mcs.Pair{}, false
 	}
 	x, err1 := strconv.Atoi(as)
 	y, err2 := strconv.Atoi(bs)
-	if err1 != nil || err2 != nil || x < 0 || x >= y || y >= Categories {
-		return Pair{}, false
+	if err1 != nil || err2 != nil || x < 0 || x >= y || y >= mcs.Categories {
+		return mcs.Pair{}, false
 	}
-	return Pair{A: x, B: y}, true
+	return mcs.Pair{A: x, B: y}, true
 }
 
 // Retire is called when namespace ns has been deleted (the last state of the
@@ -187,7 +189,7 @@ func (a *Allocator) Retire(ctx context.Context, ns *corev1.Namespace) error {
 	if err != nil || !ok {
 		return nil
 	}
-	p, ok := PairOf(l)
+	p, ok := mcs.PairOf(l)
 	if !ok {
 		return nil
 	}

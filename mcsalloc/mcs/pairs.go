@@ -1,4 +1,4 @@
-package mcsalloc
+package mcs
 
 import (
 	"math/bits"

@@ -1,4 +1,4 @@
-package mcsalloc
+package mcs
 
 import "math/bits"
 
@@ -10,7 +10,8 @@ const words = (Pairs + 63) / 64
 // index is looked at again: amortised O(1) per allocation whatever the number
 // of used pairs, and deterministic (the same used set and cursor give the
 // same answers). The zero value is an empty set with the cursor at 0. A
-// Bitmap is not safe for concurrent use; the Allocator guards it with a mutex.
+// Bitmap is not safe for concurrent use; mcsalloc.Allocator guards its own
+// with a mutex.
 type Bitmap struct {
 	w      [words]uint64
 	used   int

@@ -138,3 +138,31 @@ func BenchmarkAllocate(b *testing.B) {
 		bm.Clear(p.Index()) // keep the used count at 100,000
 	}
 }
+
+// FuzzPairOf: any level that is a pair prints canonically and ranks back to
+// itself. Seeds: a canonical pair, OpenShift's descending form, a run, a
+// single category, a range.
+func FuzzPairOf(f *testing.F) {
+	for _, s := range []string{"s0:c1,c2", "s0:c1,c0", "s0:c0.c1", "s0:c5", "s0-s0:c0,c1", "s0:c1022,c1023"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := label.ParseLevel(s)
+		if err != nil {
+			return
+		}
+		p, ok := PairOf(l)
+		if !ok {
+			return
+		}
+		if p.A >= p.B || p.B >= Categories {
+			t.Fatalf("PairOf(%q) = %v, not ascending or out of range", s, p)
+		}
+		if p.Level() != l {
+			t.Fatalf("PairOf(%q).Level() = %v, want %v", s, p.Level(), l)
+		}
+		if PairAt(p.Index()) != p {
+			t.Fatalf("PairAt(%d) = %v, want %v", p.Index(), PairAt(p.Index()), p)
+		}
+	})
+}

@@ -95,7 +95,7 @@ func TestIntegrationController(t *testing.T) {
 	start := time.Now()
 
 	// Assert: events on both sides, redacted.
-	eventually(t, "conflict events in a and b", func() error {
+	testcluster.Eventually(t, "conflict events in a and b", 15*time.Second, func() error {
 		for ns, other := range map[string][]string{"a": {"secret-db", "c7,c9", "b/"}, "b": {"web", "c1,c2", "a/"}} {
 			list, err := cs.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -123,13 +123,13 @@ func TestIntegrationController(t *testing.T) {
 		return nil
 	})
 	// Status: the cluster object and the namespaced reports.
-	eventually(t, "ClusterSELinuxReport with ConflictsPresent=True", func() error {
+	testcluster.Eventually(t, "ClusterSELinuxReport with ConflictsPresent=True", 15*time.Second, func() error {
 		return wantCondition(ctx, dyn, "ConflictsPresent", "True")
 	})
 	t.Logf("events and status after %v", time.Since(start))
 	for ns, hidden := range map[string]string{"a": "secret-db", "b": "web"} {
 		var raw []byte
-		eventually(t, "the SELinuxReport of "+ns, func() error {
+		testcluster.Eventually(t, "the SELinuxReport of "+ns, 15*time.Second, func() error {
 			u, err := dyn.Resource(ReportResource).Namespace(ns).Get(ctx, ReportName, metav1.GetOptions{})
 			if err == nil {
 				raw, _ = u.MarshalJSON()
@@ -151,7 +151,7 @@ func TestIntegrationController(t *testing.T) {
 
 	// A deleted status object comes back.
 	must(t, dyn.Resource(ClusterReportResource).Delete(ctx, ClusterReportName, metav1.DeleteOptions{}))
-	eventually(t, "the ClusterSELinuxReport recreated", func() error { return wantCondition(ctx, dyn, "ConflictsPresent", "True") })
+	testcluster.Eventually(t, "the ClusterSELinuxReport recreated", 15*time.Second, func() error { return wantCondition(ctx, dyn, "ConflictsPresent", "True") })
 
 	// The metrics endpoint asks the API server about tokens.
 	checkMetricsAuth(ctx, t, cs, c)
@@ -164,7 +164,7 @@ func TestIntegrationController(t *testing.T) {
 	_, err = cs.AppsV1().Deployments("b").Update(ctx, cur, metav1.UpdateOptions{})
 	must(t, err)
 	// Assert: status and metrics clear.
-	eventually(t, "ConflictsPresent=False", func() error { return wantCondition(ctx, dyn, "ConflictsPresent", "False") })
+	testcluster.Eventually(t, "ConflictsPresent=False", 15*time.Second, func() error { return wantCondition(ctx, dyn, "ConflictsPresent", "False") })
 	if got := gauge(t, c, "selmount_volumes_conflicting"); got != 0 {
 		t.Errorf("after the fix selmount_volumes_conflicting = %v, want 0", got)
 	}
@@ -174,21 +174,6 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -203,7 +188,7 @@ func installCRDs(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
 		_, err = dyn.Resource(crds).Create(ctx, u, metav1.CreateOptions{})
 		must(t, err)
 	}
-	eventually(t, "the CRDs served", func() error {
+	testcluster.Eventually(t, "the CRDs served", 15*time.Second, func() error {
 		_, err := dyn.Resource(ClusterReportResource).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -317,7 +302,7 @@ func checkMetricsAuth(ctx context.Context, t *testing.T, cs kubernetes.Interface
 	// A new token: the answer for the first one is cached for a minute.
 	tr2, err := cs.CoreV1().ServiceAccounts("a").CreateToken(ctx, "scraper", &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
 	must(t, err)
-	eventually(t, "an allowed scrape", func() error {
+	testcluster.Eventually(t, "an allowed scrape", 15*time.Second, func() error {
 		if got := scrape(tr2.Status.Token); got != http.StatusOK {
 			return fmt.Errorf("allowed token: %d", got)
 		}
@@ -340,7 +325,7 @@ func checkTenantReads(ctx context.Context, t *testing.T, cl *testcluster.Cluster
 	cfg.Impersonate.UserName = "tenant-a"
 	tenant, err := dynamic.NewForConfig(cfg)
 	must(t, err)
-	eventually(t, "the tenant reads its namespace's report", func() error {
+	testcluster.Eventually(t, "the tenant reads its namespace's report", 15*time.Second, func() error {
 		_, err := tenant.Resource(ReportResource).Namespace("a").Get(ctx, ReportName, metav1.GetOptions{})
 		return err
 	})

@@ -107,7 +107,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 		return r
 	}
 	first := run("127.0.0.1:0")
-	eventuallyCLI(t, "the first replica to lead", func() error {
+	testcluster.Eventually(t, "the first replica to lead", 30*time.Second, func() error {
 		if !strings.Contains(first.logs.String(), "Became the leader") {
 			return fmt.Errorf("not leading yet")
 		}
@@ -118,7 +118,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	// Its probes: /healthz at once, /readyz once the informers synced (a
 	// follower is ready too: it keeps its caches and metrics).
 	for _, path := range []string{"/healthz", "/readyz"} {
-		eventuallyCLI(t, "GET "+path, func() error {
+		testcluster.Eventually(t, "GET "+path, 30*time.Second, func() error {
 			resp, err := http.Get("http://" + probe + path)
 			if err != nil {
 				return err
@@ -144,7 +144,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 		}
 		return n
 	}
-	eventuallyCLI(t, "the leader's events", func() error {
+	testcluster.Eventually(t, "the leader's events", 30*time.Second, func() error {
 		if countEvents("web") != 1 || countEvents("db") != 1 {
 			return fmt.Errorf("events: web %d, db %d", countEvents("web"), countEvents("db"))
 		}
@@ -162,7 +162,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	first.cancel()
 	<-first.done
 	// Assert: the other takes over and writes (its own event per workload).
-	eventuallyCLI(t, "the second replica to take over", func() error {
+	testcluster.Eventually(t, "the second replica to take over", 30*time.Second, func() error {
 		if !strings.Contains(second.logs.String(), "Became the leader") {
 			return fmt.Errorf("not leading yet")
 		}
@@ -178,7 +178,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	_, err = cs.AppsV1().Deployments("team").Update(ctx, d, metav1.UpdateOptions{})
 	must(t, err)
 	var out bytes.Buffer
-	eventuallyCLI(t, "selmount status to show no conflict", func() error {
+	testcluster.Eventually(t, "selmount status to show no conflict", 30*time.Second, func() error {
 		out.Reset()
 		root := NewRootCmd("selmount", strings.NewReader(""), &out, &out)
 		root.SetArgs([]string{"status", "--kubeconfig", cl.Kubeconfig()})
@@ -202,21 +202,6 @@ func leDeployment(name, level string, replicas int32) *appsv1.Deployment {
 			Containers:      []corev1.Container{{Name: "app", Image: "x", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
 			Volumes:         []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
 		}}}}
-}
-
-func eventuallyCLI(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // freeAddr returns a loopback address with a port free at the time.

@@ -299,3 +299,21 @@ func httpOK(client *http.Client, url string) func(context.Context) (bool, error)
 		return true, nil
 	}
 }
+
+// Eventually calls f until it returns nil and fails the test with what and
+// f's last error when it still fails after timeout. For asserting on what
+// a controller or the apiserver does asynchronously.
+func Eventually(t testing.TB, what string, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

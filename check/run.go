@@ -53,6 +53,19 @@ type use struct {
 
 // Run checks the input and returns the report.
 func Run(in Input) Report {
+	r, _ := run(in, false)
+	return r
+}
+
+// RunUsers is Run that also returns the users of every volume a pod can
+// share (a volume of one user included), as the check saw them: what an
+// admission webhook needs to evaluate a new object against the current
+// users of its volumes without checking the whole cluster again.
+func RunUsers(in Input) (Report, *Users) {
+	return run(in, true)
+}
+
+func run(in Input, withUsers bool) (Report, *Users) {
 	c := newCollector()
 	c.collect(&in.Objects)
 	objs := decideObjects(&in.Objects, c)
@@ -128,6 +141,10 @@ func Run(in Input) Report {
 	r.Findings = slices.Grow(r.Findings, n) // Findings are large: no doubling
 	once := findingSet{}
 	index := volindex.New[int]()
+	var users *Users
+	if withUsers {
+		users = newUsers()
+	}
 	var uses []volindex.Use
 	for i, results := range perEntry {
 		uses = uses[:0]
@@ -135,6 +152,9 @@ func Run(in Input) Report {
 			r.Findings = once.append(r.Findings, res.findings...)
 			if res.key != "" {
 				uses = append(uses, indexUse(res.key, res.u))
+				if users != nil {
+					users.add(c.entries[i], res.key, volumeName(res.u.target))
+				}
 			}
 		}
 		index.Set(i, uses)
@@ -196,7 +216,7 @@ func Run(in Input) Report {
 	if hasConflict {
 		r.ClusterFixes = ClusterFixes()
 	}
-	return r
+	return r, users
 }
 
 // decideObjects assembles decide.Objects with the entries' pods in order.

@@ -104,7 +104,25 @@ type Controller struct {
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
 	lastDuration  atomic.Int64 // of the last sync, in nanoseconds
+	index         atomic.Pointer[Index]
 }
+
+// Index is what the last sync saw: the users of every volume, and the
+// versions and node settings it checked with. An admission webhook checks a
+// new object against these users, exactly as the sync would.
+type Index struct {
+	// Users are the users of every shared volume at the last sync.
+	Users *check.Users
+	// Input is the last sync's input without its objects: Target, Current,
+	// ServerVersion, SELinuxEnabled, Defaults and Source.
+	Input check.Input
+	// Computed is when the sync started listing the caches.
+	Computed time.Time
+}
+
+// Index returns what the last sync saw, or nil before the first sync. The
+// Index is read-only and stays valid after later syncs.
+func (c *Controller) Index() *Index { return c.index.Load() }
 
 // New builds a controller on factory's informers, which it registers (with
 // transforms that slim the cached objects); start the factory after New.
@@ -271,7 +289,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	r := check.Run(in)
+	r, users := check.RunUsers(in)
+	settings := in
+	settings.Objects = check.Objects{}
+	c.index.Store(&Index{Users: users, Input: settings, Computed: start})
 	c.state.update(r, time.Now())
 	c.hasSynced.Store(true)
 	c.state.observe(time.Since(start))

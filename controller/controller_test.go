@@ -367,3 +367,23 @@ func TestReplicationControllerScaledToZeroCounts(t *testing.T) {
 		return false
 	})
 }
+
+func TestControllerKeepsTheLastIndex(t *testing.T) {
+	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 0), pod("b", "db-0", "s0:c7,c9"))
+	c, _, _ := start(t, Options{}, objs...)
+	idx := c.Index()
+	if idx == nil {
+		t.Fatal("no index after the first sync")
+	}
+	want := []check.User{{Kind: "Deployment", Namespace: "a", Name: "web"}, {Kind: "Pod", Namespace: "b", Name: "db-0"}}
+	got := idx.Users.Of("csi://csi.example.com^shared")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("users = %v, want %v", got, want)
+	}
+	if idx.Input.Objects.Len() != 0 || idx.Input.Target.Version().String() == "" || !idx.Input.SELinuxEnabled {
+		t.Errorf("index input = %+v: want the settings without the objects", idx.Input)
+	}
+	if _, err := c.Listers().Pods.Pods("b").Get("db-0"); err != nil {
+		t.Errorf("Listers().Pods: %v", err)
+	}
+}

@@ -46,3 +46,31 @@ func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedI
 		drivers.Informer(), classes.Informer(), deps.Informer(), sts.Informer(), dss.Informer(), rss.Informer(),
 		jobs.Informer(), cjs.Informer(), rcs.Informer()}
 }
+
+// Listers read the controller's caches (slimmed objects: see check.Slim).
+// Callers must not modify the objects they return.
+type Listers struct {
+	Pods           corelisters.PodLister
+	PVCs           corelisters.PersistentVolumeClaimLister
+	PVs            corelisters.PersistentVolumeLister
+	Namespaces     corelisters.NamespaceLister
+	Nodes          corelisters.NodeLister
+	CSIDrivers     storagelisters.CSIDriverLister
+	StorageClasses storagelisters.StorageClassLister
+	Deployments    appslisters.DeploymentLister
+	StatefulSets   appslisters.StatefulSetLister
+	DaemonSets     appslisters.DaemonSetLister
+	ReplicaSets    appslisters.ReplicaSetLister
+	Jobs           batchlisters.JobLister
+	CronJobs       batchlisters.CronJobLister
+	RCs            corelisters.ReplicationControllerLister
+}
+
+// Listers returns the listers of the controller's informers.
+func (c *Controller) Listers() Listers {
+	l := c.listers
+	return Listers{Pods: l.pods, PVCs: l.pvcs, PVs: l.pvs, Namespaces: l.namespaces, Nodes: l.nodes,
+		CSIDrivers: l.csiDrivers, StorageClasses: l.storageClasses, Deployments: l.deployments,
+		StatefulSets: l.statefulSets, DaemonSets: l.daemonSets, ReplicaSets: l.replicaSets,
+		Jobs: l.jobs, CronJobs: l.cronJobs, RCs: l.rcs}
+}

@@ -153,7 +153,7 @@ func run(in Input, withUsers bool) (Report, *Users) {
 			if res.key != "" {
 				uses = append(uses, indexUse(res.key, res.u))
 				if users != nil {
-					users.add(c.entries[i], res.key, volumeName(res.u.target))
+					users.add(c.entries[i], res.key, volumeName(res.u.target), res.u.target.Facts.KubeletLabel)
 				}
 			}
 		}

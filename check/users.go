@@ -10,10 +10,11 @@ type User struct {
 }
 
 // UserVolume is one user's use of a shared volume: the volume's key
-// (volindex.VolumeKey) and its name as this user's report names it (the
-// PersistentVolume bound to the user's claim, or the claim).
+// (volindex.VolumeKey), its name as this user's report names it (the
+// PersistentVolume bound to the user's claim, or the claim), and the label
+// the kubelet mounts it with for this user ("" for none or Recursive).
 type UserVolume struct {
-	Key, Name string
+	Key, Name, Label string
 }
 
 // Users records which objects use which volumes, as one check saw them:
@@ -76,8 +77,8 @@ func userOf(e *entry) User {
 	return User{Kind: e.subj.kind, Namespace: e.subj.namespace, Name: e.subj.name}
 }
 
-// add records e's use of the volume key, seen under name.
-func (u *Users) add(e *entry, key, name string) {
+// add records e's use of the volume key, seen under name with label l.
+func (u *Users) add(e *entry, key, name, l string) {
 	user := userOf(e)
 	id, ok := u.index[user]
 	if !ok {
@@ -91,7 +92,7 @@ func (u *Users) add(e *entry, key, name string) {
 			return // a pod that mounts one volume twice
 		}
 	}
-	u.volumes[id] = append(u.volumes[id], UserVolume{Key: key, Name: name})
+	u.volumes[id] = append(u.volumes[id], UserVolume{Key: key, Name: name, Label: l})
 	u.byVolume[key] = append(u.byVolume[key], id)
 }
 

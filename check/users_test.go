@@ -2,6 +2,7 @@ package check
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,8 +35,11 @@ func TestRunUsers(t *testing.T) {
 	if got := users.Of(key); !reflect.DeepEqual(got, want) {
 		t.Errorf("users of %s = %v, want %v", key, got, want)
 	}
-	if got := users.VolumesOf(User{"Pod", "dev", "debug"}); !reflect.DeepEqual(got, []UserVolume{{Key: key, Name: "pv-other"}}) {
+	if got := users.VolumesOf(User{"Pod", "dev", "debug"}); !reflect.DeepEqual(got, []UserVolume{{Key: key, Name: "pv-other", Label: ""}}) {
 		t.Errorf("volumes of the debug pod = %v", got)
+	}
+	if got := users.VolumesOf(User{"Pod", "prod", "web-5d8f-a"}); len(got) != 1 || !strings.HasSuffix(got[0].Label, ":s0:c1,c2") {
+		t.Errorf("volumes of a labeled pod = %v, want its kubelet label", got)
 	}
 	if got := users.Of("csi://rbd^h2"); len(got) != 1 || got[0].Name != "lonely" {
 		t.Errorf("a volume of one user is kept too: %v", got)

@@ -269,7 +269,7 @@ func (v *verdict) finding(f check.Finding) []string {
 		others = append(others, fmt.Sprintf("%d pods or workloads in other namespaces", foreign))
 	}
 	lines := []string{cut(fmt.Sprintf("selmount: volume %s: %s (%s) and %s use different SELinux labels",
-		vol, this, labelText(v.labels[key], ""), strings.Join(others, ", ")))}
+		vol, this, labelText(v.labels[key], ""), joinAnd(others)))}
 	var kept string
 	switch f.When {
 	case check.WhenWarningOnly:
@@ -307,4 +307,12 @@ func cut(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:maxWarning-3], "") + "..."
+}
+
+// joinAnd joins "x", "x and y", "x, y and z".
+func joinAnd(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,8 +79,14 @@ it gracefully.`,
 		Example: `  # Run outside the cluster against the current kubectl context
   selmount controller --metrics-bind-address 127.0.0.1:8080 --metrics-secure=false`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, nil) },
 	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+// addFlags adds the controller's flags (shared with the webhook command).
+func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.config.AddFlags(f)
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader with a Lease "+LeaseName+"; only the leader writes events and status")
@@ -93,7 +100,31 @@ it gracefully.`,
 	f.BoolVar(&o.nsLabel, "metrics-namespace-label", false, "add a namespace label to selmount_findings (one series per namespace with findings)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity")
-	return cmd
+}
+
+// extension adds servers and readiness to the controller's run: the
+// webhook command runs the controller and the webhook in one process,
+// sharing the informers.
+type extension interface {
+	// validate checks the extension's flags before any connection.
+	validate() error
+	// start is called once the controller is built, before the informers
+	// start; it registers informers and starts its servers with env.
+	start(ctx context.Context, env *runEnv) error
+	// ready says why the process is not ready yet; nil when it is.
+	ready() error
+}
+
+// runEnv is what an extension gets to build on.
+type runEnv struct {
+	client     kubernetes.Interface
+	factory    informers.SharedInformerFactory
+	controller *controller.Controller
+	leading    func() bool
+	registry   *prometheus.Registry
+	// goroutine runs f until ctx is done; an error it returns stops the
+	// command.
+	goroutine func(name string, f func() error)
 }
 
 // validate checks the flags that do not need a cluster.
@@ -125,11 +156,16 @@ func (o *controllerOptions) logger(w io.Writer) logr.Logger {
 	return textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(o.verbosity), textlogger.Output(w)))
 }
 
-func (o *controllerOptions) run(cmd *cobra.Command) error {
+func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	fail := func(err error) error { return &ExitCodeError{Code: ExitError, Err: err} }
 	target, err := o.validate()
 	if err != nil {
 		return fail(err)
+	}
+	if ext != nil {
+		if err := ext.validate(); err != nil {
+			return fail(err)
+		}
 	}
 	logger := o.logger(cmd.ErrOrStderr())
 	klog.SetLogger(logger)
@@ -168,11 +204,28 @@ func (o *controllerOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fail(err)
 	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	registry := c.NewRegistry(buildVersion().Version)
+	if ext != nil {
+		env := &runEnv{client: client, factory: factory, controller: c, leading: leading.Load, registry: registry,
+			goroutine: func(name string, f func() error) {
+				wg.Go(func() {
+					if err := f(); err != nil {
+						errc <- fmt.Errorf("%s: %w", name, err)
+						stop() // one part failing stops the command
+					}
+				})
+			}}
+		if err := ext.start(ctx, env); err != nil {
+			stop()
+			wg.Wait()
+			return fail(err)
+		}
+	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
 	serve := func(name, addr string, h http.Handler, secure bool) {
 		wg.Go(func() {
 			var err error
@@ -199,12 +252,18 @@ func (o *controllerOptions) run(cmd *cobra.Command) error {
 				http.Error(w, "informers not synced", http.StatusServiceUnavailable)
 				return
 			}
+			if ext != nil {
+				if err := ext.ready(); err != nil {
+					http.Error(w, err.Error(), http.StatusServiceUnavailable)
+					return
+				}
+			}
 			fmt.Fprintln(w, "ok")
 		})
 		serve("health probe", o.probeAddr, mux, false)
 	}
 	if o.metricsAddr != "0" {
-		var h http.Handler = promhttp.HandlerFor(c.NewRegistry(buildVersion().Version), promhttp.HandlerOpts{})
+		var h http.Handler = promhttp.HandlerFor(registry, promhttp.HandlerOpts{})
 		if o.metricsSecure {
 			h = metricsauth.NewAuthorizer(client, "/metrics").Wrap(h)
 		}

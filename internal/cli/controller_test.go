@@ -49,3 +49,34 @@ func TestControllerDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookFlagErrors checks the webhook's flags refused before any
+// connection.
+func TestWebhookFlagErrors(t *testing.T) {
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--cert-dir is required"},
+		{[]string{"--cert-dir", empty}, "--cert-dir " + empty + ": stat"},
+		{[]string{"--cert-dir", empty, "--workers", "0"}, "--workers 0"},
+	} {
+		var out bytes.Buffer
+		root := NewRootCmd("selmount", strings.NewReader(""), &out, &out)
+		root.SetArgs(append([]string{"webhook", "--kubeconfig", "/nonexistent"}, tc.args...))
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("webhook %v: error %v, want %q", tc.args, err, tc.want)
+		}
+		if ExitCode(err) != ExitError {
+			t.Errorf("webhook %v: exit %d, want %d", tc.args, ExitCode(err), ExitError)
+		}
+	}
+	cmd := newWebhookCmd()
+	for name, want := range map[string]string{"webhook-bind-address": ":9443", "deny": "false", "allocate-levels": "true", "leader-elect": "false"} {
+		if f := cmd.Flags().Lookup(name); f == nil || f.DefValue != want {
+			t.Errorf("--%s: %+v, want default %q", name, f, want)
+		}
+	}
+}

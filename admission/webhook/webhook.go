@@ -55,9 +55,10 @@ const (
 const DefaultMaxBody = 7 << 20
 
 // DefaultMaxUsers bounds how many current users of one volume a request
-// reads and checks against, the first in the last sync's order (templates,
-// then pods by creation time: the pods the kubelet keeps).
-const DefaultMaxUsers = 500
+// reads and checks against. Of each label, only the first few users in the
+// last sync's order (templates, then pods by creation time: the pods the
+// kubelet keeps) are read, in the object's namespace and in others.
+const DefaultMaxUsers = 100
 
 // Cache is what the webhook reads: the controller's caches and its last
 // sync. *controller.Controller implements it.

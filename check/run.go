@@ -287,7 +287,8 @@ func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 
 func subjectOf(u *use) Subject {
 	s := u.e.subj
-	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: u.target.Facts.KubeletLabel, Policy: u.policy, Nodes: s.nodes, Running: s.running}
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: u.target.Facts.KubeletLabel, Policy: u.policy, Nodes: s.nodes, Running: s.running,
+		Volume: volumeName(u.target)}
 }
 
 func (s Subject) String() string {

@@ -185,6 +185,34 @@ type Subject struct {
 	Policy    string   `json:"policy"`
 	Nodes     []string `json:"nodes,omitempty"`
 	Running   int      `json:"running,omitempty"`
+	// Volume names the volume as this subject reaches it: its own
+	// PersistentVolume (or claim). Two PersistentVolumes can reach one
+	// storage volume, so it may differ from the finding's Volume.
+	Volume string `json:"volume,omitempty"`
+}
+
+// VolumeFor returns the name of the finding's volume to show to the users
+// of namespace ns: the finding's Volume when every subject is in ns (or ns
+// is "", the cluster's view), else the name under which ns's own subjects
+// reach it, and "" when ns has none. The finding's Volume may be another
+// namespace's PersistentVolume or claim, which ns must not learn.
+func (f *Finding) VolumeFor(ns string) string {
+	if ns == "" {
+		return f.Volume
+	}
+	own := ""
+	foreign := false
+	for _, s := range f.Subjects {
+		if s.Namespace != ns {
+			foreign = true
+		} else if own == "" {
+			own = s.Volume
+		}
+	}
+	if !foreign {
+		return f.Volume
+	}
+	return own
 }
 
 // Patch is a ready-to-apply change to one object.

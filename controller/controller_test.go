@@ -200,6 +200,35 @@ func TestControllerConflictEventsRedactedAndDeduplicated(t *testing.T) {
 	})
 }
 
+// TestVolumeNameRedacted: two PersistentVolumes reach one storage volume
+// from two namespaces; each namespace sees its own volume's name, never the
+// other's, in the event note and in its report.
+func TestVolumeNameRedacted(t *testing.T) {
+	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, KubeletConflict: true, Volume: "pv-of-b", Message: "m",
+		Subjects: []check.Subject{
+			{Kind: "Pod", Namespace: "a", Name: "x", Label: "s0:c1,c2", Volume: "pv-of-a"},
+			{Kind: "Pod", Namespace: "b", Name: "y", Label: "s0:c3,c4", Volume: "pv-of-b"}}}
+	if n := Note(f, "a"); strings.Contains(n, "pv-of-b") || !strings.Contains(n, "Volume pv-of-a:") {
+		t.Errorf("Note for a = %q: want its own volume pv-of-a, never pv-of-b", n)
+	}
+	if n := Note(f, "b"); strings.Contains(n, "pv-of-a") || !strings.Contains(n, "Volume pv-of-b:") {
+		t.Errorf("Note for b = %q: want its own volume pv-of-b, never pv-of-a", n)
+	}
+	snap := Summarize(check.Report{Findings: []check.Finding{f}})
+	for ns, other := range map[string]string{"a": "pv-of-b", "b": "pv-of-a"} {
+		for _, nf := range snap.Namespaces[ns] {
+			if nf.Volume == other || strings.Contains(nf.Message, other) {
+				t.Errorf("report of %s names %s: %+v", ns, other, nf)
+			}
+		}
+	}
+	// An unbound claim of the other namespace is named "claim b/data".
+	f.Volume = "claim b/data"
+	if n := Note(f, "a"); strings.Contains(n, "b/data") {
+		t.Errorf("Note for a names the other namespace's claim: %q", n)
+	}
+}
+
 func TestNoteSameNamespaceUsesCheckText(t *testing.T) {
 	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv", Message: "CHECKMSG.", Kept: "CHECKKEPT", Fix: "CHECKFIX",
 		Subjects: []check.Subject{{Kind: "Deployment", Namespace: "a", Name: "x"}, {Kind: "Pod", Namespace: "a", Name: "y"}}}

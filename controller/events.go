@@ -168,8 +168,8 @@ func Note(f check.Finding, ns string) string {
 		}
 		return truncate(b.String())
 	}
-	if f.Volume != "" {
-		fmt.Fprintf(&b, "Volume %s: ", f.Volume)
+	if v := f.VolumeFor(ns); v != "" {
+		fmt.Fprintf(&b, "Volume %s: ", v)
 	}
 	switch {
 	case len(mine) == 0:

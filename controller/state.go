@@ -135,7 +135,7 @@ func Summarize(r check.Report) Snapshot {
 		for ns, subjects := range byNS {
 			nsCounts[ck{f.Type, f.Severity, f.Property, ns}]++
 			snap.Namespaces[ns] = append(snap.Namespaces[ns], NamespaceFinding{Type: f.Type, Severity: f.Severity,
-				Property: f.Property, Volume: f.Volume, Subjects: subjects, Message: Note(f, ns)})
+				Property: f.Property, Volume: f.VolumeFor(ns), Subjects: subjects, Message: Note(f, ns)})
 		}
 	}
 	snap.ConflictingVolumes = len(conflicting)

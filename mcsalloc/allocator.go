@@ -98,25 +98,51 @@ func (e *InvalidLevelError) Unwrap() error { return e.Err }
 // ErrExhausted is returned when every two-category level is in use.
 var ErrExhausted = errors.New("mcsalloc: all 523776 two-category levels are in use")
 
-// LevelOf returns the level a namespace already has: Annotation first, then
-// OpenShiftAnnotation. ok is false when it has neither. A value that does not
-// parse is an *InvalidLevelError (it is never overwritten).
+// LevelAnnotations are the annotations that give a namespace its level, in
+// the order they are honoured: OpenShift's first, because on OpenShift it is
+// what SCC admission applies to pods and what files on the namespace's
+// volumes already carry (admission/mutate reads them in the same order).
+var LevelAnnotations = []string{OpenShiftAnnotation, Annotation}
+
+// LevelOf returns the level a namespace already has: the first of
+// LevelAnnotations present. ok is false when it has none. A value that does
+// not parse is an *InvalidLevelError (it is never overwritten, and the other
+// annotation is not used instead).
 func LevelOf(ns *corev1.Namespace) (l label.Level, ok bool, err error) {
-	for _, key := range []string{Annotation, OpenShiftAnnotation} {
-		v, has := ns.Annotations[key]
-		if !has {
-			continue
+	for _, key := range LevelAnnotations {
+		if _, has := ns.Annotations[key]; has {
+			l, err := parseAnnotation(ns, key)
+			return l, err == nil, err
 		}
-		l, err := label.ParseLevel(strings.TrimSpace(v))
-		if err == nil && l.IsZero() {
-			err = errors.New("empty")
-		}
-		if err != nil {
-			return label.Level{}, false, &InvalidLevelError{Namespace: ns.Name, Annotation: key, Value: v, Err: err}
-		}
-		return l, true, nil
 	}
 	return label.Level{}, false, nil
+}
+
+// levelsOf returns every valid level annotation of a namespace: a level
+// that is not honoured (an admin value beside OpenShift's) may still be on
+// files, so it counts as used too.
+func levelsOf(ns *corev1.Namespace) []label.Level {
+	var ls []label.Level
+	for _, key := range LevelAnnotations {
+		if _, has := ns.Annotations[key]; has {
+			if l, err := parseAnnotation(ns, key); err == nil {
+				ls = append(ls, l)
+			}
+		}
+	}
+	return ls
+}
+
+func parseAnnotation(ns *corev1.Namespace, key string) (label.Level, error) {
+	v := ns.Annotations[key]
+	l, err := label.ParseLevel(strings.TrimSpace(v))
+	if err == nil && l.IsZero() {
+		err = errors.New("empty")
+	}
+	if err != nil {
+		return label.Level{}, &InvalidLevelError{Namespace: ns.Name, Annotation: key, Value: v, Err: err}
+	}
+	return l, nil
 }
 
 // Ensure returns the level of namespace, allocating one and persisting it in

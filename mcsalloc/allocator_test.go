@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/label"
 	"github.com/selmount/selmount/mcsalloc/mcs"
 )
@@ -90,7 +91,7 @@ func TestEnsureHonoursExistingValues(t *testing.T) {
 	c := fake.NewClientset(
 		nsObj("os", map[string]string{OpenShiftAnnotation: "s0:c1,c0"}),                           // pair 0, written descending
 		nsObj("admin", map[string]string{Annotation: "s0:c0,c2,c3"}),                              // covers pairs 1, 3, 4, 5
-		nsObj("both", map[string]string{Annotation: "s0:c7,c9", OpenShiftAnnotation: "s0:c1,c0"}), // ours wins
+		nsObj("both", map[string]string{Annotation: "s0:c7,c9", OpenShiftAnnotation: "s0:c1,c0"}), // OpenShift's wins; both are used
 		nsObj("new", nil),
 	)
 	a := newAlloc(t, c)
@@ -103,13 +104,37 @@ func TestEnsureHonoursExistingValues(t *testing.T) {
 	if got := mustEnsure(t, a, "admin"); got.String() != "s0:c0,c2,c3" {
 		t.Errorf("Ensure(admin) = %v", got)
 	}
-	if got := mustEnsure(t, a, "both"); got.String() != "s0:c7,c9" {
-		t.Errorf("Ensure(both) = %v, want s0:c7,c9", got)
+	if got := mustEnsure(t, a, "both"); got.String() != "s0:c0,c1" {
+		t.Errorf("Ensure(both) = %v, want OpenShift's s0:c0,c1", got)
 	}
 	// Pairs 0..5 are s0:c0,c1 s0:c0,c2 s0:c1,c2 s0:c0,c3 s0:c1,c3 s0:c2,c3;
 	// 0, 1, 3 and 5 are taken, so the first free one is 2.
 	if got := mustEnsure(t, a, "new"); got.String() != "s0:c1,c2" {
 		t.Errorf("Ensure(new) = %v, want s0:c1,c2", got)
+	}
+}
+
+// TestUnhonouredLevelIsUsed: an admin level beside OpenShift's is not the
+// namespace's level, but files may carry it, so it is never handed out.
+func TestUnhonouredLevelIsUsed(t *testing.T) {
+	objs := []runtime.Object{nsObj("both", map[string]string{Annotation: "s0:c7,c9", OpenShiftAnnotation: "s0:c1,c0"})}
+	for i := range 60 { // s0:c7,c9 is pair 43
+		objs = append(objs, nsObj(fmt.Sprintf("n%d", i), nil))
+	}
+	c := fake.NewClientset(objs...)
+	a := newAlloc(t, c)
+	for i := range 60 {
+		if got := mustEnsure(t, a, fmt.Sprintf("n%d", i)); got.String() == "s0:c7,c9" || got.String() == "s0:c0,c1" {
+			t.Fatalf("namespace n%d was given %v, a level of namespace both", i, got)
+		}
+	}
+}
+
+// TestLevelAnnotationsAgreeWithMutate: the allocator and the pod mutation
+// read a namespace's level from the same annotations in the same order.
+func TestLevelAnnotationsAgreeWithMutate(t *testing.T) {
+	if fmt.Sprint(LevelAnnotations) != fmt.Sprint(mutate.LevelAnnotations) {
+		t.Fatalf("mcsalloc reads %v, admission/mutate reads %v", LevelAnnotations, mutate.LevelAnnotations)
 	}
 }
 

@@ -41,15 +41,16 @@ func (a *Allocator) loadLocked(ctx context.Context) error {
 		}
 		for i := range list.Items {
 			ns := &list.Items[i]
-			l, ok, err := LevelOf(ns)
-			if err != nil || !ok {
-				continue // an invalid value is reported by Ensure for that namespace
+			// An invalid value is reported by Ensure for that namespace.
+			for _, l := range levelsOf(ns) {
+				for _, p := range mcs.Covered(l) {
+					used.Set(p.Index())
+				}
 			}
-			for _, p := range mcs.Covered(l) {
-				used.Set(p.Index())
-			}
-			if p, ok := mcs.PairOf(l); ok {
-				levels[ns.Name] = p
+			if l, ok, err := LevelOf(ns); err == nil && ok {
+				if p, ok := mcs.PairOf(l); ok {
+					levels[ns.Name] = p
+				}
 			}
 		}
 		if list.Continue == "" {
@@ -185,12 +186,13 @@ func parseRetiredKey(k string) (mcs.Pair, bool) {
 // 523,776 levels before it comes back, and the next Load recomputes the used
 // set from the cluster (so a level another namespace still shares stays used).
 func (a *Allocator) Retire(ctx context.Context, ns *corev1.Namespace) error {
-	l, ok, err := LevelOf(ns)
-	if err != nil || !ok {
-		return nil
+	var pairs []mcs.Pair
+	for _, l := range levelsOf(ns) {
+		if p, ok := mcs.PairOf(l); ok {
+			pairs = append(pairs, p)
+		}
 	}
-	p, ok := mcs.PairOf(l)
-	if !ok {
+	if len(pairs) == 0 {
 		return nil
 	}
 	retained, err := a.retainedNamespaces(ctx, ns.Name)
@@ -201,11 +203,14 @@ func (a *Allocator) Retire(ctx context.Context, ns *corev1.Namespace) error {
 		return nil
 	}
 	_, err = a.syncLedger(ctx, func(data map[string]string) bool {
-		if data[retiredKey(p)] == ns.Name {
-			return false
+		changed := false
+		for _, p := range pairs {
+			if data[retiredKey(p)] != ns.Name {
+				data[retiredKey(p)] = ns.Name
+				changed = true
+			}
 		}
-		data[retiredKey(p)] = ns.Name
-		return true
+		return changed
 	})
 	return err
 }

@@ -1,0 +1,589 @@
+package webhookbench
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/selmount/selmount/internal/testcluster"
+)
+
+const (
+	driver       = "bench.csi.selmount.io"
+	benchNSCount = 100
+	levelA       = "s0:c1,c2"
+	levelB       = "s0:c3,c4"
+)
+
+// TestIntegrationWebhookBench: see the package documentation and
+// hack/bench-webhook.sh for the variables.
+func TestIntegrationWebhookBench(t *testing.T) {
+	if os.Getenv("SELMOUNT_BENCH_WEBHOOK") != "1" {
+		t.Skip("SELMOUNT_BENCH_WEBHOOK=1 runs the webhook benchmark (hack/bench-webhook.sh)")
+	}
+	pods := envInt(t, "SELMOUNT_BENCH_WEBHOOK_PODS", 100_000)
+	requests := envInt(t, "SELMOUNT_BENCH_WEBHOOK_REQUESTS", 5_000)
+	perRound := envInt(t, "SELMOUNT_BENCH_WEBHOOK_CREATE", 2_000)
+	rounds := envInt(t, "SELMOUNT_BENCH_WEBHOOK_ROUNDS", 3)
+	workers := envInt(t, "SELMOUNT_BENCH_WEBHOOK_WORKERS", 16)
+
+	bin := buildSelmount(t)
+	cl := testcluster.Start(t, testcluster.Options{})
+	cfg := cl.RESTConfig()
+	cfg.QPS, cfg.Burst = 20_000, 40_000
+	client := kubernetes.NewForConfigOrDie(cfg)
+	ctx := t.Context()
+
+	began := time.Now()
+	populate(t, ctx, client, pods, workers)
+	t.Logf("index: %d pods created in %v", pods, time.Since(began).Round(time.Second))
+
+	certDir, caPEM := serveCert(t)
+	w := startWebhook(t, bin, cl.Kubeconfig(), certDir)
+	began = time.Now()
+	w.waitReady(t, 15*time.Minute)
+	t.Logf("webhook ready %v after start, RSS %d MiB", time.Since(began).Round(time.Second), w.rssMiB())
+
+	lat := latency(t, w, caPEM, requests, pods)
+	tp := throughput(t, ctx, cfg, w, caPEM, rounds, perRound, workers, pods)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Index: %d pods (%d namespaces, every tenth pod sharing its neighbour's claim with another level); webhook RSS %d MiB.\n\n", pods, benchNSCount, w.rssMiB())
+	b.WriteString("| webhook path | requests | median | p99 | mean | answered with warnings |\n|---|---|---|---|---|---|\n")
+	for _, l := range lat {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d |\n", l.path, l.n, ms(l.p50), ms(l.p99), ms(l.mean), l.warned)
+	}
+	b.WriteString("\n| round | pods created | without webhook (pods/s) | with webhook (pods/s) | ratio |\n|---|---|---|---|---|\n")
+	var ratios []float64
+	for i, r := range tp {
+		ratio := r.with / r.without
+		ratios = append(ratios, ratio)
+		fmt.Fprintf(&b, "| %d | %d + %d | %.0f | %.0f | %.0f%% |\n", i+1, perRound, perRound, r.without, r.with, 100*ratio)
+	}
+	slices.Sort(ratios)
+	fmt.Fprintf(&b, "\nMedian throughput with the webhook: %.0f%% of without (goal: at least 90%%).\n", 100*ratios[len(ratios)/2])
+	t.Log("\n" + b.String())
+	if out := os.Getenv("SELMOUNT_BENCH_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// buildSelmount builds the command into the test's temp dir.
+func buildSelmount(t *testing.T) string {
+	wd, _ := os.Getwd()
+	root := wd
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatalf("no go.mod above %s", wd)
+		}
+		root = parent
+	}
+	bin := filepath.Join(t.TempDir(), "selmount")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/selmount")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Objects laid out as the controller benchmark's: benchNSCount namespaces,
+// each pod with its own claim and CSI volume but every tenth, which shares
+// its neighbour's claim with another level.
+
+func nsName(i int) string { return fmt.Sprintf("bench-%d", i%benchNSCount) }
+
+func pv(name, handle string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: driver, VolumeHandle: handle}},
+		},
+	}
+}
+
+func pvc(ns, name, volume string) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			VolumeName:  volume,
+		},
+	}
+}
+
+func pod(ns, name, claim, level string) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "registry.example/app:1",
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
+		},
+	}
+	if level != "" {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: level}}
+	}
+	return p
+}
+
+// parallel runs f(i) for i in [0, n) on workers goroutines and fails t on
+// the first error.
+func parallel(t *testing.T, n, workers int, f func(i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil && !apierrors.IsAlreadyExists(err) {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+}
+
+func populate(t *testing.T, ctx context.Context, c kubernetes.Interface, pods, workers int) {
+	yes := true
+	if _, err := c.StorageV1().CSIDrivers().Create(ctx, &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: driver},
+		Spec: storagev1.CSIDriverSpec{SELinuxMount: &yes}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range benchNSCount {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName(i),
+			Labels:      map[string]string{"selmount.io/selinux-defaults": "enabled"},
+			Annotations: map[string]string{"selmount.io/mcs-level": fmt.Sprintf("s0:c%d,c%d", 10+2*i, 11+2*i)}}}
+		if _, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create := metav1.CreateOptions{}
+	parallel(t, pods, workers, func(i int) error {
+		ns, claim, level := nsName(i), fmt.Sprintf("c%d", i), levelA
+		if i%10 == 1 {
+			ns, claim, level = nsName(i-1), fmt.Sprintf("c%d", i-1), levelB
+		} else {
+			name := fmt.Sprintf("pv%d", i)
+			if _, err := c.CoreV1().PersistentVolumes().Create(ctx, pv(name, name), create); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			got, err := c.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc(ns, claim, name), create)
+			if err != nil {
+				return err
+			}
+			// No PV controller runs: bind the claim as it would.
+			got.Status.Phase = corev1.ClaimBound
+			if _, err := c.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+		}
+		_, err := c.CoreV1().Pods(ns).Create(ctx, pod(ns, fmt.Sprintf("p%d", i), claim, level), create)
+		return err
+	})
+}
+
+// serveCert writes a CA-signed serving certificate for 127.0.0.1 into a
+// directory as tls.crt and tls.key, and returns the directory and the CA.
+func serveCert(t *testing.T) (string, []byte) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "webhookbench CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+}
+
+type webhookProc struct {
+	cmd        *exec.Cmd
+	webhookURL string // https://127.0.0.1:port
+	probeURL   string
+	logPath    string
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startWebhook(t *testing.T, bin, kubeconfig, certDir string) *webhookProc {
+	hook, probe, metrics := freePort(t), freePort(t), freePort(t)
+	w := &webhookProc{webhookURL: fmt.Sprintf("https://127.0.0.1:%d", hook), probeURL: fmt.Sprintf("http://127.0.0.1:%d", probe),
+		logPath: filepath.Join(t.TempDir(), "webhook.log")}
+	logf, err := os.Create(w.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cmd = exec.Command(bin, "webhook", "--kubeconfig", kubeconfig, "--leader-elect=false",
+		"--webhook-bind-address", fmt.Sprintf("127.0.0.1:%d", hook), "--cert-dir", certDir,
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe),
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--metrics-secure=false")
+	w.cmd.Stdout, w.cmd.Stderr = logf, logf
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = w.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = w.cmd.Process.Kill()
+		}
+		logf.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(w.logPath)
+			t.Logf("webhook log (end):\n%s", tail(out, 4000))
+		}
+	})
+	return w
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func (w *webhookProc) waitReady(t *testing.T, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if w.cmd.ProcessState != nil {
+			t.Fatal("the webhook exited")
+		}
+		resp, err := http.Get(w.probeURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the webhook was not ready within %v", timeout)
+}
+
+func (w *webhookProc) rssMiB() int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return kb >> 10
+		}
+	}
+	return -1
+}
+
+type latencyResult struct {
+	path           string
+	n, warned      int
+	p50, p99, mean time.Duration
+}
+
+func review(t *testing.T, obj runtime.Object, ns, name string) []byte {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID: types.UID(fmt.Sprintf("bench-%s-%s", ns, name)), Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"}, Namespace: ns, Name: name,
+			Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw},
+		},
+	}
+	b, err := json.Marshal(ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tlsClient(caPEM []byte) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 4, ForceAttemptHTTP2: true}}
+}
+
+// latency sends AdmissionReviews one after another over one kept-alive TLS
+// connection, as the apiserver does, and times each answer. Half the pods
+// join an existing claim with the other level (a conflict to explain),
+// half with the same level.
+func latency(t *testing.T, w *webhookProc, caPEM []byte, n, pods int) []latencyResult {
+	hc := tlsClient(caPEM)
+	var out []latencyResult
+	for _, path := range []string{"/validate", "/mutate"} {
+		bodies := make([][]byte, n)
+		for k := range bodies {
+			i := (k * 10) % pods // a pod that owns its claim
+			level := levelA
+			if k%2 == 1 {
+				level = levelB
+			}
+			if path == "/mutate" {
+				level = "" // the namespace's level is applied
+			}
+			ns, name := nsName(i), fmt.Sprintf("lat-%d", k)
+			bodies[k] = review(t, pod(ns, name, fmt.Sprintf("c%d", i), level), ns, name)
+		}
+		send := func(body []byte) (bool, error) {
+			resp, err := hc.Post(w.webhookURL+path, "application/json", bytes.NewReader(body))
+			if err != nil {
+				return false, err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return false, err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return false, fmt.Errorf("%s: HTTP %d: %s", path, resp.StatusCode, b)
+			}
+			var ar admissionv1.AdmissionReview
+			if err := json.Unmarshal(b, &ar); err != nil || ar.Response == nil {
+				return false, fmt.Errorf("%s: not an AdmissionReview: %v: %s", path, err, b)
+			}
+			return len(ar.Response.Warnings) > 0, nil
+		}
+		for k := range min(200, n) { // warm the connection and the caches
+			if _, err := send(bodies[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds := make([]time.Duration, n)
+		warned := 0
+		var sum time.Duration
+		for k, body := range bodies {
+			start := time.Now()
+			wn, err := send(body)
+			ds[k] = time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += ds[k]
+			if wn {
+				warned++
+			}
+		}
+		slices.Sort(ds)
+		r := latencyResult{path: path, n: n, warned: warned, p50: ds[n/2], p99: ds[n*99/100], mean: sum / time.Duration(n)}
+		if path == "/validate" && warned == 0 {
+			t.Errorf("/validate warned about none of %d pods, half of which conflict: the benchmark measures no analysis", n)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+type round struct{ without, with float64 }
+
+// throughput creates pods through the apiserver with workers clients,
+// alternating rounds without and with the webhook configurations, and
+// returns pods per second of each.
+func throughput(t *testing.T, ctx context.Context, cfg *rest.Config, w *webhookProc, caPEM []byte, rounds, perRound, workers, pods int) []round {
+	fail, none := admissionregv1.Ignore, admissionregv1.SideEffectClassNone
+	dryRunNone := admissionregv1.SideEffectClassNoneOnDryRun
+	timeout := int32(3)
+	hasVolumes := []admissionregv1.MatchCondition{{Name: "has-claims",
+		Expression: `object.spec.?volumes.orValue([]).exists(v, has(v.persistentVolumeClaim) || has(v.ephemeral))`}}
+	exclude := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}}}}
+	podRule := []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update},
+		Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}}
+	url := func(p string) *string { s := w.webhookURL + p; return &s }
+	vwc := &admissionregv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "selmount-bench"},
+		Webhooks: []admissionregv1.ValidatingWebhook{{Name: "validate.selmount.io", ClientConfig: admissionregv1.WebhookClientConfig{URL: url("/validate"), CABundle: caPEM},
+			Rules: podRule, FailurePolicy: &fail, SideEffects: &none, TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"},
+			MatchConditions: hasVolumes, NamespaceSelector: exclude}}}
+	mwc := &admissionregv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "selmount-bench"},
+		Webhooks: []admissionregv1.MutatingWebhook{{Name: "mutate.selmount.io", ClientConfig: admissionregv1.WebhookClientConfig{URL: url("/mutate"), CABundle: caPEM},
+			Rules: podRule[:1], FailurePolicy: &fail, SideEffects: &dryRunNone, TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"selmount.io/selinux-defaults": "enabled"}}}}}
+	c := kubernetes.NewForConfigOrDie(cfg)
+	reg := c.AdmissionregistrationV1()
+
+	// The pods of a round join existing claims of the index that one pod
+	// uses (pods 10j+2), with that pod's level: the webhook analyses each
+	// against the claim's users, and none conflicts, so no pod is warned
+	// about. The namespaces are opted in to the mutation, and the pods set
+	// a level but no change policy, so /mutate is called for each as well.
+	create := func(name string) float64 {
+		start := time.Now()
+		parallel(t, perRound, workers, func(k int) error {
+			i := (k*10 + 2) % pods
+			p := pod(nsName(i), fmt.Sprintf("%s-%d", name, k), fmt.Sprintf("c%d", i), levelA)
+			_, err := c.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
+			return err
+		})
+		return float64(perRound) / time.Since(start).Seconds()
+	}
+	// probe waits until the apiserver calls the webhook (or stops calling
+	// it): a conflicting pod is created with a dry run, which the webhook
+	// warns about.
+	probe := func(want bool) {
+		var warned atomic.Bool
+		cfg := rest.CopyConfig(cfg)
+		cfg.WarningHandler = warnFunc(func(string) { warned.Store(true) })
+		pc := kubernetes.NewForConfigOrDie(cfg)
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			warned.Store(false)
+			p := pod(nsName(0), "probe", "c0", levelB)
+			if _, err := pc.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+				t.Fatal(err)
+			}
+			if warned.Load() == want {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("the apiserver did not %s calling the webhook within 30 s", map[bool]string{true: "start", false: "stop"}[want])
+	}
+	register := func() {
+		if _, err := reg.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		probe(true)
+	}
+	unregister := func() {
+		if err := reg.ValidatingWebhookConfigurations().Delete(ctx, vwc.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.MutatingWebhookConfigurations().Delete(ctx, mwc.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		probe(false)
+	}
+	// Rounds alternate which case goes first, so that neither always runs
+	// on the smaller store.
+	var out []round
+	for r := range rounds {
+		var rr round
+		if r%2 == 0 {
+			rr.without = create(fmt.Sprintf("r%d-without", r))
+			register()
+			rr.with = create(fmt.Sprintf("r%d-with", r))
+			unregister()
+		} else {
+			register()
+			rr.with = create(fmt.Sprintf("r%d-with", r))
+			unregister()
+			rr.without = create(fmt.Sprintf("r%d-without", r))
+		}
+		t.Logf("round %d: without %.0f pods/s, with %.0f pods/s", r+1, rr.without, rr.with)
+		out = append(out, rr)
+	}
+	return out
+}
+
+type warnFunc func(string)
+
+func (f warnFunc) HandleWarningHeader(code int, _ string, text string) {
+	if code == 299 {
+		f(text)
+	}
+}

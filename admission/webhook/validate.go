@@ -282,7 +282,9 @@ func (v *verdict) finding(f check.Finding) []string {
 	foreign := 0
 	for _, s := range f.Subjects {
 		switch {
-		case v.isSelf(s):
+		case v.isSelf(s), s.Label == v.labels[key]:
+			// Users with the object's own label are not what it
+			// conflicts with.
 		case s.Namespace != v.self.Namespace:
 			foreign++
 		case len(others) < 3:

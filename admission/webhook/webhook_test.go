@@ -302,6 +302,11 @@ func TestConflictWarnsWithoutNamingOtherNamespaces(t *testing.T) {
 	if !resp.Allowed || len(resp.Warnings) == 0 || !strings.Contains(resp.Warnings[0], "Deployment reports") {
 		t.Errorf("want the conflict with reports only, got %v", resp.Warnings)
 	}
+	// The pod of namespace a has web's label: it is not what web
+	// conflicts with, so the first line does not count it.
+	if len(resp.Warnings) > 0 && strings.Contains(resp.Warnings[0], "another namespace") {
+		t.Errorf("the first line counts a user with the same label as a conflict: %s", resp.Warnings[0])
+	}
 	// A volume nobody else uses.
 	_, resp = post(t, h, ValidatePath, review(t, admissionv1.Create, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "b", GenerateName: "tmp-"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}, nil))

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
 	"github.com/selmount/selmount/internal/testcluster"
 )
@@ -35,6 +35,41 @@ metadata:
 spec:
   group: monitoring.coreos.com
   names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+
+// certManagerCRDs stand in for cert-manager's Issuer and Certificate CRDs,
+// likewise without their schema: the dry run checks that the objects are
+// well-formed and namespaced, not what cert-manager would make of them.
+const certManagerCRDs = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: issuers.cert-manager.io
+spec:
+  group: cert-manager.io
+  names: {kind: Issuer, listKind: IssuerList, plural: issuers, singular: issuer}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: certificates.cert-manager.io
+spec:
+  group: cert-manager.io
+  names: {kind: Certificate, listKind: CertificateList, plural: certificates, singular: certificate}
   scope: Namespaced
   versions:
     - name: v1
@@ -103,12 +138,10 @@ func TestIntegrationDeploy(t *testing.T) {
 	// exists) and the namespace, for real; dry-run objects of a kind the
 	// apiserver does not serve yet, or in a namespace that does not exist,
 	// are refused.
-	sm := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(serviceMonitorCRD), &sm.Object); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.apply(ctx, sm, false); err != nil {
-		t.Fatal(err)
+	for _, crd := range parse(t, []byte(serviceMonitorCRD+"---"+certManagerCRDs)) {
+		if err := a.apply(ctx, crd, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, o := range rs[0].objs {
 		if o.GetKind() == "CustomResourceDefinition" || o.GetKind() == "Namespace" {
@@ -118,6 +151,8 @@ func TestIntegrationDeploy(t *testing.T) {
 		}
 	}
 	a.waitForKind(ctx, t, "monitoring.coreos.com", "v1", "ServiceMonitor")
+	a.waitForKind(ctx, t, "cert-manager.io", "v1", "Issuer")
+	a.waitForKind(ctx, t, "cert-manager.io", "v1", "Certificate")
 
 	// Act and assert: every object of every rendering passes a dry run.
 	for _, r := range rs {
@@ -136,7 +171,22 @@ func TestIntegrationDeploy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkAccess(ctx, t, c.Client())
+	checkAccess(ctx, t, c.Client(), controllerAccess)
+
+	// Then the webhook overlay on top: the same service account gains the
+	// webhook's rights, and no more.
+	var webhook rendering
+	for _, r := range rs {
+		if r.name == "kustomize webhook" {
+			webhook = r
+		}
+	}
+	for _, o := range webhook.objs {
+		if err := a.apply(ctx, o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAccess(ctx, t, c.Client(), webhookAccess)
 	checkTenantAccess(ctx, t, c)
 
 	// The namespace enforces the restricted Pod Security Standard; every
@@ -162,38 +212,74 @@ func TestIntegrationDeploy(t *testing.T) {
 	}
 }
 
+// access is a question for the apiserver and the answer wanted.
+type access struct {
+	attr authorizationv1.ResourceAttributes
+	url  string
+	want bool
+}
+
+// controllerAccess is what the controller alone may and may not do.
+var controllerAccess = []access{
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "pods"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "persistentvolumes"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Group: "batch", Resource: "cronjobs", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "selmount.io", Resource: "selinuxreports", Subresource: "status", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "selmount.io", Resource: "clusterselinuxreports"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "selmount-controller", Namespace: namespace}, want: true},
+	// What it must not do.
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "pods", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "events", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}},
+	{url: "/metrics"},
+	// The webhook's rights are not the controller's.
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "selmount-webhook"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "namespaces", Name: "team-a"}},
+}
+
+// webhookAccess is what `selmount webhook` with a managed certificate may and
+// may not do, beyond the controller (whose answers stay the same, except
+// the three above).
+var webhookAccess = append(slices.Clone(controllerAccess[:len(controllerAccess)-3]), []access{
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "configmaps", Name: "selmount-mcs", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Name: "selmount-mcs", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "selmount-webhook"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "selmount-webhook"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "namespaces", Name: "team-a"}, want: true},
+	// Not other Secrets, ConfigMaps or webhook configurations, nor anywhere
+	// else, nor deletes.
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "other", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Name: "other", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "other"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Resource: "namespaces", Name: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Resource: "namespaces", Name: "team-a"}},
+}...)
+
 // checkAccess asks the apiserver (SubjectAccessReview) what the
 // controller's service account may do.
-func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface) {
+func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface, tests []access) {
 	t.Helper()
 	user := "system:serviceaccount:" + namespace + ":" + saName
 	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
-	tests := []struct {
-		attr authorizationv1.ResourceAttributes
-		url  string
-		want bool
-	}{
-		{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "pods"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "persistentvolumes"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Group: "batch", Resource: "cronjobs", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "selmount.io", Resource: "selinuxreports", Subresource: "status", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "selmount.io", Resource: "clusterselinuxreports"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "selmount-controller", Namespace: namespace}, want: true},
-		// What it must not do.
-		{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: namespace}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "pods", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "events", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager", Namespace: namespace}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}},
-		{url: "/metrics"},
-	}
 	for _, tc := range tests {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: groups}}
 		what := tc.url

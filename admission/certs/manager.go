@@ -51,7 +51,9 @@ type ManagerOptions struct {
 	ServiceName string
 	// ClusterDomain is DOMAIN above; "" means DefaultClusterDomain.
 	ClusterDomain string
-	// ExtraDNSNames are added to the serving certificate.
+	// ExtraDNSNames are added to the serving certificate; one that is an IP
+	// address (a webhook configuration with a url on 127.0.0.1, in tests)
+	// becomes an IP SAN.
 	ExtraDNSNames []string
 	// ValidatingWebhooks and MutatingWebhooks name the configurations whose
 	// webhooks get the CA bundle as caBundle. Empty: none.
@@ -186,7 +188,7 @@ func (m *Manager) CABundle() []byte {
 
 // Run watches the Secret and the webhook configurations and keeps them right
 // until ctx is done; it returns nil then. Errors of one round are logged and
-// the round is tried again shortly.
+// the round is tried again shortly. Call it once.
 func (m *Manager) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx).WithValues("secret", klog.KRef(m.opts.Namespace, m.opts.SecretName))
 	ctx = klog.NewContext(ctx, logger)
@@ -353,7 +355,7 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 		switch {
 		case !now.Before(renewAt(st.leaf.cert)):
 			leafDue = "serving certificate due"
-		case !sameNames(st.leaf.cert.DNSNames, m.names):
+		case !sameNames(certNames(st.leaf.cert), m.names):
 			leafDue = "DNS names changed"
 		}
 		if leafDue == "" && st.leaf.cert.CheckSignatureFrom(st.ca.cert) != nil && !caRotated {

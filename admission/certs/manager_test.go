@@ -399,7 +399,7 @@ func TestManagerDNSNamesChange(t *testing.T) {
 
 	opts := testOptions()
 	opts.ServiceName = "renamed"
-	opts.ExtraDNSNames = []string{"webhook.example.com"}
+	opts.ExtraDNSNames = []string{"webhook.example.com", "127.0.0.1"}
 	m2, _ := start(t, client, opts)
 	testcluster.Eventually(t, "reissued for the new names", wait, func() error {
 		s := getSecret(t, client)
@@ -407,6 +407,9 @@ func TestManagerDNSNamesChange(t *testing.T) {
 		want := []string{"renamed", "renamed." + testNS, "renamed." + testNS + ".svc", "renamed." + testNS + ".svc.cluster.local", "webhook.example.com"}
 		if !slices.Equal(leaf.DNSNames, want) {
 			return fmt.Errorf("DNS names %q, want %q", leaf.DNSNames, want)
+		}
+		if len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != "127.0.0.1" {
+			return fmt.Errorf("IP SANs %v, want 127.0.0.1", leaf.IPAddresses)
 		}
 		if !bytes.Equal(s.Data[CACertKey], before.Data[CACertKey]) {
 			return fmt.Errorf("the CA changed; only the serving certificate should")
@@ -416,6 +419,37 @@ func TestManagerDNSNamesChange(t *testing.T) {
 			return fmt.Errorf("not serving the new certificate yet")
 		}
 		return nil
+	})
+}
+
+func TestManagerRecreatesDeletedSecret(t *testing.T) {
+	client := fake.NewClientset(webhookConfigs()...)
+	m, _ := start(t, client, testOptions())
+	testcluster.Eventually(t, "ready", wait, func() error {
+		if !m.Ready() {
+			return fmt.Errorf("not ready")
+		}
+		return allBundles(t, client, m.CABundle())
+	})
+	old := getSecret(t, client)
+	if err := client.CoreV1().Secrets(testNS).Delete(context.Background(), testSecret, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The leader makes a new CA and certificate, serves them and writes
+	// the new bundle.
+	testcluster.Eventually(t, "recreated", wait, func() error {
+		s, err := client.CoreV1().Secrets(testNS).Get(context.Background(), testSecret, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(s.Data[CACertKey], old.Data[CACertKey]) {
+			return fmt.Errorf("same CA")
+		}
+		c, _ := m.GetCertificate(nil)
+		if !bytes.Equal(pemOf(c.Certificate[0]), mustPEM(t, s.Data[TLSCertKey])) {
+			return fmt.Errorf("not serving the new certificate")
+		}
+		return allBundles(t, client, s.Data[CACertKey])
 	})
 }
 

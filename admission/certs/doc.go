@@ -40,9 +40,9 @@
 //     MutatingWebhookConfigurations gets the bundle as its caBundle whenever
 //     it differs (a strategic merge patch keyed by the webhook's name). The
 //     configurations are watched, so a caBundle someone resets (a
-//     `helm upgrade`, a `kubectl apply` of the original manifest) is written
-//     again within moments. A configuration that does not exist yet is
-//     patched once it appears.
+//     `kubectl replace` of the manifest, `helm upgrade --force`, a recreated
+//     configuration) is written again within moments. A configuration that
+//     does not exist yet is patched once it appears.
 //
 // Everything is checked again every ManagerOptions.CheckInterval, which is
 // also how soon a replica that becomes leader acts.

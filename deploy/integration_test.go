@@ -1,7 +1,10 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,12 +19,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/selmount/selmount/admission/certs"
 	"github.com/selmount/selmount/internal/testcluster"
 )
 
@@ -187,6 +193,7 @@ func TestIntegrationDeploy(t *testing.T) {
 		}
 	}
 	checkAccess(ctx, t, c.Client(), webhookAccess)
+	checkManagedCertificate(ctx, t, c, a, webhook)
 	checkTenantAccess(ctx, t, c)
 
 	// The namespace enforces the restricted Pod Security Standard; every
@@ -335,6 +342,41 @@ func TestIntegrationDeployHelmInstall(t *testing.T) {
 		t.Error(err)
 	}
 
+	// The webhook (on by default): a caBundle written after the install, as
+	// selmount's certificate manager does, survives a plain helm upgrade
+	// that changes the configurations.
+	bundle := []byte("-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n")
+	vwc, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := map[string]any{"webhooks": []map[string]any{}}
+	for _, w := range vwc.Webhooks {
+		patch["webhooks"] = append(patch["webhooks"].([]map[string]any), map[string]any{"name": w.Name, "clientConfig": map[string]any{"caBundle": bundle}})
+	}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, "selmount-webhook", types.StrategicMergePatchType, data, metav1.PatchOptions{FieldManager: "selmount"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, helm, "upgrade", "selmount", "deploy/helm/selmount", "-n", namespace, "--set", "webhook.timeoutSeconds=5", kc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	vwc, err = c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range vwc.Webhooks {
+		if !bytes.Equal(w.ClientConfig.CABundle, bundle) {
+			t.Errorf("after helm upgrade: webhook %s lost its caBundle", w.Name)
+		}
+		if w.TimeoutSeconds == nil || *w.TimeoutSeconds != 5 {
+			t.Errorf("after helm upgrade: webhook %s timeoutSeconds %v, want the upgraded 5", w.Name, w.TimeoutSeconds)
+		}
+	}
+
 	if out, err := run(t, helm, "uninstall", "selmount", "-n", namespace, "--wait", kc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -343,6 +385,9 @@ func TestIntegrationDeployHelmInstall(t *testing.T) {
 	}
 	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after helm uninstall: ClusterRole: %v, want NotFound", err)
+	}
+	if _, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: ValidatingWebhookConfiguration: %v, want NotFound", err)
 	}
 }
 
@@ -404,5 +449,94 @@ func checkTenantAccess(ctx context.Context, t *testing.T, c *testcluster.Cluster
 		if got.Status.Allowed != tc.want {
 			t.Errorf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want)
 		}
+	}
+}
+
+// checkManagedCertificate runs the certificate manager the way the
+// installed webhook Deployment configures it (its flags), as its service
+// account with the installed RBAC: the caBundle lands in both installed
+// configurations, and a server-side re-apply of the manifests keeps it.
+func checkManagedCertificate(ctx context.Context, t *testing.T, c *testcluster.Cluster, a *applier, r rendering) {
+	t.Helper()
+	var dep appsv1.Deployment
+	find(t, r.objs, "Deployment", "selmount-controller", &dep)
+	flags, err := parseArgs(dep.Spec.Template.Spec.Containers[0].Args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.RESTConfig()
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + namespace + ":" + saName}
+	m, err := certs.NewManager(kubernetes.NewForConfigOrDie(cfg), certs.ManagerOptions{
+		Namespace:          namespace,
+		SecretName:         flags["cert-secret-name"],
+		ServiceName:        flags["webhook-service-name"],
+		ValidatingWebhooks: []string{flags["validating-webhook-configuration"]},
+		MutatingWebhooks:   []string{flags["mutating-webhook-configuration"]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	stopped := false
+	stopManager := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("certificate manager: %v", err)
+			}
+		}
+	}
+	defer stopManager()
+
+	admin := c.Client()
+	bundlesSet := func() error {
+		want := m.CABundle()
+		if len(want) == 0 {
+			return errors.New("no CA bundle yet")
+		}
+		v, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mw, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var got [][]byte
+		for _, w := range v.Webhooks {
+			got = append(got, w.ClientConfig.CABundle)
+		}
+		for _, w := range mw.Webhooks {
+			got = append(got, w.ClientConfig.CABundle)
+		}
+		for i, b := range got {
+			if !bytes.Equal(b, want) {
+				return fmt.Errorf("webhook %d of %d: caBundle is not the managed CA", i+1, len(got))
+			}
+		}
+		return nil
+	}
+	testcluster.Eventually(t, "caBundle in the installed configurations", 30*time.Second, bundlesSet)
+	secret, err := admin.CoreV1().Secrets(namespace).Get(ctx, flags["cert-secret-name"], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secret.Type != corev1.SecretTypeTLS || len(secret.Data["ca.crt"]) == 0 {
+		t.Errorf("Secret %s: type %q, keys %d", secret.Name, secret.Type, len(secret.Data))
+	}
+
+	// Stop the manager, re-apply every object of the overlay: the caBundle
+	// the manifests do not set stays.
+	stopManager()
+	for _, o := range r.objs {
+		if err := a.apply(ctx, o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bundlesSet(); err != nil {
+		t.Errorf("after a server-side re-apply of the manifests: %v", err)
 	}
 }

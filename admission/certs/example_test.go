@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -31,8 +32,9 @@ func ExampleNewManager() {
 	ctx := context.Background()
 	go func() { _ = m.Run(ctx) }()
 	srv := &http.Server{
-		Addr:      ":9443",
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: m.GetCertificate},
+		Addr:              ":9443",
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: m.GetCertificate},
 	}
 	_ = srv.ListenAndServeTLS("", "") // m.Ready() backs /readyz
 }
@@ -46,8 +48,9 @@ func ExampleNewDirSource() {
 	}
 	go func() { _ = src.Run(context.Background()) }() // rereads renewed files
 	srv := &http.Server{
-		Addr:      ":9443",
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: src.GetCertificate},
+		Addr:              ":9443",
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: src.GetCertificate},
 	}
 	_ = srv.ListenAndServeTLS("", "")
 }

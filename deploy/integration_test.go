@@ -1,8 +1,12 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +19,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
+	"github.com/selmount/selmount/admission/certs"
 	"github.com/selmount/selmount/internal/testcluster"
 )
 
@@ -35,6 +41,41 @@ metadata:
 spec:
   group: monitoring.coreos.com
   names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+
+// certManagerCRDs stand in for cert-manager's Issuer and Certificate CRDs,
+// likewise without their schema: the dry run checks that the objects are
+// well-formed and namespaced, not what cert-manager would make of them.
+const certManagerCRDs = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: issuers.cert-manager.io
+spec:
+  group: cert-manager.io
+  names: {kind: Issuer, listKind: IssuerList, plural: issuers, singular: issuer}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: certificates.cert-manager.io
+spec:
+  group: cert-manager.io
+  names: {kind: Certificate, listKind: CertificateList, plural: certificates, singular: certificate}
   scope: Namespaced
   versions:
     - name: v1
@@ -103,12 +144,10 @@ func TestIntegrationDeploy(t *testing.T) {
 	// exists) and the namespace, for real; dry-run objects of a kind the
 	// apiserver does not serve yet, or in a namespace that does not exist,
 	// are refused.
-	sm := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(serviceMonitorCRD), &sm.Object); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.apply(ctx, sm, false); err != nil {
-		t.Fatal(err)
+	for _, crd := range parse(t, []byte(serviceMonitorCRD+"---"+certManagerCRDs)) {
+		if err := a.apply(ctx, crd, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, o := range rs[0].objs {
 		if o.GetKind() == "CustomResourceDefinition" || o.GetKind() == "Namespace" {
@@ -118,6 +157,8 @@ func TestIntegrationDeploy(t *testing.T) {
 		}
 	}
 	a.waitForKind(ctx, t, "monitoring.coreos.com", "v1", "ServiceMonitor")
+	a.waitForKind(ctx, t, "cert-manager.io", "v1", "Issuer")
+	a.waitForKind(ctx, t, "cert-manager.io", "v1", "Certificate")
 
 	// Act and assert: every object of every rendering passes a dry run.
 	for _, r := range rs {
@@ -136,7 +177,23 @@ func TestIntegrationDeploy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkAccess(ctx, t, c.Client())
+	checkAccess(ctx, t, c.Client(), controllerAccess)
+
+	// Then the webhook overlay on top: the same service account gains the
+	// webhook's rights, and no more.
+	var webhook rendering
+	for _, r := range rs {
+		if r.name == "kustomize webhook" {
+			webhook = r
+		}
+	}
+	for _, o := range webhook.objs {
+		if err := a.apply(ctx, o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAccess(ctx, t, c.Client(), webhookAccess)
+	checkManagedCertificate(ctx, t, c, a, webhook)
 	checkTenantAccess(ctx, t, c)
 
 	// The namespace enforces the restricted Pod Security Standard; every
@@ -162,38 +219,74 @@ func TestIntegrationDeploy(t *testing.T) {
 	}
 }
 
+// access is a question for the apiserver and the answer wanted.
+type access struct {
+	attr authorizationv1.ResourceAttributes
+	url  string
+	want bool
+}
+
+// controllerAccess is what the controller alone may and may not do.
+var controllerAccess = []access{
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "pods"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "persistentvolumes"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Group: "batch", Resource: "cronjobs", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "selmount.io", Resource: "selinuxreports", Subresource: "status", Namespace: "team-a"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "selmount.io", Resource: "clusterselinuxreports"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "selmount-controller", Namespace: namespace}, want: true},
+	// What it must not do.
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "pods", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "events", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}},
+	{url: "/metrics"},
+	// The webhook's rights are not the controller's.
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "selmount-webhook"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "namespaces", Name: "team-a"}},
+}
+
+// webhookAccess is what `selmount webhook` with a managed certificate may and
+// may not do, beyond the controller (whose answers stay the same, except
+// the three above).
+var webhookAccess = append(slices.Clone(controllerAccess[:len(controllerAccess)-3]), []access{
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "configmaps", Name: "selmount-mcs", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Name: "selmount-mcs", Namespace: namespace}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "selmount-webhook"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "watch", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "selmount-webhook"}, want: true},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "namespaces", Name: "team-a"}, want: true},
+	// Not other Secrets, ConfigMaps or webhook configurations, nor anywhere
+	// else, nor deletes.
+	{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Name: "other", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Resource: "secrets", Name: "selmount-webhook-cert", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Name: "other", Namespace: namespace}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "other"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "delete", Resource: "namespaces", Name: "team-a"}},
+	{attr: authorizationv1.ResourceAttributes{Verb: "patch", Resource: "namespaces", Name: "team-a"}},
+}...)
+
 // checkAccess asks the apiserver (SubjectAccessReview) what the
 // controller's service account may do.
-func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface) {
+func checkAccess(ctx context.Context, t *testing.T, client kubernetes.Interface, tests []access) {
 	t.Helper()
 	user := "system:serviceaccount:" + namespace + ":" + saName
 	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
-	tests := []struct {
-		attr authorizationv1.ResourceAttributes
-		url  string
-		want bool
-	}{
-		{attr: authorizationv1.ResourceAttributes{Verb: "watch", Resource: "pods"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "persistentvolumes"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Group: "batch", Resource: "cronjobs", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "patch", Group: "selmount.io", Resource: "selinuxreports", Subresource: "status", Namespace: "team-a"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "selmount.io", Resource: "clusterselinuxreports"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace}, want: true},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "selmount-controller", Namespace: namespace}, want: true},
-		// What it must not do.
-		{attr: authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: namespace}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Resource: "pods", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Resource: "events", Namespace: "team-a"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager", Namespace: namespace}},
-		{attr: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}},
-		{url: "/metrics"},
-	}
 	for _, tc := range tests {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: groups}}
 		what := tc.url
@@ -249,6 +342,41 @@ func TestIntegrationDeployHelmInstall(t *testing.T) {
 		t.Error(err)
 	}
 
+	// The webhook (on by default): a caBundle written after the install, as
+	// selmount's certificate manager does, survives a plain helm upgrade
+	// that changes the configurations.
+	bundle := []byte("-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n")
+	vwc, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := map[string]any{"webhooks": []map[string]any{}}
+	for _, w := range vwc.Webhooks {
+		patch["webhooks"] = append(patch["webhooks"].([]map[string]any), map[string]any{"name": w.Name, "clientConfig": map[string]any{"caBundle": bundle}})
+	}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, "selmount-webhook", types.StrategicMergePatchType, data, metav1.PatchOptions{FieldManager: "selmount"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, helm, "upgrade", "selmount", "deploy/helm/selmount", "-n", namespace, "--set", "webhook.timeoutSeconds=5", kc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	vwc, err = c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range vwc.Webhooks {
+		if !bytes.Equal(w.ClientConfig.CABundle, bundle) {
+			t.Errorf("after helm upgrade: webhook %s lost its caBundle", w.Name)
+		}
+		if w.TimeoutSeconds == nil || *w.TimeoutSeconds != 5 {
+			t.Errorf("after helm upgrade: webhook %s timeoutSeconds %v, want the upgraded 5", w.Name, w.TimeoutSeconds)
+		}
+	}
+
 	if out, err := run(t, helm, "uninstall", "selmount", "-n", namespace, "--wait", kc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -257,6 +385,9 @@ func TestIntegrationDeployHelmInstall(t *testing.T) {
 	}
 	if _, err := c.Client().RbacV1().ClusterRoles().Get(ctx, "selmount-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after helm uninstall: ClusterRole: %v, want NotFound", err)
+	}
+	if _, err := c.Client().AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after helm uninstall: ValidatingWebhookConfiguration: %v, want NotFound", err)
 	}
 }
 
@@ -318,5 +449,94 @@ func checkTenantAccess(ctx context.Context, t *testing.T, c *testcluster.Cluster
 		if got.Status.Allowed != tc.want {
 			t.Errorf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want)
 		}
+	}
+}
+
+// checkManagedCertificate runs the certificate manager the way the
+// installed webhook Deployment configures it (its flags), as its service
+// account with the installed RBAC: the caBundle lands in both installed
+// configurations, and a server-side re-apply of the manifests keeps it.
+func checkManagedCertificate(ctx context.Context, t *testing.T, c *testcluster.Cluster, a *applier, r rendering) {
+	t.Helper()
+	var dep appsv1.Deployment
+	find(t, r.objs, "Deployment", "selmount-controller", &dep)
+	flags, err := parseArgs(dep.Spec.Template.Spec.Containers[0].Args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.RESTConfig()
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + namespace + ":" + saName}
+	m, err := certs.NewManager(kubernetes.NewForConfigOrDie(cfg), certs.ManagerOptions{
+		Namespace:          namespace,
+		SecretName:         flags["cert-secret-name"],
+		ServiceName:        flags["webhook-service-name"],
+		ValidatingWebhooks: []string{flags["validating-webhook-configuration"]},
+		MutatingWebhooks:   []string{flags["mutating-webhook-configuration"]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	stopped := false
+	stopManager := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("certificate manager: %v", err)
+			}
+		}
+	}
+	defer stopManager()
+
+	admin := c.Client()
+	bundlesSet := func() error {
+		want := m.CABundle()
+		if len(want) == 0 {
+			return errors.New("no CA bundle yet")
+		}
+		v, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mw, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "selmount-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var got [][]byte
+		for _, w := range v.Webhooks {
+			got = append(got, w.ClientConfig.CABundle)
+		}
+		for _, w := range mw.Webhooks {
+			got = append(got, w.ClientConfig.CABundle)
+		}
+		for i, b := range got {
+			if !bytes.Equal(b, want) {
+				return fmt.Errorf("webhook %d of %d: caBundle is not the managed CA", i+1, len(got))
+			}
+		}
+		return nil
+	}
+	testcluster.Eventually(t, "caBundle in the installed configurations", 30*time.Second, bundlesSet)
+	secret, err := admin.CoreV1().Secrets(namespace).Get(ctx, flags["cert-secret-name"], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secret.Type != corev1.SecretTypeTLS || len(secret.Data["ca.crt"]) == 0 {
+		t.Errorf("Secret %s: type %q, keys %d", secret.Name, secret.Type, len(secret.Data))
+	}
+
+	// Stop the manager, re-apply every object of the overlay: the caBundle
+	// the manifests do not set stays.
+	stopManager()
+	for _, o := range r.objs {
+		if err := a.apply(ctx, o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bundlesSet(); err != nil {
+		t.Errorf("after a server-side re-apply of the manifests: %v", err)
 	}
 }

@@ -13,21 +13,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -42,8 +47,8 @@ const (
 	envRequireInteg = "SELMOUNT_REQUIRE_INTEGRATION"
 )
 
-// contractFlags are the flags of `selmount controller` a manifest may pass,
-// and whether each is a boolean.
+// contractFlags are the flags of `selmount controller` (and so of
+// `selmount webhook`) a manifest may pass, and whether each is a boolean.
 var contractFlags = map[string]bool{
 	"leader-elect":              true,
 	"leader-elect-namespace":    false,
@@ -56,6 +61,20 @@ var contractFlags = map[string]bool{
 	"metrics-namespace-label":   true,
 	"log-format":                false,
 	"v":                         false,
+}
+
+// webhookFlags are the flags only `selmount webhook` has, and whether each is
+// a boolean (agreed with internal/cli/webhook.go).
+var webhookFlags = map[string]bool{
+	"webhook-bind-address":             false,
+	"cert-dir":                         false,
+	"cert-secret-name":                 false,
+	"webhook-service-name":             false,
+	"validating-webhook-configuration": false,
+	"mutating-webhook-configuration":   false,
+	"webhook-namespace":                false,
+	"deny":                             true,
+	"allocate-levels":                  true,
 }
 
 // repoRoot is the module root: go test runs in deploy/.
@@ -152,6 +171,10 @@ type rendering struct {
 	// namespace says whether the rendering creates the namespace itself
 	// (helm install --create-namespace does it for the chart).
 	namespace bool
+	// webhook says whether it runs `selmount webhook` with its webhook
+	// configurations; certManager whether cert-manager gives the
+	// certificate.
+	webhook, certManager bool
 }
 
 func renderKustomize(t testing.TB, dir string) []*unstructured.Unstructured {
@@ -185,10 +208,16 @@ func helmTemplate(t testing.TB, set ...string) ([]byte, error) {
 func renderings(t testing.TB) []rendering {
 	t.Helper()
 	return []rendering{
+		// The first is the controller alone: TestIntegrationDeploy and
+		// TestIntegrationDeployImage install it.
 		{name: "kustomize base", objs: renderKustomize(t, "deploy/kustomize/base"), namespace: true},
 		{name: "kustomize servicemonitor", objs: renderKustomize(t, "deploy/kustomize/servicemonitor"), namespace: true, serviceMonitor: true},
-		{name: "helm defaults", objs: renderHelm(t)},
-		{name: "helm serviceMonitor.enabled", objs: renderHelm(t, "serviceMonitor.enabled=true"), serviceMonitor: true},
+		{name: "kustomize webhook", objs: renderKustomize(t, "deploy/kustomize/webhook"), namespace: true, webhook: true},
+		{name: "kustomize webhook-cert-manager", objs: renderKustomize(t, "deploy/kustomize/webhook-cert-manager"), namespace: true, webhook: true, certManager: true},
+		{name: "helm defaults", objs: renderHelm(t), webhook: true},
+		{name: "helm webhook.enabled=false", objs: renderHelm(t, "webhook.enabled=false")},
+		{name: "helm serviceMonitor.enabled", objs: renderHelm(t, "serviceMonitor.enabled=true"), serviceMonitor: true, webhook: true},
+		{name: "helm certManager.enabled", objs: renderHelm(t, "certManager.enabled=true"), webhook: true, certManager: true},
 	}
 }
 
@@ -196,10 +225,13 @@ func TestRenderings(t *testing.T) {
 	for _, r := range renderings(t) {
 		t.Run(r.name, func(t *testing.T) {
 			checkObjects(t, r)
-			checkRBAC(t, r.objs)
-			dep := checkDeployment(t, r.objs)
+			checkRBAC(t, r)
+			dep := checkDeployment(t, r)
 			checkService(t, r, dep)
 			checkPDB(t, r.objs, dep)
+			if r.webhook {
+				checkWebhook(t, r, dep)
+			}
 		})
 	}
 }
@@ -219,8 +251,39 @@ var wantKinds = []string{
 	"ServiceAccount/selmount-controller",
 }
 
+// webhookKinds are the objects the webhook adds; certManagerKinds those
+// cert-manager mode adds.
+var (
+	webhookKinds = []string{
+		"ClusterRole/selmount-webhook",
+		"ClusterRoleBinding/selmount-webhook",
+		"MutatingWebhookConfiguration/selmount-webhook",
+		"Role/selmount-webhook",
+		"RoleBinding/selmount-webhook",
+		"Service/selmount-webhook",
+		"ValidatingWebhookConfiguration/selmount-webhook",
+	}
+	certManagerKinds = []string{
+		"Certificate/selmount-webhook",
+		"Issuer/selmount-webhook-selfsigned",
+	}
+)
+
+func (r rendering) wantKinds() []string {
+	want := slices.Clone(wantKinds)
+	if r.webhook {
+		want = append(want, webhookKinds...)
+	}
+	if r.certManager {
+		want = append(want, certManagerKinds...)
+	}
+	sort.Strings(want)
+	return want
+}
+
 var clusterScoped = map[string]bool{
 	"Namespace": true, "ClusterRole": true, "ClusterRoleBinding": true, "CustomResourceDefinition": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
 }
 
 func checkObjects(t *testing.T, r rendering) {
@@ -259,8 +322,8 @@ func checkObjects(t *testing.T, r rendering) {
 		got = append(got, key)
 	}
 	sort.Strings(got)
-	if !slices.Equal(got, wantKinds) {
-		t.Errorf("objects:\n got %q\nwant %q", got, wantKinds)
+	if want := r.wantKinds(); !slices.Equal(got, want) {
+		t.Errorf("objects:\n got %q\nwant %q", got, want)
 	}
 	if r.serviceMonitor {
 		checkServiceMonitor(t, r.objs)
@@ -363,8 +426,42 @@ var (
 	wantViewerGrants        = sorted(expand(map[string][]string{"selmount.io": {"selinuxreports"}}, "get", "list", "watch"))
 )
 
-func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
+// The webhook's additions: the certificate Secret and the caBundle of its own
+// configurations when it manages its certificate (not with cert-manager),
+// and the level allocator's namespace updates and ledger ConfigMap.
+var (
+	wantWebhookClusterGrants = []string{
+		"/namespaces update",
+		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook get",
+		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook list",
+		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook patch",
+		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook watch",
+		"admissionregistration.k8s.io/validatingwebhookconfigurations/selmount-webhook get",
+		"admissionregistration.k8s.io/validatingwebhookconfigurations/selmount-webhook list",
+		"admissionregistration.k8s.io/validatingwebhookconfigurations/selmount-webhook patch",
+		"admissionregistration.k8s.io/validatingwebhookconfigurations/selmount-webhook watch",
+	}
+	wantWebhookGrants = []string{
+		"/configmaps create",
+		"/configmaps/selmount-mcs get",
+		"/configmaps/selmount-mcs update",
+		"/secrets create",
+		"/secrets/selmount-webhook-cert get",
+		"/secrets/selmount-webhook-cert list",
+		"/secrets/selmount-webhook-cert update",
+		"/secrets/selmount-webhook-cert watch",
+	}
+	wantCertManagerClusterGrants = []string{"/namespaces update"}
+	wantCertManagerGrants        = []string{
+		"/configmaps create",
+		"/configmaps/selmount-mcs get",
+		"/configmaps/selmount-mcs update",
+	}
+)
+
+func checkRBAC(t *testing.T, r rendering) {
 	t.Helper()
+	objs := r.objs
 	for _, o := range slices.Concat(ofKind(objs, "ClusterRole"), ofKind(objs, "Role")) {
 		var role rbacv1.ClusterRole // Role has the same rules field
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role); err != nil {
@@ -374,7 +471,10 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 			t.Errorf("%s/%s: has an aggregationRule: it would collect other roles' rules", o.GetKind(), o.GetName())
 		}
 		for _, g := range grants(role.Rules) {
-			if strings.Contains(g, "*") || strings.Contains(g, "secrets") {
+			// Secrets and ConfigMaps only in the webhook's Role, in its own
+			// namespace.
+			webhookRole := o.GetKind() == "Role" && o.GetName() == "selmount-webhook" && o.GetNamespace() == namespace
+			if strings.Contains(g, "*") || (!webhookRole && (strings.Contains(g, "secrets") || strings.Contains(g, "configmaps"))) {
 				t.Errorf("%s/%s grants %q", o.GetKind(), o.GetName(), g)
 			}
 		}
@@ -391,6 +491,14 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	checkRole("Role", "selmount-leader-election", wantLeaderGrants)
 	checkRole("ClusterRole", "selmount-metrics-reader", wantMetricsReaderGrants)
 	checkRole("ClusterRole", "selmount-selinuxreport-viewer", wantViewerGrants)
+	switch {
+	case r.certManager:
+		checkRole("ClusterRole", "selmount-webhook", wantCertManagerClusterGrants)
+		checkRole("Role", "selmount-webhook", wantCertManagerGrants)
+	case r.webhook:
+		checkRole("ClusterRole", "selmount-webhook", wantWebhookClusterGrants)
+		checkRole("Role", "selmount-webhook", wantWebhookGrants)
+	}
 
 	var viewer rbacv1.ClusterRole
 	find(t, objs, "ClusterRole", "selmount-selinuxreport-viewer", &viewer)
@@ -409,31 +517,48 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	if !slices.Equal(crb.Subjects, wantSubjects) {
 		t.Errorf("ClusterRoleBinding/selmount-controller: subjects %+v, want %+v", crb.Subjects, wantSubjects)
 	}
-	var rb rbacv1.RoleBinding
-	find(t, objs, "RoleBinding", "selmount-leader-election", &rb)
-	if rb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "selmount-leader-election"}) {
-		t.Errorf("RoleBinding/selmount-leader-election: roleRef %+v", rb.RoleRef)
+	bindings := []string{"selmount-leader-election"}
+	if r.webhook {
+		bindings = append(bindings, "selmount-webhook")
+		var crb rbacv1.ClusterRoleBinding
+		find(t, objs, "ClusterRoleBinding", "selmount-webhook", &crb)
+		if crb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "selmount-webhook"}) {
+			t.Errorf("ClusterRoleBinding/selmount-webhook: roleRef %+v", crb.RoleRef)
+		}
+		if !slices.Equal(crb.Subjects, wantSubjects) {
+			t.Errorf("ClusterRoleBinding/selmount-webhook: subjects %+v, want %+v", crb.Subjects, wantSubjects)
+		}
 	}
-	if !slices.Equal(rb.Subjects, wantSubjects) {
-		t.Errorf("RoleBinding/selmount-leader-election: subjects %+v, want %+v", rb.Subjects, wantSubjects)
+	for _, name := range bindings {
+		var rb rbacv1.RoleBinding
+		find(t, objs, "RoleBinding", name, &rb)
+		if rb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name}) {
+			t.Errorf("RoleBinding/%s: roleRef %+v", name, rb.RoleRef)
+		}
+		if !slices.Equal(rb.Subjects, wantSubjects) {
+			t.Errorf("RoleBinding/%s: subjects %+v, want %+v", name, rb.Subjects, wantSubjects)
+		}
 	}
 }
 
 // parseArgs checks args against the contract and returns the flags' values
 // ("true" for a bare boolean flag).
 func parseArgs(args []string) (map[string]string, error) {
-	if len(args) == 0 || args[0] != "controller" {
-		return nil, fmt.Errorf("args %q: want the controller subcommand first", args)
+	if len(args) == 0 || (args[0] != "controller" && args[0] != "webhook") {
+		return nil, fmt.Errorf("args %q: want the controller or webhook subcommand first", args)
 	}
 	flags := map[string]string{}
 	for _, a := range args[1:] {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		isBool, ok := contractFlags[name]
+		if wb, isWebhook := webhookFlags[name]; isWebhook && args[0] == "webhook" {
+			isBool, ok = wb, true
+		}
 		switch {
 		case !strings.HasPrefix(a, "-"):
 			return nil, fmt.Errorf("arg %q: not a flag", a)
 		case !ok:
-			return nil, fmt.Errorf("arg %q: not a flag of selmount controller", a)
+			return nil, fmt.Errorf("arg %q: not a flag of selmount %s", a, args[0])
 		case !hasValue && !isBool:
 			return nil, fmt.Errorf("arg %q: needs =value (a separate value argument is not used here)", a)
 		case isBool && hasValue && value != "true" && value != "false":
@@ -474,10 +599,10 @@ func containerPort(c corev1.Container, p intstr.IntOrString) int32 {
 	return -1
 }
 
-func checkDeployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
+func checkDeployment(t *testing.T, r rendering) *appsv1.Deployment {
 	t.Helper()
 	dep := &appsv1.Deployment{}
-	find(t, objs, "Deployment", "selmount-controller", dep)
+	find(t, r.objs, "Deployment", "selmount-controller", dep)
 	spec := dep.Spec.Template.Spec
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 2 {
 		t.Errorf("replicas %v, want 2", dep.Spec.Replicas)
@@ -498,6 +623,9 @@ func checkDeployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.De
 	flags, err := parseArgs(c.Args)
 	if err != nil {
 		t.Fatalf("container %s: %v", c.Name, err)
+	}
+	if want := map[bool]string{false: "controller", true: "webhook"}[r.webhook]; c.Args[0] != want {
+		t.Errorf("args %q: want the %s subcommand", c.Args, want)
 	}
 	if flags["leader-elect"] != "true" {
 		t.Errorf("args %q: no --leader-elect with two replicas", c.Args)
@@ -669,14 +797,18 @@ func selects(selector, labels map[string]string) bool {
 // same subjects and run the controller with the same arguments, image
 // aside.
 func TestChartMatchesKustomize(t *testing.T) {
-	for _, pair := range [][2]string{{"deploy/kustomize/base", ""}, {"deploy/kustomize/servicemonitor", "serviceMonitor.enabled=true"}} {
-		t.Run(pair[0], func(t *testing.T) {
-			k := renderKustomize(t, pair[0])
-			var set []string
-			if pair[1] != "" {
-				set = append(set, pair[1])
-			}
-			h := renderHelm(t, set...)
+	for _, pair := range []struct {
+		dir string
+		set []string
+	}{
+		{"deploy/kustomize/base", []string{"webhook.enabled=false"}},
+		{"deploy/kustomize/servicemonitor", []string{"webhook.enabled=false", "serviceMonitor.enabled=true"}},
+		{"deploy/kustomize/webhook", nil},
+		{"deploy/kustomize/webhook-cert-manager", []string{"certManager.enabled=true"}},
+	} {
+		t.Run(pair.dir, func(t *testing.T) {
+			k := renderKustomize(t, pair.dir)
+			h := renderHelm(t, pair.set...)
 			if got, want := rbacSummary(t, h), rbacSummary(t, k); !slices.Equal(got, want) {
 				t.Errorf("RBAC differs:\nhelm:\n%s\nkustomize:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
@@ -695,21 +827,36 @@ func TestChartMatchesKustomize(t *testing.T) {
 			if !bytes.Equal(hj, kj) {
 				t.Errorf("pod specs differ:\nhelm:\n%s\nkustomize:\n%s", hj, kj)
 			}
-			hs, ks := ofKind(h, "ServiceMonitor"), ofKind(k, "ServiceMonitor")
-			if len(hs) != len(ks) {
-				t.Fatalf("ServiceMonitors: helm %d, kustomize %d", len(hs), len(ks))
-			}
-			for i := range hs {
-				hspec, _, _ := unstructured.NestedMap(hs[i].Object, "spec")
-				kspec, _, _ := unstructured.NestedMap(ks[i].Object, "spec")
-				hj, _ := yaml.Marshal(hspec)
-				kj, _ := yaml.Marshal(kspec)
-				if !bytes.Equal(hj, kj) {
-					t.Errorf("ServiceMonitor specs differ:\nhelm:\n%s\nkustomize:\n%s", hj, kj)
+			// The other objects' contents, labels aside.
+			for _, kind := range []string{"ServiceMonitor", "Service", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Certificate", "Issuer"} {
+				hs, ks := ofKind(h, kind), ofKind(k, kind)
+				if len(hs) != len(ks) {
+					t.Errorf("%s: helm %d, kustomize %d", kind, len(hs), len(ks))
+					continue
+				}
+				sortByName(hs)
+				sortByName(ks)
+				for i := range hs {
+					hj, kj := contents(hs[i]), contents(ks[i])
+					if !bytes.Equal(hj, kj) {
+						t.Errorf("%s %s differs:\nhelm:\n%s\nkustomize:\n%s", kind, hs[i].GetName(), hj, kj)
+					}
 				}
 			}
 		})
 	}
+}
+
+func sortByName(objs []*unstructured.Unstructured) {
+	slices.SortFunc(objs, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+}
+
+// contents is an object as YAML without its labels (the chart adds Helm's).
+func contents(o *unstructured.Unstructured) []byte {
+	c := o.DeepCopy()
+	c.SetLabels(nil)
+	j, _ := yaml.Marshal(c.Object)
+	return j
 }
 
 // rbacSummary lists every role's grants and every binding, one line each.
@@ -753,18 +900,28 @@ func TestChartValues(t *testing.T) {
 	tests := []struct {
 		name     string
 		set      []string
-		wantArgs []string // in this order, after "controller"
+		wantArgs []string // in this order
 		wantErr  string
 	}{
-		{name: "defaults", wantArgs: []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}},
-		{name: "no leader election", set: []string{"leaderElection.enabled=false", "replicas=1"},
-			wantArgs: []string{"--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}},
-		{name: "everything", set: []string{"metrics.secure=false", "metrics.certSecretName=certs", "metrics.namespaceLabel=true", "workers=4", "targetVersion=1.37", "logFormat=text", "verbosity=3", "probes.port=9000", "metrics.port=9443"},
-			wantArgs: []string{"--leader-elect", "--metrics-bind-address=:9443", "--metrics-secure=false", "--metrics-cert-dir=/etc/selmount/metrics-certs", "--metrics-namespace-label", "--health-probe-bind-address=:9000", "--workers=4", "--target-version=1.37", "--log-format=text", "-v=3"}},
+		{name: "defaults", wantArgs: slices.Concat([]string{"webhook", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}, managedCertArgs)},
+		{name: "controller only", set: []string{"webhook.enabled=false"}, wantArgs: []string{"controller", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}},
+		{name: "no leader election", set: []string{"webhook.enabled=false", "leaderElection.enabled=false", "replicas=1"},
+			wantArgs: []string{"controller", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json"}},
+		{name: "everything", set: []string{"webhook.enabled=false", "metrics.secure=false", "metrics.certSecretName=certs", "metrics.namespaceLabel=true", "workers=4", "targetVersion=1.37", "logFormat=text", "verbosity=3", "probes.port=9000", "metrics.port=9443"},
+			wantArgs: []string{"controller", "--leader-elect", "--metrics-bind-address=:9443", "--metrics-secure=false", "--metrics-cert-dir=/etc/selmount/metrics-certs", "--metrics-namespace-label", "--health-probe-bind-address=:9000", "--workers=4", "--target-version=1.37", "--log-format=text", "-v=3"}},
+		{name: "webhook everything", set: []string{"webhook.port=10443", "webhook.deny=true", "webhook.allocateLevels=false", "webhook.timeoutSeconds=5"},
+			wantArgs: []string{"webhook", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json", "--webhook-bind-address=:10443",
+				"--cert-secret-name=selmount-webhook-cert", "--webhook-service-name=selmount-webhook", "--validating-webhook-configuration=selmount-webhook", "--mutating-webhook-configuration=selmount-webhook",
+				"--deny", "--allocate-levels=false"}},
+		{name: "cert-manager", set: []string{"certManager.enabled=true"},
+			wantArgs: []string{"webhook", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json", "--webhook-bind-address=:9443", "--cert-dir=/etc/selmount/webhook-certs"}},
 		// values.schema.json refuses these before any template runs.
 		{name: "bad log format", set: []string{"logFormat=xml"}, wantErr: `at '/logFormat': value must be one of 'text', 'json'`},
 		{name: "misspelt value", set: []string{"metrics.scure=false"}, wantErr: `at '/metrics': additional properties 'scure' not allowed`},
 		{name: "wrong type", set: []string{"replicas=two"}, wantErr: `at '/replicas': got string, want integer`},
+		{name: "bad timeout", set: []string{"webhook.timeoutSeconds=60"}, wantErr: `at '/webhook/timeoutSeconds': maximum: got 60, want 30`},
+		{name: "issuerRef without name", set: []string{"certManager.enabled=true", "certManager.issuerRef.kind=ClusterIssuer"}, wantErr: `certManager.issuerRef: needs a name`},
+		{name: "port clash", set: []string{"webhook.port=8443"}, wantErr: `webhook.port 8443: already the metrics or probe port`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -782,7 +939,7 @@ func TestChartValues(t *testing.T) {
 			var dep appsv1.Deployment
 			find(t, objs, "Deployment", "selmount-controller", &dep)
 			c := dep.Spec.Template.Spec.Containers[0]
-			if want := append([]string{"controller"}, tc.wantArgs...); !slices.Equal(c.Args, want) {
+			if want := tc.wantArgs; !slices.Equal(c.Args, want) {
 				t.Errorf("args %q\nwant %q", c.Args, want)
 			}
 			if _, err := parseArgs(c.Args); err != nil {
@@ -798,8 +955,30 @@ func TestChartValues(t *testing.T) {
 	}
 }
 
+// managedCertArgs are the default webhook flags: the certificate managed by
+// selmount.
+var managedCertArgs = []string{"--webhook-bind-address=:9443", "--cert-secret-name=selmount-webhook-cert",
+	"--webhook-service-name=selmount-webhook", "--validating-webhook-configuration=selmount-webhook", "--mutating-webhook-configuration=selmount-webhook"}
+
+// TestChartIssuerRef: with an issuerRef the chart makes no Issuer and the
+// Certificate uses the one given.
+func TestChartIssuerRef(t *testing.T) {
+	objs := renderHelm(t, "certManager.enabled=true", "certManager.issuerRef.name=corp-ca", "certManager.issuerRef.kind=ClusterIssuer")
+	if is := ofKind(objs, "Issuer"); len(is) != 0 {
+		t.Errorf("%d Issuers, want none with an issuerRef", len(is))
+	}
+	certs := ofKind(objs, "Certificate")
+	if len(certs) != 1 {
+		t.Fatalf("%d Certificates, want 1", len(certs))
+	}
+	ref, _, _ := unstructured.NestedStringMap(certs[0].Object, "spec", "issuerRef")
+	if want := map[string]string{"name": "corp-ca", "kind": "ClusterIssuer"}; !maps.Equal(ref, want) {
+		t.Errorf("issuerRef %v, want %v", ref, want)
+	}
+}
+
 func TestHelmLint(t *testing.T) {
-	for _, set := range [][]string{nil, {"serviceMonitor.enabled=true"}} {
+	for _, set := range [][]string{nil, {"serviceMonitor.enabled=true"}, {"webhook.enabled=false"}, {"certManager.enabled=true"}} {
 		args := []string{"lint", "--strict", "deploy/helm/selmount"}
 		for _, s := range set {
 			args = append(args, "--set", s)
@@ -871,8 +1050,11 @@ func TestParseArgs(t *testing.T) {
 		wantErr string
 	}{
 		{args: []string{"controller", "--leader-elect", "--workers=3", "-v=2"}},
-		{args: []string{"check"}, wantErr: "want the controller subcommand first"},
+		{args: []string{"check"}, wantErr: "want the controller or webhook subcommand first"},
 		{args: []string{"controller", "--leader-elect-lease=x"}, wantErr: "not a flag of selmount controller"},
+		{args: []string{"controller", "--cert-dir=/x"}, wantErr: "not a flag of selmount controller"},
+		{args: []string{"webhook", "--cert-dir=/x", "--deny", "--leader-elect"}},
+		{args: []string{"webhook", "--deny=maybe"}, wantErr: "boolean flag with value"},
 		{args: []string{"controller", "--workers"}, wantErr: "needs =value"},
 		{args: []string{"controller", "--leader-elect=yes"}, wantErr: "boolean flag with value"},
 		{args: []string{"controller", "--workers=1", "--workers=2"}, wantErr: "flag given twice"},
@@ -883,5 +1065,221 @@ func TestParseArgs(t *testing.T) {
 		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("parseArgs(%q) = %v, want error %q", tc.args, err, tc.wantErr)
 		}
+	}
+}
+
+// checkWebhook checks what the webhook adds: its flags, port, Service,
+// certificate wiring and the two webhook configurations.
+func checkWebhook(t *testing.T, r rendering, dep *appsv1.Deployment) {
+	t.Helper()
+	c := dep.Spec.Template.Spec.Containers[0]
+	flags, _ := parseArgs(c.Args)
+	webhookPort := int32(9443)
+	if a, ok := flags["webhook-bind-address"]; ok {
+		webhookPort = port(t, "webhook-bind-address", a)
+	}
+	if got := containerPort(c, intstr.FromString("webhook")); got != webhookPort {
+		t.Errorf("container port \"webhook\" is %d, want the --webhook-bind-address port %d", got, webhookPort)
+	}
+
+	// The certificate: managed by selmount, or from cert-manager's Secret.
+	const certDir = "/etc/selmount/webhook-certs"
+	managed := map[string]string{
+		"cert-secret-name":                 "selmount-webhook-cert",
+		"webhook-service-name":             "selmount-webhook",
+		"validating-webhook-configuration": "selmount-webhook",
+		"mutating-webhook-configuration":   "selmount-webhook",
+	}
+	if r.certManager {
+		if flags["cert-dir"] != certDir {
+			t.Errorf("args %q: want --cert-dir=%s", c.Args, certDir)
+		}
+		for f := range managed {
+			if _, ok := flags[f]; ok {
+				t.Errorf("args %q: --%s with cert-manager", c.Args, f)
+			}
+		}
+		if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "webhook-certs" && m.MountPath == certDir && m.ReadOnly
+		}) {
+			t.Errorf("no read-only mount of webhook-certs at %s", certDir)
+		}
+		if !slices.ContainsFunc(dep.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool {
+			return v.Name == "webhook-certs" && v.Secret != nil && v.Secret.SecretName == "selmount-webhook-cert"
+		}) {
+			t.Error("no volume webhook-certs from the Secret selmount-webhook-cert")
+		}
+		checkCertificate(t, r.objs)
+	} else {
+		if _, ok := flags["cert-dir"]; ok {
+			t.Errorf("args %q: --cert-dir without cert-manager", c.Args)
+		}
+		for f, v := range managed {
+			if flags[f] != v {
+				t.Errorf("args %q: want --%s=%s", c.Args, f, v)
+			}
+		}
+	}
+
+	var svc corev1.Service
+	find(t, r.objs, "Service", "selmount-webhook", &svc)
+	if !selects(svc.Spec.Selector, dep.Spec.Template.Labels) {
+		t.Errorf("Service selmount-webhook selector %v does not select the pods %v", svc.Spec.Selector, dep.Spec.Template.Labels)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 || containerPort(c, svc.Spec.Ports[0].TargetPort) != webhookPort {
+		t.Errorf("Service selmount-webhook ports %+v: want 443 to the webhook port %d", svc.Spec.Ports, webhookPort)
+	}
+	if svc.Labels["app.kubernetes.io/component"] != "webhook" {
+		t.Errorf("Service selmount-webhook labels %v: want component webhook (a ServiceMonitor selects component controller)", svc.Labels)
+	}
+
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	find(t, r.objs, "ValidatingWebhookConfiguration", "selmount-webhook", &vwc)
+	var mwc admissionregistrationv1.MutatingWebhookConfiguration
+	find(t, r.objs, "MutatingWebhookConfiguration", "selmount-webhook", &mwc)
+	for _, m := range []metav1.ObjectMeta{vwc.ObjectMeta, mwc.ObjectMeta} {
+		got, want := m.Annotations["cert-manager.io/inject-ca-from"], ""
+		if r.certManager {
+			want = namespace + "/selmount-webhook"
+		}
+		if got != want {
+			t.Errorf("%s: cert-manager.io/inject-ca-from %q, want %q", m.Name, got, want)
+		}
+	}
+
+	// Validating: Pods and the six workload kinds, CREATE and UPDATE.
+	var covered []string
+	for _, w := range vwc.Webhooks {
+		checkClientConfig(t, w.Name, w.ClientConfig, "/validate")
+		checkCommon(t, w.Name, w.FailurePolicy, w.TimeoutSeconds, w.AdmissionReviewVersions)
+		if w.SideEffects == nil || *w.SideEffects != admissionregistrationv1.SideEffectClassNone {
+			t.Errorf("%s: sideEffects %v, want None", w.Name, w.SideEffects)
+		}
+		checkExcludes(t, w.Name, w.NamespaceSelector, nil)
+		if len(w.MatchConditions) != 1 || !strings.Contains(w.MatchConditions[0].Expression, "persistentVolumeClaim") ||
+			!strings.Contains(w.MatchConditions[0].Expression, "ephemeral") {
+			t.Errorf("%s: matchConditions %+v: want one that skips objects without claims or ephemeral volumes", w.Name, w.MatchConditions)
+		}
+		for _, rule := range w.Rules {
+			if !slices.Equal(rule.Operations, []admissionregistrationv1.OperationType{"CREATE", "UPDATE"}) {
+				t.Errorf("%s: operations %v, want CREATE, UPDATE", w.Name, rule.Operations)
+			}
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					covered = append(covered, g+"/"+res)
+				}
+			}
+		}
+	}
+	sort.Strings(covered)
+	wantCovered := []string{"/pods", "apps/daemonsets", "apps/deployments", "apps/replicasets", "apps/statefulsets", "batch/cronjobs", "batch/jobs"}
+	if !slices.Equal(covered, wantCovered) {
+		t.Errorf("validating webhooks cover %q, want %q", covered, wantCovered)
+	}
+	if !slices.ContainsFunc(vwc.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool {
+		return slices.ContainsFunc(w.Rules, func(r admissionregistrationv1.RuleWithOperations) bool {
+			return slices.Contains(r.Resources, "statefulsets")
+		}) &&
+			strings.Contains(w.MatchConditions[0].Expression, "volumeClaimTemplates")
+	}) {
+		t.Error("the StatefulSet webhook's matchCondition ignores volumeClaimTemplates")
+	}
+
+	// Mutating: Pods on CREATE, only in opted-in namespaces.
+	if len(mwc.Webhooks) != 1 {
+		t.Fatalf("%d mutating webhooks, want 1", len(mwc.Webhooks))
+	}
+	w := mwc.Webhooks[0]
+	checkClientConfig(t, w.Name, w.ClientConfig, "/mutate")
+	checkCommon(t, w.Name, w.FailurePolicy, w.TimeoutSeconds, w.AdmissionReviewVersions)
+	if w.SideEffects == nil || *w.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun {
+		t.Errorf("%s: sideEffects %v, want NoneOnDryRun", w.Name, w.SideEffects)
+	}
+	if w.ReinvocationPolicy == nil || *w.ReinvocationPolicy != admissionregistrationv1.NeverReinvocationPolicy {
+		t.Errorf("%s: reinvocationPolicy %v, want Never", w.Name, w.ReinvocationPolicy)
+	}
+	if len(w.Rules) != 1 || !slices.Equal(w.Rules[0].Operations, []admissionregistrationv1.OperationType{"CREATE"}) ||
+		!slices.Equal(w.Rules[0].Resources, []string{"pods"}) || !slices.Equal(w.Rules[0].APIGroups, []string{""}) {
+		t.Errorf("%s: rules %+v, want pods CREATE", w.Name, w.Rules)
+	}
+	checkExcludes(t, w.Name, w.NamespaceSelector, map[string]string{"selmount.io/selinux-defaults": "enabled"})
+	sel, err := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.Matches(labels.Set{"kubernetes.io/metadata.name": "team-a"}) {
+		t.Errorf("%s: namespaceSelector %s selects a namespace that did not opt in", w.Name, sel)
+	}
+}
+
+func checkClientConfig(t *testing.T, name string, cc admissionregistrationv1.WebhookClientConfig, path string) {
+	t.Helper()
+	want := admissionregistrationv1.ServiceReference{Namespace: namespace, Name: "selmount-webhook", Path: &path, Port: ptr[int32](443)}
+	if cc.URL != nil || cc.Service == nil || !reflect.DeepEqual(*cc.Service, want) {
+		t.Errorf("%s: clientConfig %+v, want the Service selmount-webhook:443%s", name, cc, path)
+	}
+	if len(cc.CABundle) != 0 {
+		t.Errorf("%s: a caBundle in the manifest (selmount or cert-manager writes it)", name)
+	}
+}
+
+func checkCommon(t *testing.T, name string, fp *admissionregistrationv1.FailurePolicyType, timeout *int32, versions []string) {
+	t.Helper()
+	if fp == nil || *fp != admissionregistrationv1.Ignore {
+		t.Errorf("%s: failurePolicy %v, want Ignore (fail open)", name, fp)
+	}
+	if timeout == nil || *timeout != 3 {
+		t.Errorf("%s: timeoutSeconds %v, want 3", name, timeout)
+	}
+	if !slices.Equal(versions, []string{"v1"}) {
+		t.Errorf("%s: admissionReviewVersions %v, want [v1]", name, versions)
+	}
+}
+
+// checkExcludes: the selector never selects kube-system or selmount's own
+// namespace, and selects another namespace carrying required.
+func checkExcludes(t *testing.T, name string, ls *metav1.LabelSelector, required map[string]string) {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil || ls == nil {
+		t.Errorf("%s: namespaceSelector %v: %v", name, ls, err)
+		return
+	}
+	for _, ns := range []string{"kube-system", namespace} {
+		l := labels.Set{"kubernetes.io/metadata.name": ns}
+		maps.Copy(l, required)
+		if sel.Matches(l) {
+			t.Errorf("%s: namespaceSelector %s selects %s", name, sel, ns)
+		}
+	}
+	l := labels.Set{"kubernetes.io/metadata.name": "team-a"}
+	maps.Copy(l, required)
+	if !sel.Matches(l) {
+		t.Errorf("%s: namespaceSelector %s does not select namespace team-a with labels %v", name, sel, required)
+	}
+}
+
+// checkCertificate: the Certificate names the webhook Service, writes the
+// Secret the pods mount and is issued by an Issuer of the rendering.
+func checkCertificate(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	var cert *unstructured.Unstructured
+	for _, o := range ofKind(objs, "Certificate") {
+		cert = o
+	}
+	if cert == nil || cert.GetAPIVersion() != "cert-manager.io/v1" || cert.GetName() != "selmount-webhook" {
+		t.Fatalf("no cert-manager.io/v1 Certificate selmount-webhook")
+	}
+	secret, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+	if secret != "selmount-webhook-cert" {
+		t.Errorf("Certificate secretName %q, want selmount-webhook-cert", secret)
+	}
+	names, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+	if !slices.Contains(names, "selmount-webhook."+namespace+".svc") {
+		t.Errorf("Certificate dnsNames %q lack selmount-webhook.%s.svc (the name the API server calls)", names, namespace)
+	}
+	issuer, _, _ := unstructured.NestedStringMap(cert.Object, "spec", "issuerRef")
+	if issuer["kind"] != "Issuer" || !slices.ContainsFunc(ofKind(objs, "Issuer"), func(o *unstructured.Unstructured) bool { return o.GetName() == issuer["name"] }) {
+		t.Errorf("Certificate issuerRef %v: not an Issuer of the rendering", issuer)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"slices"
 	"time"
 )
@@ -65,7 +66,8 @@ func newCA(now time.Time, validity time.Duration) (keyPair, error) {
 }
 
 // newServing creates a serving certificate for dnsNames signed by ca, valid
-// for validity from now but never past the CA's own expiry.
+// for validity from now but never past the CA's own expiry. Names that are
+// IP addresses become IP SANs.
 func newServing(ca keyPair, now time.Time, validity time.Duration, dnsNames []string) (keyPair, error) {
 	if len(dnsNames) == 0 {
 		return keyPair{}, errors.New("no DNS names for the serving certificate")
@@ -78,10 +80,20 @@ func newServing(ca keyPair, now time.Time, validity time.Duration, dnsNames []st
 	if notAfter.After(ca.cert.NotAfter) {
 		notAfter = ca.cert.NotAfter
 	}
+	var dns []string
+	var ips []net.IP
+	for _, n := range dnsNames {
+		if ip := net.ParseIP(n); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, n)
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: dnsNames[0]},
-		DNSNames:     slices.Clone(dnsNames),
+		DNSNames:     dns,
+		IPAddresses:  ips,
 		NotBefore:    now.Add(-backdate),
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -219,4 +231,14 @@ func encodeCerts(certs []*x509.Certificate) []byte {
 func renewAt(c *x509.Certificate) time.Time {
 	life := c.NotAfter.Sub(c.NotBefore)
 	return c.NotBefore.Add(life / 3 * 2)
+}
+
+// certNames returns a certificate's DNS and IP SANs as strings, the way
+// ManagerOptions names them.
+func certNames(c *x509.Certificate) []string {
+	out := slices.Clone(c.DNSNames)
+	for _, ip := range c.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
 }

@@ -13,3 +13,24 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: selmount
 app.kubernetes.io/component: controller
 {{- end }}
+
+{{/* What every validating webhook shares. */}}
+{{- define "selmount.validatingCommon" -}}
+admissionReviewVersions: [v1]
+clientConfig:
+  service:
+    name: selmount-webhook
+    namespace: {{ .Release.Namespace }}
+    path: /validate
+    port: 443
+failurePolicy: Ignore
+matchPolicy: Equivalent
+sideEffects: None
+timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
+# Never kube-system or selmount's own namespace.
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values: [kube-system, {{ .Release.Namespace }}]
+{{- end }}

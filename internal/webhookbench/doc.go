@@ -2,6 +2,8 @@
 // kube-apiserver: the webhook's own latency with an index of many pods, and
 // pod creation throughput through the apiserver with the webhook registered
 // against without it, run alternately in one process so that both see the
-// same machine. It holds only an opt-in test (SELMOUNT_BENCH_WEBHOOK=1), run
-// by hack/bench-webhook.sh; see docs/benchmarks.md.
+// same machine. The webhook configurations registered are the Helm chart's
+// (rendered with hack/tools/helm.sh), pointed at the process by URL. The
+// package holds only an opt-in test (SELMOUNT_BENCH_WEBHOOK=1), run by
+// hack/bench-webhook.sh; see docs/benchmarks.md.
 package webhookbench

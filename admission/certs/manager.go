@@ -89,8 +89,7 @@ type Manager struct {
 	mutating   []cache.SharedIndexInformer
 	kick       chan struct{}
 
-	mu      sync.Mutex // guards lastErr
-	lastErr string     // the last load error logged, to log each once
+	lastErr string // the last error Run logged, to log each once
 }
 
 var _ Source = (*Manager)(nil)
@@ -197,7 +196,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		UpdateFunc: func(any, any) { m.trigger() },
 		DeleteFunc: func(any) { m.trigger() },
 	}
-	informers := append([]cache.SharedIndexInformer{m.secrets}, append(slices.Clone(m.validating), m.mutating...)...)
+	informers := slices.Concat([]cache.SharedIndexInformer{m.secrets}, m.validating, m.mutating)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -248,10 +247,9 @@ func (m *Manager) trigger() {
 	}
 }
 
-// logOnce logs err unless it is the same as the last one; nil resets.
+// logOnce logs err unless it is the same as the last one; nil resets. Only
+// Run calls it.
 func (m *Manager) logOnce(logger klog.Logger, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err == nil {
 		m.lastErr = ""
 		return
@@ -442,9 +440,7 @@ func (m *Manager) load(secret *corev1.Secret) error {
 	if err != nil {
 		return fmt.Errorf("certs: %w", err)
 	}
-	if old := m.cert.Load(); old == nil || !bytes.Equal(old.Certificate[0], c.Certificate[0]) {
-		m.cert.Store(c)
-	}
+	m.cert.Store(c)
 	b := slices.Clone(secret.Data[CACertKey])
 	m.bundle.Store(&b)
 	return nil

@@ -306,7 +306,7 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 			return nil, fmt.Errorf("certs: create Secret %s/%s: %w", m.opts.Namespace, m.opts.SecretName, err)
 		}
 		logger.Info("Created the webhook CA and serving certificate", "caNotAfter", st.ca.cert.NotAfter, "notAfter", st.leaf.cert.NotAfter)
-		return created, m.afterWrite(ctx, created, st)
+		return created, m.afterWrite(ctx, created)
 	}
 	if secret.Type != corev1.SecretTypeTLS {
 		return nil, fmt.Errorf("certs: Secret %s/%s has type %q, want %q; delete it and it will be recreated",
@@ -383,7 +383,7 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 		}
 	}
 	if len(reasons) == 0 {
-		return secret, m.afterWrite(ctx, secret, st)
+		return secret, m.afterWrite(ctx, secret)
 	}
 	updated := secret.DeepCopy()
 	updated.Data = st.secret("", "").Data
@@ -397,15 +397,16 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 		return nil, fmt.Errorf("certs: update Secret %s/%s: %w", m.opts.Namespace, m.opts.SecretName, err)
 	}
 	logger.Info("Updated the webhook certificates", "reasons", reasons, "caNotAfter", st.ca.cert.NotAfter, "notAfter", st.leaf.cert.NotAfter)
-	return updated, m.afterWrite(ctx, updated, st)
+	return updated, m.afterWrite(ctx, updated)
 }
 
-// afterWrite serves the Secret's certificate and writes the caBundles.
-func (m *Manager) afterWrite(ctx context.Context, secret *corev1.Secret, st *state) error {
+// afterWrite serves the Secret's certificate and writes its ca.crt, as
+// stored, into the caBundles.
+func (m *Manager) afterWrite(ctx context.Context, secret *corev1.Secret) error {
 	if err := m.load(secret); err != nil {
 		return err
 	}
-	return m.inject(ctx, st.bundlePEM())
+	return m.inject(ctx, secret.Data[CACertKey])
 }
 
 // cachedSecret returns the Secret from the watch, or nil when absent.

@@ -89,8 +89,7 @@ type Manager struct {
 	mutating   []cache.SharedIndexInformer
 	kick       chan struct{}
 
-	mu      sync.Mutex // guards lastErr
-	lastErr string     // the last load error logged, to log each once
+	lastErr string // the last error Run logged, to log each once
 }
 
 var _ Source = (*Manager)(nil)
@@ -197,7 +196,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		UpdateFunc: func(any, any) { m.trigger() },
 		DeleteFunc: func(any) { m.trigger() },
 	}
-	informers := append([]cache.SharedIndexInformer{m.secrets}, append(slices.Clone(m.validating), m.mutating...)...)
+	informers := slices.Concat([]cache.SharedIndexInformer{m.secrets}, m.validating, m.mutating)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -248,10 +247,9 @@ func (m *Manager) trigger() {
 	}
 }
 
-// logOnce logs err unless it is the same as the last one; nil resets.
+// logOnce logs err unless it is the same as the last one; nil resets. Only
+// Run calls it.
 func (m *Manager) logOnce(logger klog.Logger, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err == nil {
 		m.lastErr = ""
 		return
@@ -308,7 +306,7 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 			return nil, fmt.Errorf("certs: create Secret %s/%s: %w", m.opts.Namespace, m.opts.SecretName, err)
 		}
 		logger.Info("Created the webhook CA and serving certificate", "caNotAfter", st.ca.cert.NotAfter, "notAfter", st.leaf.cert.NotAfter)
-		return created, m.afterWrite(ctx, created, st)
+		return created, m.afterWrite(ctx, created)
 	}
 	if secret.Type != corev1.SecretTypeTLS {
 		return nil, fmt.Errorf("certs: Secret %s/%s has type %q, want %q; delete it and it will be recreated",
@@ -385,7 +383,7 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 		}
 	}
 	if len(reasons) == 0 {
-		return secret, m.afterWrite(ctx, secret, st)
+		return secret, m.afterWrite(ctx, secret)
 	}
 	updated := secret.DeepCopy()
 	updated.Data = st.secret("", "").Data
@@ -399,15 +397,16 @@ func (m *Manager) ensureSecret(ctx context.Context, secret *corev1.Secret) (*cor
 		return nil, fmt.Errorf("certs: update Secret %s/%s: %w", m.opts.Namespace, m.opts.SecretName, err)
 	}
 	logger.Info("Updated the webhook certificates", "reasons", reasons, "caNotAfter", st.ca.cert.NotAfter, "notAfter", st.leaf.cert.NotAfter)
-	return updated, m.afterWrite(ctx, updated, st)
+	return updated, m.afterWrite(ctx, updated)
 }
 
-// afterWrite serves the Secret's certificate and writes the caBundles.
-func (m *Manager) afterWrite(ctx context.Context, secret *corev1.Secret, st *state) error {
+// afterWrite serves the Secret's certificate and writes its ca.crt, as
+// stored, into the caBundles.
+func (m *Manager) afterWrite(ctx context.Context, secret *corev1.Secret) error {
 	if err := m.load(secret); err != nil {
 		return err
 	}
-	return m.inject(ctx, st.bundlePEM())
+	return m.inject(ctx, secret.Data[CACertKey])
 }
 
 // cachedSecret returns the Secret from the watch, or nil when absent.
@@ -442,9 +441,7 @@ func (m *Manager) load(secret *corev1.Secret) error {
 	if err != nil {
 		return fmt.Errorf("certs: %w", err)
 	}
-	if old := m.cert.Load(); old == nil || !bytes.Equal(old.Certificate[0], c.Certificate[0]) {
-		m.cert.Store(c)
-	}
+	m.cert.Store(c)
 	b := slices.Clone(secret.Data[CACertKey])
 	m.bundle.Store(&b)
 	return nil

@@ -19,6 +19,7 @@ import (
 type KCM struct {
 	url    string // https://127.0.0.1:port of its secure port
 	client *http.Client
+	pid    int
 }
 
 // StartControllerManager starts kube-controller-manager against the cluster
@@ -101,12 +102,17 @@ func (c *Cluster) StartControllerManager(t testing.TB, controllers []string, fea
 	k := &KCM{
 		url:    "https://127.0.0.1:" + strconv.Itoa(port),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: transport},
+		pid:    proc.cmd.Process.Pid,
 	}
 	if err := proc.waitFor(t.Context(), 60*time.Second, httpOK(k.client, k.url+"/healthz")); err != nil {
 		t.Fatalf("testcluster: %v", err)
 	}
 	return k
 }
+
+// PID returns the controller-manager's process ID, for benchmarks that read
+// its memory from /proc.
+func (k *KCM) PID() int { return k.pid }
 
 // Metrics returns the controller-manager's /metrics in the Prometheus text
 // format.

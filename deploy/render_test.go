@@ -52,6 +52,8 @@ const (
 var contractFlags = map[string]bool{
 	"leader-elect":              true,
 	"leader-elect-namespace":    false,
+	"selmount-namespace":        false,
+	"allocate-levels":           true,
 	"metrics-bind-address":      false,
 	"metrics-secure":            true,
 	"metrics-cert-dir":          false,
@@ -72,9 +74,8 @@ var webhookFlags = map[string]bool{
 	"webhook-service-name":             false,
 	"validating-webhook-configuration": false,
 	"mutating-webhook-configuration":   false,
-	"webhook-namespace":                false,
+	"cert-extra-names":                 false,
 	"deny":                             true,
-	"allocate-levels":                  true,
 }
 
 // repoRoot is the module root: go test runs in deploy/.

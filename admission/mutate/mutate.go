@@ -45,6 +45,10 @@ type Options struct {
 	Name string
 }
 
+// OptedIn reports whether ns opted its pods in to the defaults (label
+// OptInLabel=OptInValue), and so wants a level of its own.
+func OptedIn(ns *corev1.Namespace) bool { return ns != nil && ns.Labels[OptInLabel] == OptInValue }
+
 // DefaultName names the generated policy and binding.
 const DefaultName = "selmount-selinux-defaults"
 
@@ -85,7 +89,7 @@ func Pod(ns *corev1.Namespace, pod *corev1.Pod, opts Options) Result {
 		r.Unchanged = []string{"no namespace or pod given"}
 		return r
 	}
-	if ns.Labels[OptInLabel] != OptInValue {
+	if !OptedIn(ns) {
 		r.Unchanged = []string{fmt.Sprintf("namespace %s is not opted in (label %s=%s)", ns.Name, OptInLabel, OptInValue)}
 		return r
 	}

@@ -34,10 +34,12 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 
+	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/clusterread"
 	"github.com/selmount/selmount/controller"
 	"github.com/selmount/selmount/controller/metricsauth"
 	"github.com/selmount/selmount/kubever"
+	"github.com/selmount/selmount/mcsalloc"
 )
 
 func init() {
@@ -61,6 +63,19 @@ type controllerOptions struct {
 	nsLabel        bool
 	logFormat      string
 	verbosity      int
+	ownNamespace   string
+	allocate       bool
+}
+
+// namespace is selmount's own namespace: --selmount-namespace, else
+// $POD_NAMESPACE, else selmount-system.
+func (o *controllerOptions) namespace() string {
+	for _, ns := range []string{o.ownNamespace, os.Getenv("POD_NAMESPACE")} {
+		if ns != "" {
+			return ns
+		}
+	}
+	return "selmount-system"
 }
 
 func newControllerCmd() *cobra.Command {
@@ -82,6 +97,7 @@ it gracefully.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, nil) },
 	}
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.allocate, "allocate-levels", false, "give every namespace labelled "+mutate.OptInLabel+"=enabled a level of its own (annotation "+mcsalloc.Annotation+") and retire deleted namespaces' levels; leader only")
 	return cmd
 }
 
@@ -90,7 +106,8 @@ func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.config.AddFlags(f)
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader with a Lease "+LeaseName+"; only the leader writes events and status")
-	f.StringVar(&o.leNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else selmount-system)")
+	f.StringVar(&o.ownNamespace, "selmount-namespace", "", "selmount's own namespace: the Lease, the level allocator's ledger ConfigMap, the webhook's certificate Secret (default: $POD_NAMESPACE, else selmount-system)")
+	f.StringVar(&o.leNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: --selmount-namespace)")
 	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", `address of the metrics endpoint; "0" disables it`)
 	f.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to bearer tokens allowed to get /metrics (TokenReview, SubjectAccessReview); false is allowed on a loopback address only")
 	f.StringVar(&o.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint (default: a self-signed certificate made at start)")
@@ -122,6 +139,10 @@ type runEnv struct {
 	controller *controller.Controller
 	leading    func() bool
 	registry   *prometheus.Registry
+	// allocator gives namespaces their levels; nil with --allocate-levels=false.
+	allocator *mcsalloc.Allocator
+	// namespace is selmount's own namespace.
+	namespace string
 	// goroutine runs f until ctx is done; an error it returns stops the
 	// command.
 	goroutine func(name string, f func() error)
@@ -167,6 +188,7 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 			return fail(err)
 		}
 	}
+	tuneGCService()
 	logger := o.logger(cmd.ErrOrStderr())
 	klog.SetLogger(logger)
 	ctx := cmd.Context()
@@ -207,8 +229,21 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
 	registry := c.NewRegistry(buildVersion().Version)
+	var alloc *mcsalloc.Allocator
+	if o.allocate {
+		if alloc, err = mcsalloc.New(client, mcsalloc.Options{Namespace: o.namespace()}); err != nil {
+			return fail(err)
+		}
+		keeper, err := mcsalloc.NewKeeper(alloc, factory.Core().V1().Namespaces(),
+			mcsalloc.KeeperOptions{OptedIn: mutate.OptedIn, Leading: leading.Load, Allocate: true})
+		if err != nil {
+			return fail(err)
+		}
+		wg.Go(func() { keeper.Run(ctx) })
+	}
 	if ext != nil {
 		env := &runEnv{client: client, factory: factory, controller: c, leading: leading.Load, registry: registry,
+			allocator: alloc, namespace: o.namespace(),
 			goroutine: func(name string, f func() error) {
 				wg.Go(func() {
 					if err := f(); err != nil {
@@ -294,10 +329,7 @@ func (o *controllerOptions) elect(ctx context.Context, client kubernetes.Interfa
 	logger := klog.FromContext(ctx)
 	ns := o.leNamespace
 	if ns == "" {
-		ns = os.Getenv("POD_NAMESPACE")
-	}
-	if ns == "" {
-		ns = "selmount-system"
+		ns = o.namespace()
 	}
 	host, _ := os.Hostname()
 	id := host + "_" + string(uuid.NewUUID())

@@ -52,17 +52,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	cl := testcluster.Start(t, testcluster.Options{})
 	cs := cl.Client()
 	ctx := t.Context()
-	dyn, err := dynamic.NewForConfig(cl.RESTConfig())
-	must(t, err)
-	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, f := range []string{"selmount.io_clusterselinuxreports.yaml", "selmount.io_selinuxreports.yaml"} {
-		raw, err := os.ReadFile("../../deploy/crds/" + f)
-		must(t, err)
-		u := &unstructured.Unstructured{}
-		must(t, yaml.Unmarshal(raw, &u.Object))
-		_, err = dyn.Resource(crds).Create(ctx, u, metav1.CreateOptions{})
-		must(t, err)
-	}
+	installCRDs(t, cl)
 	for _, ns := range []string{"selmount-system", "team"} {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		must(t, err)
@@ -77,7 +67,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{
 		VolumeName: "pv-shared", AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
 		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
-	claim, err = cs.CoreV1().PersistentVolumeClaims("team").Create(ctx, claim, metav1.CreateOptions{})
+	claim, err := cs.CoreV1().PersistentVolumeClaims("team").Create(ctx, claim, metav1.CreateOptions{})
 	must(t, err)
 	claim.Status.Phase = corev1.ClaimBound
 	_, err = cs.CoreV1().PersistentVolumeClaims("team").UpdateStatus(ctx, claim, metav1.UpdateOptions{})
@@ -191,6 +181,22 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 		return nil
 	})
 	t.Logf("selmount status:\n%s", out.String())
+}
+
+// installCRDs creates selmount's CustomResourceDefinitions.
+func installCRDs(t *testing.T, cl *testcluster.Cluster) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(cl.RESTConfig())
+	must(t, err)
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for _, f := range []string{"selmount.io_clusterselinuxreports.yaml", "selmount.io_selinuxreports.yaml"} {
+		raw, err := os.ReadFile("../../deploy/crds/" + f)
+		must(t, err)
+		u := &unstructured.Unstructured{}
+		must(t, yaml.Unmarshal(raw, &u.Object))
+		_, err = dyn.Resource(crds).Create(t.Context(), u, metav1.CreateOptions{})
+		must(t, err)
+	}
 }
 
 func leDeployment(name, level string, replicas int32) *appsv1.Deployment {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,7 @@ func TestControllerDefaults(t *testing.T) {
 		"leader-elect": "false", "leader-elect-namespace": "", "metrics-bind-address": ":8443", "metrics-secure": "true",
 		"health-probe-bind-address": ":8081", "workers": "2", "target-version": "", "metrics-namespace-label": "false",
 		"log-format": "text", "v": "0", "kubeconfig": "", "context": "", "metrics-cert-dir": "",
+		"allocate-levels": "false", "selmount-namespace": "",
 	} {
 		f := cmd.Flags().Lookup(name)
 		if f == nil {
@@ -58,9 +60,13 @@ func TestWebhookFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "--cert-dir is required"},
-		{[]string{"--cert-dir", empty}, "--cert-dir " + empty + ": stat"},
+		{nil, "no serving certificate: give --cert-dir"},
+		{[]string{"--cert-dir", empty}, "--cert-dir: "},
+		{[]string{"--cert-dir", empty}, filepath.Join(empty, "tls.crt")},
 		{[]string{"--cert-dir", empty, "--workers", "0"}, "--workers 0"},
+		{[]string{"--cert-dir", empty, "--cert-secret-name", "s"}, "--cert-dir takes the certificate from files; it excludes --cert-secret-name"},
+		{[]string{"--cert-dir", empty, "--validating-webhook-configuration", "v"}, "it excludes"},
+		{[]string{"--cert-secret-name", "s"}, "--cert-secret-name needs --webhook-service-name"},
 	} {
 		var out bytes.Buffer
 		root := NewRootCmd("selmount", strings.NewReader(""), &out, &out)
@@ -74,7 +80,8 @@ func TestWebhookFlagErrors(t *testing.T) {
 		}
 	}
 	cmd := newWebhookCmd()
-	for name, want := range map[string]string{"webhook-bind-address": ":9443", "deny": "false", "allocate-levels": "true", "leader-elect": "false"} {
+	for name, want := range map[string]string{"webhook-bind-address": ":9443", "deny": "false", "allocate-levels": "true", "leader-elect": "false",
+		"cert-dir": "", "cert-secret-name": "", "selmount-namespace": ""} {
 		if f := cmd.Flags().Lookup(name); f == nil || f.DefValue != want {
 			t.Errorf("--%s: %+v, want default %q", name, f, want)
 		}

@@ -150,6 +150,8 @@ func TestOutputFlags(t *testing.T) {
 		"version":  {"text", "json", "yaml"},
 		"csi-test": {"text", "json", "junit"},
 		"status":   {"text", "json", "yaml"},
+		// Prints manifests: no text form.
+		"admission-policy": {"yaml", "json"},
 	}
 	seen := 0
 	for _, cmd := range root.Commands() {

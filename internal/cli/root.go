@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"runtime/debug"
@@ -162,6 +163,24 @@ func tuneGC() {
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gogc)
+	}
+}
+
+// tuneGCService undoes tuneGC for the long-running commands (controller,
+// webhook): their heap is what the informers keep, live for ever, so GOGC=400
+// would let the process grow to five times it. They run at Go's default
+// GOGC=100 with a soft limit at 3/4 of the cgroup's memory limit, when there
+// is one (no limit otherwise). GOGC and GOMEMLIMIT still win when set.
+func tuneGCService() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(100)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		limit := int64(math.MaxInt64)
+		if c, ok := cgroupMemoryLimit(""); ok {
+			limit = c / 4 * 3
+		}
+		debug.SetMemoryLimit(limit)
 	}
 }
 

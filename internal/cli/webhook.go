@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"github.com/selmount/selmount/admission/certs"
+	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/admission/webhook"
 	"github.com/selmount/selmount/controller/metricsauth"
 	"github.com/selmount/selmount/mcsalloc"
@@ -27,12 +24,17 @@ func init() {
 }
 
 type webhookOptions struct {
-	addr      string
-	certDir   string
-	deny      bool
-	namespace string
-	allocate  bool
-	certs     *dirCert
+	addr        string
+	deny        bool
+	certDir     string
+	secretName  string
+	serviceName string
+	extraNames  []string
+	validating  []string
+	mutating    []string
+
+	dir    *certs.DirSource             // set by validate, with --cert-dir
+	source atomic.Pointer[certs.Source] // set by start
 }
 
 func newWebhookCmd() *cobra.Command {
@@ -51,90 +53,94 @@ the same informers, serves an admission webhook over HTTPS:
              object that conflicts with a running user the kubelet keeps.
   /mutate    on CREATE of a Pod in a namespace labelled
              selmount.io/selinux-defaults=enabled, fills the pod-level SELinux level
-             and seLinuxChangePolicy from the namespace, allocating the namespace's
-             level on its first pod (--allocate-levels).
+             and seLinuxChangePolicy from the namespace. With --allocate-levels (the
+             default) every opted-in namespace gets a level of its own when it opts
+             in, or at its first pod if that comes first.
 
 No API call is made while answering, except that allocation. Until the caches have
 synced every request is allowed unchanged. /readyz is ready once the informers have
-synced and a serving certificate is loaded. The webhook configurations (URL or
-Service, caBundle, failurePolicy Ignore) are installed separately. See
-docs/admission.md.`,
-		Example: `  # Serve with a certificate from a mounted Secret
-  selmount webhook --cert-dir /tmp/k8s-webhook-server/serving-certs --leader-elect`,
+synced and a serving certificate is loaded.
+
+The serving certificate comes from --cert-dir (tls.crt and tls.key, as cert-manager
+or a mounted Secret provides them; reloaded when they change), or selmount manages
+it (--cert-secret-name): a self-signed CA and serving certificate in that Secret in
+--selmount-namespace, renewed before expiry, the CA written as caBundle into the
+webhook configurations named by --validating-webhook-configuration and
+--mutating-webhook-configuration. Only the leader writes. See docs/admission.md.`,
+		Example: `  # Serve with a certificate from a mounted Secret (cert-manager)
+  selmount webhook --cert-dir /tmp/k8s-webhook-server/serving-certs --leader-elect
+
+  # Manage the certificate and the caBundles, as the Helm chart does by default
+  selmount webhook --leader-elect --cert-secret-name selmount-webhook-cert \
+    --webhook-service-name selmount-webhook \
+    --validating-webhook-configuration selmount-webhook \
+    --mutating-webhook-configuration selmount-webhook`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, w) },
 	}
 	o.addFlags(cmd)
 	f := cmd.Flags()
+	f.BoolVar(&o.allocate, "allocate-levels", true, "give every namespace labelled "+mutate.OptInLabel+"=enabled a level of its own (annotation "+mcsalloc.Annotation+"), at the latest at its first pod, and retire deleted namespaces' levels")
 	f.StringVar(&w.addr, "webhook-bind-address", ":9443", "address of the webhook's HTTPS endpoint (/validate, /mutate)")
-	f.StringVar(&w.certDir, "cert-dir", "", "directory with the serving certificate tls.crt and key tls.key (reloaded when they change); required")
 	f.BoolVar(&w.deny, "deny", false, "reject conflicting objects in every namespace, not only in namespaces labelled selmount.io/enforce=deny")
-	f.StringVar(&w.namespace, "webhook-namespace", "", "namespace of the level allocator's ledger ConfigMap (default: $POD_NAMESPACE, else selmount-system)")
-	f.BoolVar(&w.allocate, "allocate-levels", true, "allocate a level for an opted-in namespace that has none, at its first pod")
+	f.StringVar(&w.certDir, "cert-dir", "", "directory with the serving certificate tls.crt and key tls.key (reloaded when they change); or use --cert-secret-name")
+	f.StringVar(&w.secretName, "cert-secret-name", "", "manage a self-signed CA and serving certificate in this Secret of --selmount-namespace; or use --cert-dir")
+	f.StringVar(&w.serviceName, "webhook-service-name", "", "the webhook's Service in --selmount-namespace, named by the managed certificate")
+	f.StringSliceVar(&w.extraNames, "cert-extra-names", nil, "more DNS names (or IP addresses) for the managed certificate")
+	f.StringSliceVar(&w.validating, "validating-webhook-configuration", nil, "ValidatingWebhookConfiguration whose caBundle the managed certificate's CA is written to (repeatable)")
+	f.StringSliceVar(&w.mutating, "mutating-webhook-configuration", nil, "MutatingWebhookConfiguration whose caBundle the managed certificate's CA is written to (repeatable)")
 	return cmd
 }
 
 func (w *webhookOptions) validate() error {
-	if w.certDir == "" {
-		return errors.New("--cert-dir is required: a directory with tls.crt and tls.key")
+	managed := w.secretName != "" || w.serviceName != "" || len(w.extraNames) > 0 || len(w.validating) > 0 || len(w.mutating) > 0
+	switch {
+	case w.certDir != "" && managed:
+		return errors.New("--cert-dir takes the certificate from files; it excludes --cert-secret-name, --webhook-service-name, --cert-extra-names and the webhook configuration flags")
+	case w.certDir == "" && w.secretName == "":
+		return errors.New("no serving certificate: give --cert-dir (a directory with tls.crt and tls.key) or --cert-secret-name (selmount manages one)")
+	case w.secretName != "" && w.serviceName == "" && len(w.extraNames) == 0:
+		return errors.New("--cert-secret-name needs --webhook-service-name (or --cert-extra-names): the certificate must name the address the apiserver calls")
 	}
-	c, err := newDirCert(w.certDir)
-	if err != nil {
-		return err
-	}
-	w.certs = c
-	return nil
-}
-
-func (w *webhookOptions) ready() error {
-	if !w.certs.Ready() {
-		return errors.New("no serving certificate loaded")
+	if w.certDir != "" {
+		// Read before connecting, so that a wrong directory fails at once.
+		d, err := certs.NewDirSource(w.certDir)
+		if err != nil {
+			return fmt.Errorf("--cert-dir: %w", err)
+		}
+		w.dir = d
 	}
 	return nil
 }
 
 func (w *webhookOptions) start(ctx context.Context, env *runEnv) error {
 	logger := klog.FromContext(ctx)
-	opts := webhook.Options{Deny: w.deny, Registerer: env.registry}
-	var alloc *mcsalloc.Allocator
-	if w.allocate {
-		ns := w.namespace
-		if ns == "" {
-			ns = os.Getenv("POD_NAMESPACE")
-		}
-		if ns == "" {
-			ns = "selmount-system"
-		}
-		var err error
-		if alloc, err = mcsalloc.New(env.client, mcsalloc.Options{Namespace: ns}); err != nil {
-			return err
-		}
-		opts.Allocator = alloc
-		// A deleted namespace's level stays reserved while a retained
-		// volume may hold its files (the leader records it).
-		_, err = env.factory.Core().V1().Namespaces().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			DeleteFunc: func(obj any) {
-				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = d.Obj
-				}
-				ns, ok := obj.(*corev1.Namespace)
-				if !ok || !env.leading() {
-					return
-				}
-				if err := alloc.Retire(ctx, ns); err != nil {
-					logger.Error(err, "Cannot record the retired level of a deleted namespace", "namespace", ns.Name)
-				}
-			},
+	var src certs.Source
+	if w.dir != nil {
+		src = w.dir
+	} else {
+		m, err := certs.NewManager(env.client, certs.ManagerOptions{
+			Namespace: env.namespace, SecretName: w.secretName, ServiceName: w.serviceName,
+			ExtraDNSNames: w.extraNames, ValidatingWebhooks: w.validating, MutatingWebhooks: w.mutating,
+			Leading: env.leading,
 		})
 		if err != nil {
-			return fmt.Errorf("adding the namespace handler: %w", err)
+			return err
 		}
+		src = m
+	}
+	w.source.Store(&src)
+	env.goroutine("serving certificate", func() error { return src.Run(ctx) })
+
+	opts := webhook.Options{Deny: w.deny, Registerer: env.registry}
+	if env.allocator != nil {
+		opts.Allocator = env.allocator
 	}
 	h, err := webhook.New(env.controller, opts)
 	if err != nil {
 		return err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: w.certs.GetCertificate}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: src.GetCertificate}
 	env.goroutine("webhook server", func() error {
 		logger.Info("Serving the admission webhook", "address", w.addr)
 		if err := metricsauth.Serve(ctx, w.addr, h, cfg); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -145,58 +151,9 @@ func (w *webhookOptions) start(ctx context.Context, env *runEnv) error {
 	return nil
 }
 
-// dirCert serves tls.crt and tls.key of a directory (a mounted Secret,
-// cert-manager's), reloading them when their modification time changes, at
-// most every few seconds.
-type dirCert struct {
-	dir     string
-	mu      sync.Mutex
-	cert    *tls.Certificate
-	mod     time.Time
-	checked time.Time
-}
-
-func newDirCert(dir string) (*dirCert, error) {
-	c := &dirCert{dir: dir}
-	if err := c.load(); err != nil {
-		return nil, err
+func (w *webhookOptions) ready() error {
+	if src := w.source.Load(); src == nil || !(*src).Ready() {
+		return errors.New("no serving certificate loaded")
 	}
-	return c, nil
-}
-
-func (c *dirCert) load() error {
-	crt, key := filepath.Join(c.dir, "tls.crt"), filepath.Join(c.dir, "tls.key")
-	st, err := os.Stat(crt)
-	if err != nil {
-		return fmt.Errorf("--cert-dir %s: %w", c.dir, err)
-	}
-	if st.ModTime().Equal(c.mod) && c.cert != nil {
-		return nil
-	}
-	pair, err := tls.LoadX509KeyPair(crt, key)
-	if err != nil {
-		return fmt.Errorf("--cert-dir %s: %w", c.dir, err)
-	}
-	c.cert, c.mod = &pair, st.ModTime()
 	return nil
-}
-
-// GetCertificate is tls.Config.GetCertificate.
-func (c *dirCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.checked) > 10*time.Second {
-		c.checked = time.Now()
-		if err := c.load(); err != nil {
-			klog.Background().Error(err, "Cannot reload the serving certificate; serving the last one")
-		}
-	}
-	return c.cert, nil
-}
-
-// Ready reports whether a certificate is loaded.
-func (c *dirCert) Ready() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cert != nil
 }

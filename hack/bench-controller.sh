@@ -10,6 +10,7 @@
 # neighbour's claim with another level; sharedN is one volume, N pods, two
 # levels. NEW: new conflicts timed after catch-up. SELMOUNT_K8S_BINS, when
 # set, names prebuilt control-plane binaries (else hack/k8s-bins/build.sh).
+# LOGS=DIR keeps selmount's log there (at -v 2: each sync and its duration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z ${SELMOUNT_K8S_BINS:-} ]]; then
@@ -21,4 +22,5 @@ export SELMOUNT_BENCH_CONTROLLER_CASES=${CASES:-10000,shared500,50000}
 export SELMOUNT_BENCH_CONTROLLER_NEW=${NEW:-5}
 export SELMOUNT_BENCH_CONTROLLER_WORKERS=${WORKERS:-32}
 export SELMOUNT_BENCH_OUT_DIR=${OUT_DIR:-$PWD/bench/results}
+export SELMOUNT_BENCH_CONTROLLER_LOGS=${LOGS:-}
 go test -count=1 -timeout=150m -v -run TestIntegrationControllerBench ./internal/controllerbench/

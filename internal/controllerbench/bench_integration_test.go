@@ -29,8 +29,9 @@ const kcmConflictSeries = "selinux_warning_controller_selinux_volume_conflict{"
 // Each case gets its own apiserver, with the KCM (only
 // selinux-warning-controller) and `selmount controller` both running while
 // the objects are created. Results go to $SELMOUNT_BENCH_OUT_DIR (one file
-// per case, and controller.md with every case found there); see
-// hack/bench-controller.sh.
+// per case, and controller.md with every case found there); with
+// SELMOUNT_BENCH_CONTROLLER_LOGS set to a directory, selmount's log is kept
+// there, at verbosity 2. See hack/bench-controller.sh.
 func TestIntegrationControllerBench(t *testing.T) {
 	if os.Getenv("SELMOUNT_BENCH_CONTROLLER") != "1" {
 		t.Skip("SELMOUNT_BENCH_CONTROLLER=1 runs the controller benchmark (hack/bench-controller.sh)")
@@ -160,7 +161,7 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 	// Both controllers, idle: started, synced, before any object they
 	// report on.
 	kcm := cl.StartControllerManager(t, []string{"selinux-warning-controller"}, "")
-	sel := startSelmount(t, bin, cl.Kubeconfig())
+	sel := startSelmount(t, bin, cl.Kubeconfig(), os.Getenv("SELMOUNT_BENCH_CONTROLLER_LOGS"), c.slug())
 	sel.waitReady(t, 2*time.Minute)
 	testcluster.Eventually(t, "selmount's first sync", time.Minute, func() error {
 		_, err := sel.metric(ctx, "selmount_last_sync_timestamp_seconds")

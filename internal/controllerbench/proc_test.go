@@ -64,7 +64,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startSelmount(t *testing.T, bin, kubeconfig string) *selmountProc {
+// startSelmount starts the controller with its log in the test's temp dir,
+// or, with logDir set, in logDir/controller-<slug>.log at verbosity 2 (a
+// line per sync, with its duration).
+func startSelmount(t *testing.T, bin, kubeconfig, logDir, slug string) *selmountProc {
 	metrics, probe := freePort(t), freePort(t)
 	s := &selmountProc{
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
@@ -72,13 +75,18 @@ func startSelmount(t *testing.T, bin, kubeconfig string) *selmountProc {
 		logPath:    filepath.Join(t.TempDir(), "controller.log"),
 		http:       &http.Client{Timeout: 30 * time.Second},
 	}
+	args := []string{"controller", "--kubeconfig", kubeconfig,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--metrics-secure=false",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe)}
+	if logDir != "" {
+		s.logPath = filepath.Join(logDir, "controller-"+slug+".log")
+		args = append(args, "-v", "2")
+	}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, "controller", "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe))
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

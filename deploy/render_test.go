@@ -1156,9 +1156,21 @@ func checkWebhook(t *testing.T, r rendering, dep *appsv1.Deployment) {
 		if w.SideEffects == nil || *w.SideEffects != admissionregistrationv1.SideEffectClassNone {
 			t.Errorf("%s: sideEffects %v, want None", w.Name, w.SideEffects)
 		}
-		checkExcludes(t, w.Name, w.NamespaceSelector, nil)
-		if len(w.MatchConditions) != 1 || !strings.Contains(w.MatchConditions[0].Expression, "persistentVolumeClaim") ||
-			!strings.Contains(w.MatchConditions[0].Expression, "ephemeral") {
+		var required map[string]string
+		if w.Name == "pods-deny.validate.selmount.io" {
+			required = map[string]string{"selmount.io/enforce": "deny"}
+		}
+		checkExcludes(t, w.Name, w.NamespaceSelector, required)
+		conds := w.MatchConditions
+		if w.Name == "pods.validate.selmount.io" && len(conds) == 2 {
+			// Controller-owned pods skipped, where only warnings are due.
+			if conds[1].Name != "not-controller-owned" || !strings.Contains(conds[1].Expression, "ownerReferences") {
+				t.Errorf("%s: second matchCondition %+v: want not-controller-owned", w.Name, conds[1])
+			}
+			conds = conds[:1]
+		}
+		if len(conds) != 1 || !strings.Contains(conds[0].Expression, "persistentVolumeClaim") ||
+			!strings.Contains(conds[0].Expression, "ephemeral") {
 			t.Errorf("%s: matchConditions %+v: want one that skips objects without claims or ephemeral volumes", w.Name, w.MatchConditions)
 		}
 		for _, rule := range w.Rules {
@@ -1172,7 +1184,26 @@ func checkWebhook(t *testing.T, r rendering, dep *appsv1.Deployment) {
 			}
 		}
 	}
+	// Every namespace's pods go to exactly one pods webhook, and only the
+	// one of deny namespaces sees controller-owned pods.
+	for _, nsLabels := range []labels.Set{{"kubernetes.io/metadata.name": "team-a"},
+		{"kubernetes.io/metadata.name": "team-a", "selmount.io/enforce": "deny"}} {
+		var selecting []string
+		for _, w := range vwc.Webhooks {
+			sel, err := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
+			if err == nil && strings.HasPrefix(w.Name, "pods") && sel.Matches(nsLabels) {
+				selecting = append(selecting, w.Name)
+				if nsLabels["selmount.io/enforce"] == "deny" && len(w.MatchConditions) != 1 {
+					t.Errorf("%s selects deny namespaces but skips some pods: %+v", w.Name, w.MatchConditions)
+				}
+			}
+		}
+		if len(selecting) != 1 {
+			t.Errorf("namespace %v: pods webhooks %q select it, want exactly one", nsLabels, selecting)
+		}
+	}
 	sort.Strings(covered)
+	covered = slices.Compact(covered)
 	wantCovered := []string{"/pods", "apps/daemonsets", "apps/deployments", "apps/replicasets", "apps/statefulsets", "batch/cronjobs", "batch/jobs"}
 	if !slices.Equal(covered, wantCovered) {
 		t.Errorf("validating webhooks cover %q, want %q", covered, wantCovered)

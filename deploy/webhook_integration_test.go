@@ -67,6 +67,7 @@ func TestIntegrationDeployWebhookMatch(t *testing.T) {
 	for _, ns := range []*corev1.Namespace{
 		{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "strict", Labels: map[string]string{"selmount.io/enforce": "deny"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "opted-in", Labels: map[string]string{"selmount.io/selinux-defaults": "enabled"}}},
 	} {
 		if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
@@ -114,6 +115,9 @@ func TestIntegrationDeployWebhookMatch(t *testing.T) {
 	create("team-a", pod("ephemeral", ephemeralVolume))
 	create("team-a", pod("no-volumes"))
 	create("team-a", pod("empty-dir", emptyDirVolume))
+	create("team-a", owned(pod("owned", claimVolume)))
+	create("strict", pod("claim", claimVolume))
+	create("strict", owned(pod("owned", claimVolume)))
 	create("team-a", deployment("with-claim", claimVolume))
 	create("team-a", deployment("without-claim", emptyDirVolume))
 	create("team-a", statefulSet("templates"))
@@ -133,6 +137,8 @@ func TestIntegrationDeployWebhookMatch(t *testing.T) {
 		"validate Deployment team-a/with-claim",
 		"validate Job team-a/with-claim",
 		"validate Pod opted-in/claim",
+		"validate Pod strict/claim",
+		"validate Pod strict/owned",
 		"validate Pod team-a/claim",
 		"validate Pod team-a/ephemeral",
 		"validate StatefulSet team-a/templates",
@@ -253,6 +259,13 @@ func podSpec(volumes ...corev1.Volume) corev1.PodSpec {
 
 func pod(name string, volumes ...corev1.Volume) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: podSpec(volumes...)}
+}
+
+// owned makes p a ReplicaSet's pod (the owner need not exist: no garbage
+// collector runs).
+func owned(p *corev1.Pod) *corev1.Pod {
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "0b5e7a8e-1111-4c1a-9a5e-000000000001", Controller: ptr(true)}}
+	return p
 }
 
 func template(volumes ...corev1.Volume) corev1.PodTemplateSpec {

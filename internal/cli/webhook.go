@@ -15,6 +15,7 @@ import (
 	"github.com/selmount/selmount/admission/certs"
 	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/admission/webhook"
+	"github.com/selmount/selmount/controller"
 	"github.com/selmount/selmount/controller/metricsauth"
 	"github.com/selmount/selmount/mcsalloc"
 )
@@ -35,6 +36,7 @@ type webhookOptions struct {
 
 	dir    *certs.DirSource             // set by validate, with --cert-dir
 	source atomic.Pointer[certs.Source] // set by start
+	synced atomic.Pointer[controller.Controller]
 }
 
 func newWebhookCmd() *cobra.Command {
@@ -59,7 +61,8 @@ the same informers, serves an admission webhook over HTTPS:
 
 No API call is made while answering, except that allocation. Until the caches have
 synced every request is allowed unchanged. /readyz is ready once the informers have
-synced and a serving certificate is loaded.
+synced, the first analysis of the cluster is done and a serving certificate is
+loaded.
 
 The serving certificate comes from --cert-dir (tls.crt and tls.key, as cert-manager
 or a mounted Secret provides them; reloaded when they change), or selmount manages
@@ -130,6 +133,7 @@ func (w *webhookOptions) start(ctx context.Context, env *runEnv) error {
 		src = m
 	}
 	w.source.Store(&src)
+	w.synced.Store(env.controller)
 	env.goroutine("serving certificate", func() error { return src.Run(ctx) })
 
 	opts := webhook.Options{Deny: w.deny, Registerer: env.registry}
@@ -151,9 +155,15 @@ func (w *webhookOptions) start(ctx context.Context, env *runEnv) error {
 	return nil
 }
 
+// ready: a serving certificate, and the first sync done, so that the
+// answers come from an index of the whole cluster (until then every request
+// is allowed without a word, and the Service should send it elsewhere).
 func (w *webhookOptions) ready() error {
 	if src := w.source.Load(); src == nil || !(*src).Ready() {
 		return errors.New("no serving certificate loaded")
+	}
+	if c := w.synced.Load(); c == nil || !c.HasSynced() {
+		return errors.New("the first analysis of the cluster is not done")
 	}
 	return nil
 }

@@ -15,6 +15,22 @@ app.kubernetes.io/component: controller
 {{- end }}
 
 {{/* What every validating webhook shares. */}}
+{{- define "selmount.podRules" -}}
+- apiGroups: [""]
+  apiVersions: [v1]
+  operations: [CREATE, UPDATE]
+  resources: [pods]
+  scope: Namespaced
+{{- end }}
+
+{{/* Only pods with a claim or an ephemeral volume can conflict. */}}
+{{- define "selmount.podHasClaim" -}}
+- name: has-claim
+  expression: >-
+    has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.ephemeral))
+{{- end }}
+
+{{/* Ends with the namespaceSelector's matchExpressions: callers may add more. */}}
 {{- define "selmount.validatingCommon" -}}
 admissionReviewVersions: [v1]
 clientConfig:

@@ -127,6 +127,7 @@ type side struct {
 	allSeries                int // every series on /metrics
 	scrapeBytes              int
 	scrape                   time.Duration
+	heapInuse, nextGC        float64 // go_memstats_* of /metrics at the end, in bytes (0: not exposed)
 	events                   reporterStats
 	eventsDone               time.Duration // last event written, from the last object
 	conflictPods             int
@@ -223,8 +224,8 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 	}
 
 	// Series and memory at the end.
-	r.kcm.series, r.kcm.allSeries, r.kcm.scrapeBytes, r.kcm.scrape = scrapeStats(t, func() (string, error) { return kcm.Metrics(ctx) }, "selinux_warning_controller_")
-	r.sel.series, r.sel.allSeries, r.sel.scrapeBytes, r.sel.scrape = scrapeStats(t, func() (string, error) { return sel.metrics(ctx) }, "selmount_")
+	scrapeStats(t, &r.kcm, func() (string, error) { return kcm.Metrics(ctx) }, "selinux_warning_controller_")
+	scrapeStats(t, &r.sel, func() (string, error) { return sel.metrics(ctx) }, "selmount_")
 	r.kcm.peak, r.sel.peak = readMemory(t, kcm.PID()), readMemory(t, sel.pid())
 	return r
 }
@@ -322,25 +323,32 @@ func newConflict(t *testing.T, ctx context.Context, client kubernetes.Interface,
 	record(&r.sel, selSeries, selEvent)
 }
 
-// scrapeStats scrapes once and counts the series with prefix and all.
-func scrapeStats(t *testing.T, scrape func() (string, error), prefix string) (own, all, size int, took time.Duration) {
+// scrapeStats scrapes once into s: the series with prefix and all, the
+// size and time of the scrape, and the Go heap gauges.
+func scrapeStats(t *testing.T, s *side, scrape func() (string, error), prefix string) {
 	start := time.Now()
 	m, err := scrape()
-	took = time.Since(start)
+	s.scrape = time.Since(start)
 	if err != nil {
 		t.Errorf("scraping: %v", err)
 		return
 	}
+	s.scrapeBytes = len(m)
 	for line := range strings.SplitSeq(m, "\n") {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		all++
+		s.allSeries++
 		if strings.HasPrefix(line, prefix) {
-			own++
+			s.series++
+		}
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			s.heapInuse, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "go_memstats_next_gc_bytes "); ok {
+			s.nextGC, _ = strconv.ParseFloat(v, 64)
 		}
 	}
-	return own, all, len(m), took
 }
 
 func countPrefix(m, prefix string) int {

@@ -76,6 +76,12 @@ func (r *result) markdown() string {
 	row("/metrics: own series, all series, size, scrape time", func(s *side) string {
 		return fmt.Sprintf("%s, %s, %s, %s", thousands(s.series), thousands(s.allSeries), size(s.scrapeBytes), secs(s.scrape))
 	})
+	row("Go heap in use; next GC target, at the end (go_memstats_*)", func(s *side) string {
+		if s.heapInuse == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f MiB; %.0f MiB", s.heapInuse/(1<<20), s.nextGC/(1<<20))
+	})
 	if !r.c.shared {
 		row("new conflicts measured (series / event)", func(s *side) string {
 			return fmt.Sprintf("%d / %d", len(s.newSeries), len(s.newEvent))

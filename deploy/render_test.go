@@ -656,9 +656,11 @@ func checkDeployment(t *testing.T, r rendering) *appsv1.Deployment {
 		}
 	}
 
+	// Sized from the controller benchmark (docs/benchmarks.md): the request
+	// fits 10,000 pods, the limit 50,000.
 	wantRes := corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("320Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1536Mi")},
 	}
 	for _, q := range []struct {
 		what      string

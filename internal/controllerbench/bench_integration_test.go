@@ -394,6 +394,8 @@ func thousands(n int) string {
 
 func secs(d time.Duration) string {
 	switch {
+	case d < 5*time.Millisecond:
+		return fmt.Sprintf("%.3f s", d.Seconds())
 	case d < 10*time.Second:
 		return fmt.Sprintf("%.2f s", d.Seconds())
 	default:

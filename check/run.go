@@ -170,25 +170,7 @@ func run(in Input, withUsers bool) (Report, *Users) {
 	}
 	r.Summary.Volumes = index.Len()
 	r.Summary.InputErrors = len(r.InputErrors)
-	hasConflict := false
-	for _, f := range r.Findings {
-		switch f.Severity {
-		case SeverityError:
-			r.Summary.Errors++
-		case SeverityWarning:
-			r.Summary.Warnings++
-		default:
-			r.Summary.Infos++
-		}
-		// The opt-out helps with conflicts between pods, not with one pod
-		// whose containers disagree (an error whatever the policy).
-		if f.Type == TypeConflict && f.KubeletConflict && f.Property != PropertyMultipleLabels {
-			hasConflict = true
-		}
-	}
-	if hasConflict {
-		r.ClusterFixes = ClusterFixes()
-	}
+	summarize(&r)
 	return r, users
 }
 
@@ -243,6 +225,30 @@ func positionKey(i int) string {
 // positionOf inverts positionKey.
 func positionOf(k string) int {
 	return int(k[0])<<24 | int(k[1])<<16 | int(k[2])<<8 | int(k[3])
+}
+
+// summarize counts the findings by severity and adds the cluster fixes
+// when there is a conflict.
+func summarize(r *Report) {
+	hasConflict := false
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case SeverityError:
+			r.Summary.Errors++
+		case SeverityWarning:
+			r.Summary.Warnings++
+		default:
+			r.Summary.Infos++
+		}
+		// The opt-out helps with conflicts between pods, not with one pod
+		// whose containers disagree (an error whatever the policy).
+		if f.Type == TypeConflict && f.KubeletConflict && f.Property != PropertyMultipleLabels {
+			hasConflict = true
+		}
+	}
+	if hasConflict {
+		r.ClusterFixes = ClusterFixes()
+	}
 }
 
 // decideObjects assembles decide.Objects with the entries' pods in order.

@@ -69,14 +69,22 @@ type State struct {
 	synced bool
 	// reconcile is the histogram of sync durations.
 	reconcile prometheus.Histogram
+	// syncs counts the syncs by kind: full or partial.
+	syncs *prometheus.CounterVec
 }
 
 func newState() *State {
-	return &State{reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
+	s := &State{reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "selmount_reconcile_duration_seconds",
-		Help:    "Time to recompute the findings of the cluster and report them.",
+		Help:    "Time to bring the findings of the cluster up to date and report them.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
-	})}
+	}), syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "selmount_syncs_total",
+		Help: "Syncs by kind: full (every cached object checked again) or partial (the changed objects applied).",
+	}, []string{"kind"})}
+	s.syncs.WithLabelValues("full")
+	s.syncs.WithLabelValues("partial")
+	return s
 }
 
 // Snapshot returns the latest snapshot and whether there is one.

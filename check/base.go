@@ -126,6 +126,13 @@ var workloadKinds = map[string]workloadKind{
 	"ReplicaSet": kindReplicaSet, "Job": kindJob, "CronJob": kindCronJob, "ReplicationController": kindReplicationController,
 }
 
+// Incremental reports whether Update applies changes of kind; it refuses
+// the others with an IncompleteError.
+func Incremental(kind string) bool {
+	_, ok := workloadKinds[kind]
+	return ok || kind == "Pod" || kind == "PersistentVolumeClaim"
+}
+
 // RunBase checks in like Run and returns the state Update changes, with
 // the report of Run over in's objects in the order Sort gives them. The
 // objects are read, never modified, and must not be modified later.
@@ -211,7 +218,7 @@ type named interface {
 // leaves the Base unchanged. Several changes of one object: the last wins.
 func (b *Base) Update(changes []Change) (Report, error) {
 	for _, ch := range changes {
-		if _, ok := workloadKinds[ch.Kind]; !ok && ch.Kind != "Pod" && ch.Kind != "PersistentVolumeClaim" {
+		if !Incremental(ch.Kind) {
 			return Report{}, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
 		}
 	}

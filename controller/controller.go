@@ -44,6 +44,10 @@ import (
 	"github.com/selmount/selmount/label"
 )
 
+// eventsInterval is how long the events left over by a sync (beyond
+// maxEventsPerSync) wait for the next sync.
+const eventsInterval = time.Second
+
 // clusterKey is the one work item: the whole cluster is recomputed, and a
 // burst of changes coalesces into one sync.
 const clusterKey = "cluster"
@@ -107,7 +111,7 @@ type Controller struct {
 	lastVerified  time.Time
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
-	lastDuration  atomic.Int64 // of the last sync, in nanoseconds
+	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
 	index         atomic.Pointer[Index]
 
 	// base is the analysis partial syncs update; nil until the first full
@@ -201,7 +205,7 @@ func (c *Controller) record(kind string, obj any) {
 		obj = d.Obj
 	}
 	c.pmu.Lock()
-	if m, err := meta.Accessor(obj); err == nil {
+	if m, err := meta.Accessor(obj); err == nil && check.Incremental(kind) {
 		c.pending[pendingChange{kind, m.GetNamespace(), m.GetName()}] = true
 	} else {
 		c.full = true
@@ -211,10 +215,18 @@ func (c *Controller) record(kind string, obj any) {
 }
 
 // enqueue asks for a sync after Delay, or after as long as the last sync
-// took when that is longer: under constant change the controller spends at
-// most about half its time syncing.
+// of the kind coming (full or partial) took when that is longer: under
+// constant change the controller spends at most about half its time
+// syncing.
 func (c *Controller) enqueue() {
-	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(c.lastDuration.Load())))
+	c.pmu.Lock()
+	full := c.full
+	c.pmu.Unlock()
+	last := c.lastDuration[0].Load()
+	if full {
+		last = c.lastDuration[1].Load()
+	}
+	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(last)))
 }
 
 // State returns the state the metrics and status are computed from.
@@ -375,12 +387,18 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	c.hasSynced.Store(true)
 	c.state.observe(time.Since(start))
 	c.state.syncs.WithLabelValues(kind).Inc()
-	c.lastDuration.Store(int64(time.Since(start)))
+	if full {
+		c.lastDuration[1].Store(int64(time.Since(start)))
+	} else {
+		c.lastDuration[0].Store(int64(time.Since(start)))
+	}
 	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start))
 	if !c.opts.Leading() {
 		return nil
 	}
-	c.events.emit(ctx, r.Findings, c.objectRef)
+	if left := c.events.emit(ctx, r.Findings, c.objectRef); left > 0 {
+		c.queue.AddAfter(clusterKey, eventsInterval) // the next batch of events
+	}
 	if c.status != nil {
 		// A failed write is retried at the next sync (at least every
 		// Recheck), without recomputing the findings now: the events and

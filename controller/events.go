@@ -55,11 +55,12 @@ type pending struct {
 }
 
 // emit writes the events of findings that were not written with the same
-// text before. Findings that are gone are forgotten, so that they are
+// text before, at most maxEventsPerSync, and returns how many are left for
+// the next sync. Findings that are gone are forgotten, so that they are
 // written again when they come back.
-func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) {
+func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) int {
 	if s.recorder == nil {
-		return
+		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,6 +87,7 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 		klog.FromContext(ctx).V(2).Info("Wrote events", "count", written, "left", len(todo)-written)
 	}
 	s.last = current
+	return len(todo) - written
 }
 
 // EventSpec is one event the controller writes for a finding.

@@ -126,6 +126,11 @@ var workloadKinds = map[string]workloadKind{
 	"ReplicaSet": kindReplicaSet, "Job": kindJob, "CronJob": kindCronJob, "ReplicationController": kindReplicationController,
 }
 
+// bulkUpdate reports whether an Update of changes objects among entries
+// sorts its entries once at the end instead of keeping them sorted per
+// change (a variable for tests).
+var bulkUpdate = func(changes, entries int) bool { return changes > 64 && changes > entries/16 }
+
 // Incremental reports whether Update applies changes of kind; it refuses
 // the others with an IncompleteError.
 func Incremental(kind string) bool {
@@ -292,9 +297,12 @@ func (b *Base) Update(changes []Change) (Report, error) {
 		refs = append(refs, ref)
 	}
 	slices.SortFunc(refs, func(a, b objRef) int { return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.key, b.key)) })
+	// Many changes (the first run): the order is sorted once at the end
+	// rather than kept sorted per entry.
+	bulk := bulkUpdate(len(refs), len(b.order))
 	for _, ref := range refs {
 		if ek, ok := b.entryOf[ref]; ok {
-			b.detach(ek, touched, subjects)
+			b.detach(ek, touched, subjects, bulk)
 		}
 	}
 	var built []*baseEntry
@@ -309,7 +317,10 @@ func (b *Base) Update(changes []Change) (Report, error) {
 		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
 	})
 	for _, be := range built {
-		b.attach(be, touched, subjects)
+		b.attach(be, touched, subjects, bulk)
+	}
+	if bulk {
+		b.order = sortedKeys(b.entries)
 	}
 	for bs := range subjects {
 		b.settle(bs, touched)
@@ -479,11 +490,12 @@ func (b *Base) subject(kind, namespace, name string) *baseSubject {
 }
 
 // detach removes the entry ek, noting the volumes and subjects it touched.
-func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool) {
+// In bulk, b.order is left to the caller.
+func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
 	be := b.entries[ek]
 	delete(b.entries, ek)
 	delete(b.entryOf, be.ref)
-	if i, ok := slices.BinarySearch(b.order, ek); ok {
+	if i, ok := slices.BinarySearch(b.order, ek); ok && !bulk {
 		b.order = slices.Delete(b.order, i, i+1)
 	}
 	bs := b.subjects[be.e.subj.key()]
@@ -535,12 +547,14 @@ func unlink(m map[string]map[string]bool, k, ek string) {
 }
 
 // attach adds the built entry be, noting the volumes and subjects it
-// touches.
-func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool) {
+// touches. In bulk, b.order is left to the caller.
+func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
 	b.entries[be.key] = be
 	b.entryOf[be.ref] = be.key
-	i, _ := slices.BinarySearch(b.order, be.key)
-	b.order = slices.Insert(b.order, i, be.key)
+	if !bulk {
+		i, _ := slices.BinarySearch(b.order, be.key)
+		b.order = slices.Insert(b.order, i, be.key)
+	}
 	bs := b.subjects[be.e.subj.key()]
 	bs.entries[be.key] = true
 	subjects[bs] = true

@@ -178,10 +178,15 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		if err := inf.SetTransform(slim); err != nil {
 			return nil, fmt.Errorf("setting the transform of an informer: %w", err)
 		}
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		reg, err := inf.AddEventHandler(handler)
+		if err != nil {
 			return nil, fmt.Errorf("adding an event handler: %w", err)
 		}
-		c.synced = append(c.synced, inf.HasSynced)
+		// Synced once the handler has seen every object of the first
+		// list: the first sync then takes them all as its changes, and
+		// no late notification of the first list asks for a second full
+		// sync.
+		c.synced = append(c.synced, reg.HasSynced)
 	}
 	klog.FromContext(ctx).V(2).Info("Controller built", "informers", len(c.synced))
 	return c, nil

@@ -41,10 +41,11 @@ type eventSink struct {
 	recorder events.EventRecorder
 	mu       sync.Mutex
 	last     map[eventKey]string // the note last written
+	known    map[eventKey]bool   // the events of the last emit's findings
 }
 
 func newEventSink(r events.EventRecorder) *eventSink {
-	return &eventSink{recorder: r, last: map[eventKey]string{}}
+	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}}
 }
 
 // pending is one event to write.
@@ -56,8 +57,9 @@ type pending struct {
 
 // emit writes the events of findings that were not written with the same
 // text before, at most maxEventsPerSync, and returns how many are left for
-// the next sync. Findings that are gone are forgotten, so that they are
-// written again when they come back.
+// the next sync. Events that the last emit did not have (a new conflict)
+// come before those left over by earlier syncs. Findings that are gone are
+// forgotten, so that they are written again when they come back.
 func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) int {
 	if s.recorder == nil {
 		return 0
@@ -65,14 +67,22 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	current := make(map[eventKey]string, len(s.last))
-	var todo []pending
+	known := make(map[eventKey]bool, len(s.known))
+	var todo, later []pending
 	for _, p := range Events(findings) {
 		current[p.Key()] = p.Note
+		known[p.Key()] = true
 		if s.last[p.Key()] == p.Note {
 			continue
 		}
-		todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		if s.known[p.Key()] {
+			later = append(later, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		} else {
+			todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		}
 	}
+	todo = append(todo, later...)
+	s.known = known
 	written := 0
 	for _, p := range todo {
 		if written == maxEventsPerSync {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2/ktesting"
 
@@ -90,5 +91,36 @@ func TestPartialSyncs(t *testing.T) {
 	snap, _ = c.State().Snapshot()
 	if full := fullSnapshot(t, c); !sameSnapshot(snap, full) {
 		t.Errorf("partial sync's snapshot\n%+v\ndiffers from a full check's\n%+v", snap, full)
+	}
+}
+
+// TestNewFindingsEventsComeFirst: events left over by a sync wait behind
+// the events of findings that are new at the next sync.
+func TestNewFindingsEventsComeFirst(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	finding := func(i int) check.Finding {
+		return check.Finding{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: fmt.Sprintf("v%d", i),
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
+	}
+	ref := func(kind, ns, name string) *corev1.ObjectReference {
+		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
+	}
+	rec := &recorder{}
+	sink := newEventSink(rec)
+	var fs []check.Finding
+	for i := range maxEventsPerSync + 50 {
+		fs = append(fs, finding(i))
+	}
+	if left := sink.emit(ctx, fs, ref); left != 50 || len(rec.list()) != maxEventsPerSync {
+		t.Fatalf("first emit: %d written, %d left; want %d and 50", len(rec.list()), left, maxEventsPerSync)
+	}
+	// A new finding, listed after the ones left over.
+	fs = append(fs, finding(-1))
+	if left := sink.emit(ctx, fs, ref); left != 0 {
+		t.Fatalf("second emit: %d left, want 0", left)
+	}
+	events := rec.list()
+	if len(events) != maxEventsPerSync+51 || events[maxEventsPerSync].ref.Name != "p-1" {
+		t.Errorf("second emit wrote %d events, the first on %s; want 51, the first on p-1", len(events)-maxEventsPerSync, events[maxEventsPerSync].ref.Name)
 	}
 }

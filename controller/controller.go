@@ -112,6 +112,7 @@ type Controller struct {
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
 	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
+	lastEnd       atomic.Int64    // when the last sync ended, in Unix nanoseconds
 	index         atomic.Pointer[Index]
 
 	// base is the analysis partial syncs update; nil until the first full
@@ -219,10 +220,10 @@ func (c *Controller) record(kind string, obj any) {
 	c.enqueue()
 }
 
-// enqueue asks for a sync after Delay, or after as long as the last sync
-// of the kind coming (full or partial) took when that is longer: under
-// constant change the controller spends at most about half its time
-// syncing.
+// enqueue asks for a sync after Delay, and no sooner than as long after
+// the end of the last sync as a sync of the kind coming (full or partial)
+// took: under constant change the controller spends at most about half its
+// time syncing, and a change after a quiet while waits Delay only.
 func (c *Controller) enqueue() {
 	c.pmu.Lock()
 	full := c.full
@@ -231,7 +232,8 @@ func (c *Controller) enqueue() {
 	if full {
 		last = c.lastDuration[1].Load()
 	}
-	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(last)))
+	rest := time.Until(time.Unix(0, c.lastEnd.Load()).Add(time.Duration(last)))
+	c.queue.AddAfter(clusterKey, max(c.opts.Delay, rest))
 }
 
 // State returns the state the metrics and status are computed from.
@@ -388,8 +390,25 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	}
 	updated = true
 	c.index.Store(&Index{Users: c.base.Users(), Input: c.settings, Computed: start})
+	defer func() { c.lastEnd.Store(time.Now().UnixNano()) }()
+	// The snapshot (metrics, status) and the events are computed from the
+	// report side by side.
+	leading := c.opts.Leading()
+	var wg sync.WaitGroup
+	var panicked any
+	left := 0
+	wg.Go(func() {
+		defer func() { panicked = recover() }() // raised again below, after the snapshot
+		if leading {
+			left = c.events.emit(ctx, r.Findings, c.objectRef)
+		}
+	})
 	c.state.update(r, time.Now())
 	c.hasSynced.Store(true)
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	c.state.observe(time.Since(start))
 	c.state.syncs.WithLabelValues(kind).Inc()
 	if full {
@@ -398,10 +417,10 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		c.lastDuration[0].Store(int64(time.Since(start)))
 	}
 	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start))
-	if !c.opts.Leading() {
+	if !leading {
 		return nil
 	}
-	if left := c.events.emit(ctx, r.Findings, c.objectRef); left > 0 {
+	if left > 0 {
 		c.queue.AddAfter(clusterKey, eventsInterval) // the next batch of events
 	}
 	if c.status != nil {

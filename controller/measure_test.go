@@ -28,6 +28,8 @@ func TestMeasureSync(t *testing.T) {
 	if n == 0 {
 		t.Skip("SELMOUNT_MEASURE_PODS is not set")
 	}
+	defer func(d time.Duration) { waitTimeout = d }(waitTimeout)
+	waitTimeout = 5 * time.Minute
 	objs := []runtime.Object{csiDriver()}
 	for i := range n {
 		ns := fmt.Sprintf("ns%d", i%100)
@@ -54,7 +56,13 @@ func TestMeasureSync(t *testing.T) {
 	}
 	objs = append(objs, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.36.2"}}})
 	began := time.Now()
-	c, client, rec := start(t, Options{}, objs...)
+	// The controller's default delay, unless SELMOUNT_MEASURE_DELAY says
+	// otherwise (a time.Duration).
+	delay, _ := time.ParseDuration(os.Getenv("SELMOUNT_MEASURE_DELAY"))
+	opts := Options{Delay: delay}
+	opts.defaults()
+	t.Logf("delay %v", opts.Delay)
+	c, client, rec := start(t, Options{Delay: opts.Delay}, objs...)
 	t.Logf("first sync done %v after start", time.Since(began))
 	snap, _ := c.State().Snapshot()
 	t.Logf("conflicting volumes %d, errors %d, events %d", snap.ConflictingVolumes, snap.Errors, len(rec.list()))

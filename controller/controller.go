@@ -397,13 +397,18 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	var wg sync.WaitGroup
 	var panicked any
 	left := 0
+	analysed := time.Since(start)
+	var emitted time.Duration
 	wg.Go(func() {
 		defer func() { panicked = recover() }() // raised again below, after the snapshot
 		if leading {
+			t := time.Now()
 			left = c.events.emit(ctx, r.Findings, c.objectRef)
+			emitted = time.Since(t)
 		}
 	})
 	c.state.update(r, time.Now())
+	summarized := time.Since(start) - analysed
 	c.hasSynced.Store(true)
 	wg.Wait()
 	if panicked != nil {
@@ -416,7 +421,8 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	} else {
 		c.lastDuration[0].Store(int64(time.Since(start)))
 	}
-	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start))
+	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
+		"analysis", analysed, "snapshot", summarized, "events", emitted)
 	if !leading {
 		return nil
 	}

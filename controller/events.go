@@ -42,10 +42,11 @@ type eventSink struct {
 	mu       sync.Mutex
 	last     map[eventKey]string // the note last written
 	known    map[eventKey]bool   // the events of the last emit's findings
+	notes    *notes
 }
 
 func newEventSink(r events.EventRecorder) *eventSink {
-	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}}
+	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}, notes: newNotes()}
 }
 
 // pending is one event to write.
@@ -69,7 +70,7 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	current := make(map[eventKey]string, len(s.last))
 	known := make(map[eventKey]bool, len(s.known))
 	var todo, later []pending
-	for _, p := range Events(findings) {
+	for _, p := range eventSpecs(findings, s.notes) {
 		current[p.Key()] = p.Note
 		known[p.Key()] = true
 		if s.last[p.Key()] == p.Note {
@@ -83,6 +84,7 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	}
 	todo = append(todo, later...)
 	s.known = known
+	s.notes.next()
 	written := 0
 	for _, p := range todo {
 		if written == maxEventsPerSync {
@@ -119,7 +121,10 @@ func (e EventSpec) Key() eventKey {
 // and one on the CSIDriver for driver readiness. A note names only objects,
 // labels and levels of its own object's namespace: users in other
 // namespaces are counted ("a pod in another namespace"), never named.
-func Events(findings []check.Finding) []EventSpec {
+func Events(findings []check.Finding) []EventSpec { return eventSpecs(findings, nil) }
+
+// eventSpecs is Events with the notes taken from memo (nil: none).
+func eventSpecs(findings []check.Finding, memo *notes) []EventSpec {
 	var out []EventSpec
 	seen := map[eventKey]bool{}
 	add := func(e EventSpec) {
@@ -135,12 +140,12 @@ func Events(findings []check.Finding) []EventSpec {
 		reason := reasonOf(f.Type)
 		if f.Type == check.TypeDriverReadiness {
 			if f.Driver != "" {
-				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, "")})
+				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, "")})
 			}
 			continue
 		}
 		for _, s := range f.Subjects {
-			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, s.Namespace)})
+			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, s.Namespace)})
 		}
 	}
 	return out
@@ -234,6 +239,45 @@ func describeLabel(s check.Subject) string {
 		l += ", " + s.Policy
 	}
 	return l
+}
+
+// notes remembers, from one sync to the next, the notes of findings whose
+// subjects are all in the namespace the note is for (the common case):
+// such a note is check's message, kept side and fix only, which the
+// findings of the volumes no change touched keep from sync to sync. A nil
+// *notes remembers nothing.
+type notes struct {
+	last, cur map[noteKey]string
+}
+
+type noteKey struct{ message, kept, fix string }
+
+func newNotes() *notes { return &notes{last: map[noteKey]string{}, cur: map[noteKey]string{}} }
+
+// note returns Note(f, ns).
+func (n *notes) note(f check.Finding, ns string) string {
+	if n == nil {
+		return Note(f, ns)
+	}
+	for _, s := range f.Subjects {
+		if s.Namespace != ns {
+			return Note(f, ns)
+		}
+	}
+	k := noteKey{f.Message, f.Kept, f.Fix}
+	text, ok := n.cur[k]
+	if !ok {
+		if text, ok = n.last[k]; !ok {
+			text = Note(f, ns)
+		}
+		n.cur[k] = text
+	}
+	return text
+}
+
+// next forgets the notes not asked for since the last call.
+func (n *notes) next() {
+	n.last, n.cur = n.cur, make(map[noteKey]string, len(n.cur))
 }
 
 func truncate(s string) string {

@@ -124,3 +124,24 @@ func TestNewFindingsEventsComeFirst(t *testing.T) {
 		t.Errorf("second emit wrote %d events, the first on %s; want 51, the first on p-1", len(events)-maxEventsPerSync, events[maxEventsPerSync].ref.Name)
 	}
 }
+
+// TestNotesAgreeWithNote: the notes remembered between syncs are Note's.
+func TestNotesAgreeWithNote(t *testing.T) {
+	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv-a", Message: "Volume pv-a: m.", Kept: "k", Fix: "f",
+		Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: "p1"}, {Kind: "Pod", Namespace: "b", Name: "p2", Volume: "pv-b"}}}
+	own := f
+	own.Subjects = f.Subjects[:1]
+	memo := newNotes()
+	for sync := range 3 {
+		for _, c := range []struct {
+			f  check.Finding
+			ns string
+		}{{f, "a"}, {f, "b"}, {own, "a"}, {own, "c"}} {
+			if got, want := memo.note(c.f, c.ns), Note(c.f, c.ns); got != want {
+				t.Errorf("sync %d: note for %s = %q, want %q", sync, c.ns, got, want)
+			}
+		}
+		memo.next()
+		own.Message += " changed." // a new text is not taken from memory
+	}
+}

@@ -21,9 +21,9 @@ import (
 
 // Base is a check kept between changes: the analysis of every object,
 // updated per changed object by Update, for a caller that watches a cluster.
-// Its reports are those Run gives for the same objects in the order Sort
-// puts them in: pods by creation time, then namespace and name; the other
-// kinds by namespace and name.
+// Its reports are those Run gives for the same objects in the order
+// Objects.Sort puts them in: pods by creation time, then namespace and
+// name; the other kinds by namespace and name.
 //
 // An Update costs the changed objects, the objects that read them (the
 // pods of a changed claim, the pods of a changed ReplicaSet or Job) and
@@ -56,8 +56,8 @@ type Base struct {
 	byClaim   map[string]map[string]bool // claim -> entries that read it
 	index     *volindex.Index[string]
 	perVolume map[string][]Finding
-	used      map[string]int // CSI driver -> volumes (driversUsed)
-	blocks    map[string]*Finding
+	used      map[string]int      // CSI driver -> volumes (driversUsed)
+	blocks    map[string]*Finding // CSI driver -> its shared-superblock finding (the PVs do not change)
 
 	// The users, read by Users under mu.
 	mu        sync.RWMutex

@@ -125,8 +125,12 @@ func Events(findings []check.Finding) []EventSpec { return eventSpecs(findings, 
 
 // eventSpecs is Events with the notes taken from memo (nil: none).
 func eventSpecs(findings []check.Finding, memo *notes) []EventSpec {
-	var out []EventSpec
-	seen := map[eventKey]bool{}
+	n := 0
+	for i := range findings {
+		n += max(1, len(findings[i].Subjects))
+	}
+	out := make([]EventSpec, 0, n) // an EventSpec is large: no doubling
+	seen := make(map[eventKey]bool, n)
 	add := func(e EventSpec) {
 		if !seen[e.Key()] {
 			seen[e.Key()] = true

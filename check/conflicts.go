@@ -3,7 +3,6 @@ package check
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -117,7 +116,7 @@ const randomMark = "\x00random "
 // unique when its level is drawn at random.
 func indexLabel(u *use) string {
 	if f := &u.target.Facts; f.RandomLevel {
-		return f.KubeletLabel + randomMark + strconv.Itoa(u.idx)
+		return f.KubeletLabel + randomMark + u.key
 	}
 	return u.target.Facts.KubeletLabel
 }
@@ -159,8 +158,8 @@ func (g *group) subjects() []Subject {
 
 // volumeUsers is one volume's snapshot with the check's data per user.
 type volumeUsers struct {
-	view volindex.View[int]
-	use  func(entry int) *use
+	view volindex.View[string]
+	use  func(entry string) *use
 }
 
 // groups returns the report's groups of the volume in the order of their
@@ -182,9 +181,9 @@ func (vu volumeUsers) groups() []*group {
 		}
 	}
 	for _, g := range out {
-		slices.SortFunc(g.uses, func(a, b *use) int { return a.idx - b.idx })
+		slices.SortFunc(g.uses, func(a, b *use) int { return strings.Compare(a.key, b.key) })
 	}
-	slices.SortFunc(out, func(a, b *group) int { return a.uses[0].idx - b.uses[0].idx })
+	slices.SortFunc(out, func(a, b *group) int { return strings.Compare(a.uses[0].key, b.uses[0].key) })
 	return out
 }
 
@@ -230,7 +229,7 @@ func conflictFindings(vu volumeUsers, in Input) []Finding {
 
 // upstreamOnly reports the users that the upstream controller finds in
 // conflict with a user of the same kubelet label: only they are named.
-func upstreamOnly(vu volumeUsers, users []int, first *decide.Volume) Finding {
+func upstreamOnly(vu volumeUsers, users []string, first *decide.Volume) Finding {
 	g := &group{}
 	var raw []string
 	for _, k := range users {
@@ -296,7 +295,7 @@ func reference(groups []*group) int {
 	return best
 }
 
-func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[int], in Input) Finding {
+func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[string], in Input) Finding {
 	ri := reference(groups)
 	ref := groups[ri]
 	others := slices.Concat(groups[:ri], groups[ri+1:])
@@ -340,7 +339,7 @@ func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[int
 			}
 		}
 	}
-	var shared []volindex.Node[int] // nodes where users of two labels run
+	var shared []volindex.Node[string] // nodes where users of two labels run
 	for _, n := range vu.view.Nodes() {
 		for _, g := range n.Groups[1:] {
 			if g.Label != n.Groups[0].Label {
@@ -438,7 +437,7 @@ func clause(g *group) string {
 
 // kept says which side the kubelet keeps: on each node where users of two
 // labels run, the one admitted first.
-func kept(vu volumeUsers, shared []volindex.Node[int]) string {
+func kept(vu volumeUsers, shared []volindex.Node[string]) string {
 	if len(shared) == 0 {
 		return "the side whose pod is admitted first on a node keeps the volume there; pods with another label wait until it is gone"
 	}
@@ -458,7 +457,7 @@ func kept(vu volumeUsers, shared []volindex.Node[int]) string {
 // upstreamDifference says why the upstream controller misses conflicts the
 // kubelet has on this volume, each reason with the users it concerns; ""
 // when it reports every one.
-func upstreamDifference(vu volumeUsers, groups []*group, agree volindex.Agreement[int]) string {
+func upstreamDifference(vu volumeUsers, groups []*group, agree volindex.Agreement[string]) string {
 	unseen := map[string][]*use{}
 	for _, g := range groups {
 		// A template whose workload has a running pod with the same label
@@ -476,7 +475,7 @@ func upstreamDifference(vu volumeUsers, groups []*group, agree volindex.Agreemen
 		}
 	}
 	names := func(uses []*use) string { return subjectsText((&group{uses: uses}).subjects()) }
-	byKey := func(keys []int) []*use {
+	byKey := func(keys []string) []*use {
 		out := make([]*use, len(keys))
 		for i, k := range keys {
 			out[i] = vu.use(k)

@@ -17,23 +17,15 @@ import (
 
 // driverFindings checks every CSI driver in use: the CSIDriver object and its
 // seLinuxMount, the node plugin's host paths, the options shared filesystems
-// need, and the API server's support for the field.
-// The storage objects are those decided with (objs), in their order.
-func driverFindings(in Input, objs decide.Objects, target decide.Explanation) []Finding {
+// need, and the API server's support for the field. used counts the
+// volumes of each driver (driversUsed); superblock reports a driver's
+// shared-superblock finding (sharedSuperblock over the storage objects).
+func driverFindings(in Input, csiDrivers []*storagev1.CSIDriver, used map[string]int, superblock func(driver string) (Finding, bool)) []Finding {
 	drivers := map[string]*storagev1.CSIDriver{}
-	for _, d := range objs.CSIDrivers {
+	for _, d := range csiDrivers {
 		drivers[d.Name] = d
 	}
 	dss := append(slices.Clip(in.Objects.NodePlugins), in.Objects.DaemonSets...)
-	pvs, classes := objs.PVs, objs.StorageClasses
-	used := map[string]int{}
-	for _, p := range target.Pods {
-		for _, v := range p.Volumes {
-			if v.Facts.SELinux && v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
-				used[v.Facts.CSIDriver]++
-			}
-		}
-	}
 	names := make([]string, 0, len(used))
 	for n := range used {
 		names = append(names, n)
@@ -85,11 +77,33 @@ func driverFindings(in Input, objs decide.Objects, target decide.Explanation) []
 			f.Fix = "Check that the node plugin mounts /sys/fs/selinux (read-write) and /etc/selinux from the host."
 			out = append(out, f)
 		}
-		if f, ok := sharedSuperblock(name, pvs, classes); ok {
+		if f, ok := superblock(name); ok {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// driversUsed counts the volumes of each CSI driver that SELinux applies
+// to and that have a PersistentVolume.
+func driversUsed(pods []decide.Pod) map[string]int {
+	used := map[string]int{}
+	for i := range pods {
+		countDrivers(used, &pods[i], 1)
+	}
+	return used
+}
+
+// countDrivers adds d times the driver volumes of p to used.
+func countDrivers(used map[string]int, p *decide.Pod, d int) {
+	for _, v := range p.Volumes {
+		if v.Facts.SELinux && v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
+			used[v.Facts.CSIDriver] += d
+			if used[v.Facts.CSIDriver] == 0 {
+				delete(used, v.Facts.CSIDriver)
+			}
+		}
+	}
 }
 
 // nodePlugin finds the DaemonSet that runs driver's node plugin: it mounts

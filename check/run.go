@@ -42,7 +42,7 @@ type Input struct {
 // use is one entry's use of one shared volume.
 type use struct {
 	e       *entry
-	idx     int // the entry's index: its key in the volume index
+	key     string // the entry's key in the volume index: keys sort in input order
 	target  *decide.Volume
 	current *decide.Volume // nil when the current version is unknown
 	policy  string         // "Recursive" or "MountOption" as the kubelet honours it
@@ -95,41 +95,13 @@ func run(in Input, withUsers bool) (Report, *Users) {
 
 	// Every use of a volume, with what depends on it alone, per pod in
 	// parallel.
-	type useResult struct {
-		u        *use
-		findings []Finding // multiple labels, slow paths
-		key      string    // the volume, "" when not shared
-	}
 	perEntry := make([][]useResult, len(c.entries))
 	parallel.For(len(c.entries), func(i int) {
-		e, pe := c.entries[i], &target.Pods[i]
-		uses := make([]use, len(pe.Volumes))
-		out := make([]useResult, len(pe.Volumes))
-		for j := range pe.Volumes {
-			v := &pe.Volumes[j]
-			if !v.Facts.SELinux || v.Facts.InputError != nil {
-				// As explain decided: SELinux does not apply (a Windows
-				// pod, SELinux off), or the pod cannot start (an input
-				// error, reported as such). No finding, no comparison.
-				continue
-			}
-			u := &uses[j]
-			*u = use{e: e, idx: i, target: v, policy: string(v.Facts.Policy)}
-			if current != nil && j < len(current.Pods[i].Volumes) {
-				u.current = &current.Pods[i].Volumes[j]
-			}
-			if e.running {
-				u.ctrl = controllerView(v)
-			}
-			u.seen, u.skip = upstreamSees(e, v, u.ctrl)
-			res := useResult{u: u, key: volindex.VolumeKey(v.Facts.PV, v.Facts.UniqueName)}
-			if len(v.Facts.Multiple) > 0 || u.skip == unseenMultiple {
-				res.findings = append(res.findings, multipleFinding(u, in))
-			}
-			res.findings = append(res.findings, slowPathFindings(u, in)...)
-			out[j] = res
+		var cur *decide.Pod
+		if current != nil {
+			cur = &current.Pods[i]
 		}
-		perEntry[i] = out
+		perEntry[i] = entryUses(c.entries[i], positionKey(i), &target.Pods[i], cur, in)
 	})
 	// In input order: merge repeated findings, index the shared volumes.
 	n := len(r.Findings)
@@ -140,7 +112,7 @@ func run(in Input, withUsers bool) (Report, *Users) {
 	}
 	r.Findings = slices.Grow(r.Findings, n) // Findings are large: no doubling
 	once := findingSet{}
-	index := volindex.New[int]()
+	index := volindex.New[string]()
 	var users *Users
 	if withUsers {
 		users = newUsers()
@@ -157,13 +129,13 @@ func run(in Input, withUsers bool) (Report, *Users) {
 				}
 			}
 		}
-		index.Set(i, uses)
+		index.Set(positionKey(i), uses)
 	}
 	// The check's data of an entry's use of a volume (an entry has few).
-	useOf := func(key string) func(int) *use {
-		return func(i int) *use {
+	useOf := func(key string) func(string) *use {
+		return func(k string) *use {
 			var found *use
-			for _, res := range perEntry[i] {
+			for _, res := range perEntry[positionOf(k)] {
 				if res.key == key {
 					found = res.u // the last, as the index keeps it
 				}
@@ -181,7 +153,8 @@ func run(in Input, withUsers bool) (Report, *Users) {
 	for _, fs := range perVolume {
 		r.Findings = append(r.Findings, fs...)
 	}
-	r.Findings = append(r.Findings, driverFindings(in, objs, target)...)
+	superblock := func(name string) (Finding, bool) { return sharedSuperblock(name, objs.PVs, objs.StorageClasses) }
+	r.Findings = append(r.Findings, driverFindings(in, objs.CSIDrivers, driversUsed(target.Pods), superblock)...)
 	sortFindings(r.Findings)
 
 	for _, s := range c.order {
@@ -197,6 +170,66 @@ func run(in Input, withUsers bool) (Report, *Users) {
 	}
 	r.Summary.Volumes = index.Len()
 	r.Summary.InputErrors = len(r.InputErrors)
+	summarize(&r)
+	return r, users
+}
+
+// useResult is one entry's use of one volume, with the findings that
+// depend on that use alone.
+type useResult struct {
+	u        *use
+	findings []Finding // multiple labels, slow paths
+	key      string    // the volume, "" when not shared
+}
+
+// entryUses computes the uses of the volumes of entry e, whose key in the
+// volume index is key, from its decision for the target version (pe) and
+// for the current one (cur, nil when unknown). It reads nothing else of the
+// input but its settings, so a changed entry can be computed alone.
+func entryUses(e *entry, key string, pe, cur *decide.Pod, in Input) []useResult {
+	uses := make([]use, len(pe.Volumes))
+	out := make([]useResult, len(pe.Volumes))
+	for j := range pe.Volumes {
+		v := &pe.Volumes[j]
+		if !v.Facts.SELinux || v.Facts.InputError != nil {
+			// As explain decided: SELinux does not apply (a Windows
+			// pod, SELinux off), or the pod cannot start (an input
+			// error, reported as such). No finding, no comparison.
+			continue
+		}
+		u := &uses[j]
+		*u = use{e: e, key: key, target: v, policy: string(v.Facts.Policy)}
+		if cur != nil && j < len(cur.Volumes) {
+			u.current = &cur.Volumes[j]
+		}
+		if e.running {
+			u.ctrl = controllerView(v)
+		}
+		u.seen, u.skip = upstreamSees(e, v, u.ctrl)
+		res := useResult{u: u, key: volindex.VolumeKey(v.Facts.PV, v.Facts.UniqueName)}
+		if len(v.Facts.Multiple) > 0 || u.skip == unseenMultiple {
+			res.findings = append(res.findings, multipleFinding(u, in))
+		}
+		res.findings = append(res.findings, slowPathFindings(u, in)...)
+		out[j] = res
+	}
+	return out
+}
+
+// positionKey is the volume index's key of the entry at position i: keys
+// compare as the positions do.
+func positionKey(i int) string {
+	return string([]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+// positionOf inverts positionKey.
+func positionOf(k string) int {
+	return int(k[0])<<24 | int(k[1])<<16 | int(k[2])<<8 | int(k[3])
+}
+
+// summarize counts the findings by severity and adds the cluster fixes
+// when there is a conflict.
+func summarize(r *Report) {
 	hasConflict := false
 	for _, f := range r.Findings {
 		switch f.Severity {
@@ -216,7 +249,6 @@ func run(in Input, withUsers bool) (Report, *Users) {
 	if hasConflict {
 		r.ClusterFixes = ClusterFixes()
 	}
-	return r, users
 }
 
 // decideObjects assembles decide.Objects with the entries' pods in order.

@@ -19,19 +19,24 @@ type UserVolume struct {
 
 // Users records which objects use which volumes, as one check saw them:
 // for each volume key its users, and for each user its volumes. It holds no
-// pairs: its memory is proportional to the uses. A Users is read-only once
-// built and safe for concurrent use.
+// pairs: its memory is proportional to the uses. A Users from RunUsers is
+// read-only once built; one from Base.Users follows the Base's updates.
+// Both are safe for concurrent use.
 type Users struct {
 	users    []User
 	volumes  [][]UserVolume   // per user
 	byVolume map[string][]int // volume key -> users
 	index    map[User]int
+	base     *Base // when set, the users are the Base's, as they are now
 }
 
 // Of returns the users of the volume with key key, in input order.
 func (u *Users) Of(key string) []User {
 	if u == nil {
 		return nil
+	}
+	if u.base != nil {
+		return u.base.usersOf(key)
 	}
 	ids := u.byVolume[key]
 	out := make([]User, len(ids))
@@ -47,6 +52,9 @@ func (u *Users) VolumesOf(user User) []UserVolume {
 	if u == nil {
 		return nil
 	}
+	if u.base != nil {
+		return u.base.volumesOf(user)
+	}
 	if id, ok := u.index[user]; ok {
 		return slices.Clip(u.volumes[id])
 	}
@@ -58,6 +66,10 @@ func (u *Users) Len() int {
 	if u == nil {
 		return 0
 	}
+	if u.base != nil {
+		n, _ := u.base.usersLen()
+		return n
+	}
 	return len(u.users)
 }
 
@@ -65,6 +77,10 @@ func (u *Users) Len() int {
 func (u *Users) Volumes() int {
 	if u == nil {
 		return 0
+	}
+	if u.base != nil {
+		_, n := u.base.usersLen()
+		return n
 	}
 	return len(u.byVolume)
 }

@@ -1,13 +1,17 @@
 // Package controller runs selmount's checks continuously inside a cluster:
 // shared informers (slimmed with check.Slim) feed a rate-limited workqueue,
-// and each sync computes the findings of `selmount check` for the whole
-// cluster, then emits Warning events, keeps the state the metrics are read
-// from, and writes the status objects.
+// and each sync brings the findings of `selmount check` for the whole
+// cluster up to date, then emits Warning events, keeps the state the
+// metrics are read from, and writes the status objects.
 //
 // The shape is sample-controller's: New takes clients and informers and
-// builds none; event handlers only enqueue; Run(ctx, workers) waits for the
-// caches and processes the queue. Every change enqueues one key, so a burst
-// of changes costs one recomputation; see docs/controller.md for the cost.
+// builds none; event handlers only record which object changed and
+// enqueue; Run(ctx, workers) waits for the caches and processes the queue.
+// Every change enqueues one key, so a burst of changes costs one sync. A
+// sync applies the recorded changes to a check.Base (a partial sync), or
+// checks every cached object again (a full sync) first, after a change of
+// a kind Base cannot apply, or after a failed sync; see docs/controller.md
+// for the cost.
 package controller
 
 import (
@@ -39,6 +43,10 @@ import (
 	"github.com/selmount/selmount/kubever"
 	"github.com/selmount/selmount/label"
 )
+
+// eventsInterval is how long the events left over by a sync (beyond
+// maxEventsPerSync) wait for the next sync.
+const eventsInterval = time.Second
 
 // clusterKey is the one work item: the whole cluster is recomputed, and a
 // burst of changes coalesces into one sync.
@@ -103,15 +111,29 @@ type Controller struct {
 	lastVerified  time.Time
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
-	lastDuration  atomic.Int64 // of the last sync, in nanoseconds
+	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
+	lastEnd       atomic.Int64    // when the last sync ended, in Unix nanoseconds
 	index         atomic.Pointer[Index]
+
+	// base is the analysis partial syncs update; nil until the first full
+	// sync, and after a failed sync.
+	base     *check.Base
+	settings check.Input // base's settings, without objects
+	pmu      sync.Mutex
+	pending  map[pendingChange]bool // changed objects since the last sync
+	full     bool                   // the next sync must be full
 }
+
+// pendingChange is a changed object: its kind, namespace and name.
+type pendingChange struct{ kind, namespace, name string }
 
 // Index is what the last sync saw: the users of every volume, and the
 // versions and node settings it checked with. An admission webhook checks a
 // new object against these users, exactly as the sync would.
 type Index struct {
-	// Users are the users of every shared volume at the last sync.
+	// Users are the users of every shared volume. They follow the partial
+	// syncs after this one (check.Base.Users), up to the next full sync,
+	// whose Index has Users of its own.
 	Users *check.Users
 	// Input is the last sync's input without its objects: Target, Current,
 	// ServerVersion, SELinuxEnabled, Defaults and Source.
@@ -136,29 +158,36 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		opts:   opts,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "selmount"}),
-		state: newState(),
+		state:   newState(),
+		pending: map[pendingChange]bool{},
 	}
 	c.events = newEventSink(opts.Recorder)
 	if opts.Dynamic != nil {
 		c.status = &dynamicStatus{client: opts.Dynamic}
 	}
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { c.enqueue() },
-		UpdateFunc: func(old, cur any) {
-			if changed(old, cur) {
-				c.enqueue()
-			}
-		},
-		DeleteFunc: func(any) { c.enqueue() },
-	}
-	for _, inf := range c.register(factory) {
+	for _, ki := range c.register(factory) {
+		inf, kind := ki.inf, ki.kind
+		handler := cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) { c.record(kind, obj) },
+			UpdateFunc: func(old, cur any) {
+				if changed(old, cur) {
+					c.record(kind, cur)
+				}
+			},
+			DeleteFunc: func(obj any) { c.record(kind, obj) },
+		}
 		if err := inf.SetTransform(slim); err != nil {
 			return nil, fmt.Errorf("setting the transform of an informer: %w", err)
 		}
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		reg, err := inf.AddEventHandler(handler)
+		if err != nil {
 			return nil, fmt.Errorf("adding an event handler: %w", err)
 		}
-		c.synced = append(c.synced, inf.HasSynced)
+		// Synced once the handler has seen every object of the first
+		// list: the first sync then takes them all as its changes, and
+		// no late notification of the first list asks for a second full
+		// sync.
+		c.synced = append(c.synced, reg.HasSynced)
 	}
 	klog.FromContext(ctx).V(2).Info("Controller built", "informers", len(c.synced))
 	return c, nil
@@ -175,11 +204,36 @@ func slim(obj any) (any, error) {
 	return obj, nil
 }
 
-// enqueue asks for a sync after Delay, or after as long as the last sync
-// took when that is longer: under constant change the controller spends at
-// most about half its time syncing.
+// record notes that an object changed and enqueues a sync. The sync reads
+// the object's current state from the cache.
+func (c *Controller) record(kind string, obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	c.pmu.Lock()
+	if m, err := meta.Accessor(obj); err == nil && check.Incremental(kind) {
+		c.pending[pendingChange{kind, m.GetNamespace(), m.GetName()}] = true
+	} else {
+		c.full = true
+	}
+	c.pmu.Unlock()
+	c.enqueue()
+}
+
+// enqueue asks for a sync after Delay, and no sooner than as long after
+// the end of the last sync as a sync of the kind coming (full or partial)
+// took: under constant change the controller spends at most about half its
+// time syncing, and a change after a quiet while waits Delay only.
 func (c *Controller) enqueue() {
-	c.queue.AddAfter(clusterKey, max(c.opts.Delay, time.Duration(c.lastDuration.Load())))
+	c.pmu.Lock()
+	full := c.full
+	c.pmu.Unlock()
+	last := c.lastDuration[0].Load()
+	if full {
+		last = c.lastDuration[1].Load()
+	}
+	rest := time.Until(time.Unix(0, c.lastEnd.Load()).Add(time.Duration(last)))
+	c.queue.AddAfter(clusterKey, max(c.opts.Delay, rest))
 }
 
 // State returns the state the metrics and status are computed from.
@@ -279,29 +333,102 @@ func (c *Controller) safeSync(ctx context.Context, key string) (err error) {
 	return c.sync(ctx, key)
 }
 
-// sync recomputes the findings of the whole cluster and reports them.
-func (c *Controller) sync(ctx context.Context, key string) error {
+// sync brings the findings up to date and reports them: a partial sync
+// applies the changed objects to the Base, a full sync checks every cached
+// object again.
+func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	logger := klog.FromContext(ctx)
 	start := time.Now()
-	in, err := c.input(ctx)
-	if err != nil {
-		return err
+	c.pmu.Lock()
+	pending, full := c.pending, c.full || c.base == nil
+	c.pending, c.full = map[pendingChange]bool{}, false
+	c.pmu.Unlock()
+	updated := false
+	defer func() {
+		if !updated {
+			// The changes taken are lost, and the Base may be half
+			// updated (a panic): check everything next time.
+			c.pmu.Lock()
+			c.full = true
+			c.pmu.Unlock()
+			c.base = nil
+		}
+	}()
+	var r check.Report
+	if !full {
+		var changes []check.Change
+		for pc := range pending {
+			obj, err := c.get(pc.kind, pc.namespace, pc.name)
+			if err != nil {
+				return fmt.Errorf("reading %s %s/%s from the cache: %w", pc.kind, pc.namespace, pc.name, err)
+			}
+			changes = append(changes, check.Change{Kind: pc.kind, Namespace: pc.namespace, Name: pc.name, Object: obj})
+		}
+		var incomplete *check.IncompleteError
+		r, err = c.base.Update(changes)
+		switch {
+		case errors.As(err, &incomplete):
+			logger.V(2).Info("A change needs a full sync", "kind", incomplete.Kind, "namespace", incomplete.Namespace, "name", incomplete.Name)
+			full = true
+		case err != nil:
+			return err
+		}
 	}
-	r, users := check.RunUsers(in)
-	settings := in
-	settings.Objects = check.Objects{}
-	c.index.Store(&Index{Users: users, Input: settings, Computed: start})
+	kind := "partial"
+	if full {
+		kind = "full"
+		in, err := c.input(ctx)
+		if err != nil {
+			return err
+		}
+		c.base = nil // its memory, before the new one is built
+		c.base, r = check.RunBase(in)
+		c.settings = in
+		c.settings.Objects = check.Objects{}
+	}
+	updated = true
+	c.index.Store(&Index{Users: c.base.Users(), Input: c.settings, Computed: start})
+	defer func() { c.lastEnd.Store(time.Now().UnixNano()) }()
+	// The snapshot (metrics, status) and the events are computed from the
+	// report side by side.
+	leading := c.opts.Leading()
+	var wg sync.WaitGroup
+	var panicked any
+	left := 0
+	analysed := time.Since(start)
+	var emitted time.Duration
+	wg.Go(func() {
+		defer func() { panicked = recover() }() // raised again below, after the snapshot
+		if leading {
+			t := time.Now()
+			left = c.events.emit(ctx, r.Findings, c.objectRef)
+			emitted = time.Since(t)
+		}
+	})
 	c.state.update(r, time.Now())
+	summarized := time.Since(start) - analysed
 	c.hasSynced.Store(true)
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	c.state.observe(time.Since(start))
-	c.lastDuration.Store(int64(time.Since(start)))
-	logger.V(2).Info("Synced", "key", key, "findings", len(r.Findings), "duration", time.Since(start))
-	if !c.opts.Leading() {
+	c.state.syncs.WithLabelValues(kind).Inc()
+	if full {
+		c.lastDuration[1].Store(int64(time.Since(start)))
+	} else {
+		c.lastDuration[0].Store(int64(time.Since(start)))
+	}
+	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
+		"analysis", analysed, "snapshot", summarized, "events", emitted)
+	if !leading {
 		return nil
 	}
-	c.events.emit(ctx, r.Findings, c.objectRef)
+	if left > 0 {
+		c.queue.AddAfter(clusterKey, eventsInterval) // the next batch of events
+	}
 	if c.status != nil {
 		// A failed write is retried at the next sync (at least every
 		// Recheck), without recomputing the findings now: the events and

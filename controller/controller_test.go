@@ -97,7 +97,9 @@ func start(t *testing.T, opts Options, objs ...runtime.Object) (*Controller, *fa
 	factory := informers.NewSharedInformerFactory(client, 0)
 	rec := &recorder{}
 	opts.Recorder = rec
-	opts.Delay = time.Millisecond
+	if opts.Delay == 0 {
+		opts.Delay = time.Millisecond
+	}
 	c, err := New(ctx, client, factory, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -119,9 +121,12 @@ func start(t *testing.T, opts Options, objs ...runtime.Object) (*Controller, *fa
 	return c, client, rec
 }
 
+// waitTimeout bounds waitFor (longer in TestMeasureSync).
+var waitTimeout = 10 * time.Second
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -41,10 +41,12 @@ type eventSink struct {
 	recorder events.EventRecorder
 	mu       sync.Mutex
 	last     map[eventKey]string // the note last written
+	known    map[eventKey]bool   // the events of the last emit's findings
+	notes    *notes
 }
 
 func newEventSink(r events.EventRecorder) *eventSink {
-	return &eventSink{recorder: r, last: map[eventKey]string{}}
+	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}, notes: newNotes()}
 }
 
 // pending is one event to write.
@@ -55,23 +57,34 @@ type pending struct {
 }
 
 // emit writes the events of findings that were not written with the same
-// text before. Findings that are gone are forgotten, so that they are
-// written again when they come back.
-func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) {
+// text before, at most maxEventsPerSync, and returns how many are left for
+// the next sync. Events that the last emit did not have (a new conflict)
+// come before those left over by earlier syncs. Findings that are gone are
+// forgotten, so that they are written again when they come back.
+func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) int {
 	if s.recorder == nil {
-		return
+		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	current := make(map[eventKey]string, len(s.last))
-	var todo []pending
-	for _, p := range Events(findings) {
+	known := make(map[eventKey]bool, len(s.known))
+	var todo, later []pending
+	for _, p := range eventSpecs(findings, s.notes) {
 		current[p.Key()] = p.Note
+		known[p.Key()] = true
 		if s.last[p.Key()] == p.Note {
 			continue
 		}
-		todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		if s.known[p.Key()] {
+			later = append(later, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		} else {
+			todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+		}
 	}
+	todo = append(todo, later...)
+	s.known = known
+	s.notes.next()
 	written := 0
 	for _, p := range todo {
 		if written == maxEventsPerSync {
@@ -86,6 +99,7 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 		klog.FromContext(ctx).V(2).Info("Wrote events", "count", written, "left", len(todo)-written)
 	}
 	s.last = current
+	return len(todo) - written
 }
 
 // EventSpec is one event the controller writes for a finding.
@@ -107,9 +121,16 @@ func (e EventSpec) Key() eventKey {
 // and one on the CSIDriver for driver readiness. A note names only objects,
 // labels and levels of its own object's namespace: users in other
 // namespaces are counted ("a pod in another namespace"), never named.
-func Events(findings []check.Finding) []EventSpec {
-	var out []EventSpec
-	seen := map[eventKey]bool{}
+func Events(findings []check.Finding) []EventSpec { return eventSpecs(findings, nil) }
+
+// eventSpecs is Events with the notes taken from memo (nil: none).
+func eventSpecs(findings []check.Finding, memo *notes) []EventSpec {
+	n := 0
+	for i := range findings {
+		n += max(1, len(findings[i].Subjects))
+	}
+	out := make([]EventSpec, 0, n) // an EventSpec is large: no doubling
+	seen := make(map[eventKey]bool, n)
 	add := func(e EventSpec) {
 		if !seen[e.Key()] {
 			seen[e.Key()] = true
@@ -123,12 +144,12 @@ func Events(findings []check.Finding) []EventSpec {
 		reason := reasonOf(f.Type)
 		if f.Type == check.TypeDriverReadiness {
 			if f.Driver != "" {
-				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, "")})
+				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, "")})
 			}
 			continue
 		}
 		for _, s := range f.Subjects {
-			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: Note(f, s.Namespace)})
+			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, s.Namespace)})
 		}
 	}
 	return out
@@ -222,6 +243,45 @@ func describeLabel(s check.Subject) string {
 		l += ", " + s.Policy
 	}
 	return l
+}
+
+// notes remembers, from one sync to the next, the notes of findings whose
+// subjects are all in the namespace the note is for (the common case):
+// such a note is check's message, kept side and fix only, which the
+// findings of the volumes no change touched keep from sync to sync. A nil
+// *notes remembers nothing.
+type notes struct {
+	last, cur map[noteKey]string
+}
+
+type noteKey struct{ message, kept, fix string }
+
+func newNotes() *notes { return &notes{last: map[noteKey]string{}, cur: map[noteKey]string{}} }
+
+// note returns Note(f, ns).
+func (n *notes) note(f check.Finding, ns string) string {
+	if n == nil {
+		return Note(f, ns)
+	}
+	for _, s := range f.Subjects {
+		if s.Namespace != ns {
+			return Note(f, ns)
+		}
+	}
+	k := noteKey{f.Message, f.Kept, f.Fix}
+	text, ok := n.cur[k]
+	if !ok {
+		if text, ok = n.last[k]; !ok {
+			text = Note(f, ns)
+		}
+		n.cur[k] = text
+	}
+	return text
+}
+
+// next forgets the notes not asked for since the last call.
+func (n *notes) next() {
+	n.last, n.cur = n.cur, make(map[noteKey]string, len(n.cur))
 }
 
 func truncate(s string) string {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/informers"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -27,9 +28,15 @@ type listers struct {
 	rcs            corelisters.ReplicationControllerLister
 }
 
+// kindInformer is an informer and the kind of its objects.
+type kindInformer struct {
+	kind string
+	inf  cache.SharedIndexInformer
+}
+
 // register asks factory for every informer the check reads and returns
-// them.
-func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedIndexInformer {
+// them with their kinds.
+func (c *Controller) register(f informers.SharedInformerFactory) []kindInformer {
 	core, storage, apps, batch := f.Core().V1(), f.Storage().V1(), f.Apps().V1(), f.Batch().V1()
 	pods, pvcs, pvs := core.Pods(), core.PersistentVolumeClaims(), core.PersistentVolumes()
 	nss, nodes, rcs := core.Namespaces(), core.Nodes(), core.ReplicationControllers()
@@ -42,9 +49,45 @@ func (c *Controller) register(f informers.SharedInformerFactory) []cache.SharedI
 		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
 		jobs: jobs.Lister(), cronJobs: cjs.Lister(), rcs: rcs.Lister(),
 	}
-	return []cache.SharedIndexInformer{pods.Informer(), pvcs.Informer(), pvs.Informer(), nss.Informer(), nodes.Informer(),
-		drivers.Informer(), classes.Informer(), deps.Informer(), sts.Informer(), dss.Informer(), rss.Informer(),
-		jobs.Informer(), cjs.Informer(), rcs.Informer()}
+	return []kindInformer{{"Pod", pods.Informer()}, {"PersistentVolumeClaim", pvcs.Informer()},
+		{"PersistentVolume", pvs.Informer()}, {"Namespace", nss.Informer()}, {"Node", nodes.Informer()},
+		{"CSIDriver", drivers.Informer()}, {"StorageClass", classes.Informer()}, {"Deployment", deps.Informer()},
+		{"StatefulSet", sts.Informer()}, {"DaemonSet", dss.Informer()}, {"ReplicaSet", rss.Informer()},
+		{"Job", jobs.Informer()}, {"CronJob", cjs.Informer()}, {"ReplicationController", rcs.Informer()}}
+}
+
+// get returns the cached object of a kind Base.Update applies, nil when
+// it is not in the cache (deleted). Other kinds give nil: Update refuses
+// them whatever the object.
+func (l *listers) get(kind, namespace, name string) (any, error) {
+	var obj any
+	var err error
+	switch kind {
+	case "Pod":
+		obj, err = l.pods.Pods(namespace).Get(name)
+	case "PersistentVolumeClaim":
+		obj, err = l.pvcs.PersistentVolumeClaims(namespace).Get(name)
+	case "Deployment":
+		obj, err = l.deployments.Deployments(namespace).Get(name)
+	case "StatefulSet":
+		obj, err = l.statefulSets.StatefulSets(namespace).Get(name)
+	case "DaemonSet":
+		obj, err = l.daemonSets.DaemonSets(namespace).Get(name)
+	case "ReplicaSet":
+		obj, err = l.replicaSets.ReplicaSets(namespace).Get(name)
+	case "Job":
+		obj, err = l.jobs.Jobs(namespace).Get(name)
+	case "CronJob":
+		obj, err = l.cronJobs.CronJobs(namespace).Get(name)
+	case "ReplicationController":
+		obj, err = l.rcs.ReplicationControllers(namespace).Get(name)
+	default:
+		return nil, nil
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return obj, err
 }
 
 // Listers read the controller's caches (slimmed objects: see check.Slim).

@@ -16,7 +16,7 @@ import (
 func (c *Controller) NewRegistry(version string) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(c.state.reconcile, &collector{c: c, version: version})
+	reg.MustRegister(c.state.reconcile, c.state.syncs, &collector{c: c, version: version})
 	return reg
 }
 

@@ -69,14 +69,23 @@ type State struct {
 	synced bool
 	// reconcile is the histogram of sync durations.
 	reconcile prometheus.Histogram
+	// syncs counts the syncs by kind: full or partial.
+	syncs *prometheus.CounterVec
+	notes *notes // used by update only
 }
 
 func newState() *State {
-	return &State{reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
+	s := &State{notes: newNotes(), reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "selmount_reconcile_duration_seconds",
-		Help:    "Time to recompute the findings of the cluster and report them.",
+		Help:    "Time to bring the findings of the cluster up to date and report them.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
-	})}
+	}), syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "selmount_syncs_total",
+		Help: "Syncs by kind: full (every cached object checked again) or partial (the changed objects applied).",
+	}, []string{"kind"})}
+	s.syncs.WithLabelValues("full")
+	s.syncs.WithLabelValues("partial")
+	return s
 }
 
 // Snapshot returns the latest snapshot and whether there is one.
@@ -89,7 +98,8 @@ func (s *State) Snapshot() (Snapshot, bool) {
 func (s *State) observe(d time.Duration) { s.reconcile.Observe(d.Seconds()) }
 
 func (s *State) update(r check.Report, now time.Time) {
-	snap := Summarize(r)
+	snap := summarize(r, s.notes)
+	s.notes.next()
 	snap.Computed = now
 	s.mu.Lock()
 	s.snap, s.synced = snap, true
@@ -97,7 +107,10 @@ func (s *State) update(r check.Report, now time.Time) {
 }
 
 // Summarize turns a report into a snapshot.
-func Summarize(r check.Report) Snapshot {
+func Summarize(r check.Report) Snapshot { return summarize(r, nil) }
+
+// summarize is Summarize with the notes taken from memo (nil: none).
+func summarize(r check.Report, memo *notes) Snapshot {
 	snap := Snapshot{TargetVersion: r.TargetVersion, CurrentVersion: r.CurrentVersion,
 		Errors: r.Summary.Errors, Warnings: r.Summary.Warnings, Infos: r.Summary.Infos,
 		InputErrors: r.Summary.InputErrors, Namespaces: map[string][]NamespaceFinding{}}
@@ -135,7 +148,7 @@ func Summarize(r check.Report) Snapshot {
 		for ns, subjects := range byNS {
 			nsCounts[ck{f.Type, f.Severity, f.Property, ns}]++
 			snap.Namespaces[ns] = append(snap.Namespaces[ns], NamespaceFinding{Type: f.Type, Severity: f.Severity,
-				Property: f.Property, Volume: f.VolumeFor(ns), Subjects: subjects, Message: Note(f, ns)})
+				Property: f.Property, Volume: f.VolumeFor(ns), Subjects: subjects, Message: memo.note(f, ns)})
 		}
 	}
 	snap.ConflictingVolumes = len(conflicting)

@@ -1,0 +1,848 @@
+package check
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/selmount/selmount/apiversion"
+	"github.com/selmount/selmount/decide"
+	"github.com/selmount/selmount/internal/parallel"
+	"github.com/selmount/selmount/volindex"
+	"github.com/selmount/selmount/workload"
+)
+
+// Base is a check kept between changes: the analysis of every object,
+// updated per changed object by Update, for a caller that watches a cluster.
+// Its reports are those Run gives for the same objects in the order
+// Objects.Sort puts them in: pods by creation time, then namespace and
+// name; the other kinds by namespace and name.
+//
+// An Update costs the changed objects, the objects that read them (the
+// pods of a changed claim, the pods of a changed ReplicaSet or Job) and
+// the volumes they use, plus assembling the report, which is proportional
+// to the findings. No pair of users is ever built: the users of each volume
+// live in a volindex.Index updated in place, and the findings of a volume
+// are recomputed only when one of its users changes.
+//
+// A Base is not safe for concurrent Updates; its Users may be read while it
+// is updated.
+type Base struct {
+	in  Input // settings; Objects holds the kinds Update does not change
+	cfg decide.Config
+	cur *decide.Config // nil when the current version is unknown
+	mcs map[string]string
+
+	// The objects Update changes, by namespace/name.
+	pods      map[string]*corev1.Pod
+	workloads [numWorkloadKinds]map[string]any
+	claims    map[string]*corev1.PersistentVolumeClaim            // given, namespace defaulted
+	synth     map[string]map[string]*corev1.PersistentVolumeClaim // claim -> template entry key -> claim
+	synthOf   map[string][]string                                 // template entry key -> its claims
+	pvs       map[string]*corev1.PersistentVolume
+
+	entries   map[string]*baseEntry
+	order     []string          // entry keys, sorted: the input order
+	entryOf   map[objRef]string // object -> the key of its entry
+	subjects  map[string]*baseSubject
+	byOwner   map[string]map[string]bool // "ReplicaSet/ns/name" -> pod entries
+	byClaim   map[string]map[string]bool // claim -> entries that read it
+	index     *volindex.Index[string]
+	perVolume map[string][]Finding
+	used      map[string]int      // CSI driver -> volumes (driversUsed)
+	blocks    map[string]*Finding // CSI driver -> its shared-superblock finding (the PVs do not change)
+
+	// The users, read by Users under mu.
+	mu        sync.RWMutex
+	byVolume  map[string][]string // volume key -> entry keys, sorted
+	userEntry map[User]string
+}
+
+// objRef names an object Update changes: its kind and namespace/name.
+type objRef struct{ kind, key string }
+
+// baseEntry is one entry with everything computed from it alone.
+type baseEntry struct {
+	e       *entry
+	key     string // in the volume index; keys sort in input order
+	ref     objRef
+	target  decide.Pod
+	current *decide.Pod
+	results []useResult
+	errs    []*decide.InputError
+	users   []UserVolume // the first use of each volume key
+	claims  []string     // the claims its pod reads
+	owner   string       // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
+	bare    bool         // a pod without a controller: its own subject's object
+}
+
+// baseSubject is a subject and its entries.
+type baseSubject struct {
+	s       *subject
+	entries map[string]bool
+}
+
+// Change is one changed object for Base.Update: its kind, namespace and
+// name, and its new state, nil when it was deleted.
+type Change struct {
+	// Kind is "Pod", a workload kind ("Deployment", "StatefulSet",
+	// "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
+	// or "PersistentVolumeClaim".
+	Kind      string
+	Namespace string
+	Name      string
+	// Object is a pointer to the typed object as it is now (as in Objects),
+	// nil when deleted.
+	Object any
+}
+
+// IncompleteError is Update's error for a change it cannot apply: a
+// PersistentVolume, StorageClass, CSIDriver, Namespace or Node (each can
+// change the decision of any number of pods, and Nodes the versions
+// checked), or an unknown kind. The Base is left as it was: the caller runs
+// RunBase again over every object.
+type IncompleteError struct {
+	Kind, Namespace, Name string
+}
+
+func (e *IncompleteError) Error() string {
+	name := e.Name
+	if e.Namespace != "" {
+		name = e.Namespace + "/" + name
+	}
+	return fmt.Sprintf("check: a change of %s %s cannot be applied incrementally: run the whole check again", e.Kind, name)
+}
+
+// workloadKinds maps kind names to the workload fields of Objects.
+var workloadKinds = map[string]workloadKind{
+	"Deployment": kindDeployment, "StatefulSet": kindStatefulSet, "DaemonSet": kindDaemonSet,
+	"ReplicaSet": kindReplicaSet, "Job": kindJob, "CronJob": kindCronJob, "ReplicationController": kindReplicationController,
+}
+
+// bulkUpdate reports whether an Update of changes objects among entries
+// sorts its entries once at the end instead of keeping them sorted per
+// change (a variable for tests).
+var bulkUpdate = func(changes, entries int) bool { return changes > 64 && changes > entries/16 }
+
+// Incremental reports whether Update applies changes of kind; it refuses
+// the others with an IncompleteError.
+func Incremental(kind string) bool {
+	_, ok := workloadKinds[kind]
+	return ok || kind == "Pod" || kind == "PersistentVolumeClaim"
+}
+
+// RunBase checks in like Run and returns the state Update changes, with
+// the report of Run over in's objects in the order Sort gives them. The
+// objects are read, never modified, and must not be modified later.
+func RunBase(in Input) (*Base, Report) {
+	b := &Base{
+		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
+		mcs: map[string]string{}, pods: map[string]*corev1.Pod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
+		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]*corev1.PersistentVolume{},
+		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{},
+		byOwner: map[string]map[string]bool{}, byClaim: map[string]map[string]bool{}, index: volindex.New[string](),
+		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
+		byVolume: map[string][]string{}, userEntry: map[User]string{},
+	}
+	for k := range b.workloads {
+		b.workloads[k] = map[string]any{}
+	}
+	if in.Current != nil {
+		cc := b.cfg
+		cc.Gates = *in.Current
+		b.cur = &cc
+	}
+	o := &in.Objects
+	for _, n := range o.Namespaces {
+		if n.Annotations[openshiftMCS] != "" {
+			b.mcs[n.Name] = n.Annotations[openshiftMCS]
+		}
+	}
+	for _, pv := range o.PVs {
+		b.pvs[pv.Name] = pv
+	}
+	for _, d := range o.CSIDrivers {
+		if d.Spec.SELinuxMount != nil && *d.Spec.SELinuxMount {
+			if f, ok := sharedSuperblock(d.Name, o.PVs, o.StorageClasses); ok {
+				b.blocks[d.Name] = &f
+			}
+		}
+	}
+	var changes []Change
+	for _, p := range o.Pods {
+		changes = append(changes, Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: p})
+	}
+	add := func(kind string, obj named) {
+		changes = append(changes, Change{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Object: obj})
+	}
+	for _, w := range o.Deployments {
+		add("Deployment", w)
+	}
+	for _, w := range o.StatefulSets {
+		add("StatefulSet", w)
+	}
+	for _, w := range o.DaemonSets {
+		add("DaemonSet", w)
+	}
+	for _, w := range o.ReplicaSets {
+		add("ReplicaSet", w)
+	}
+	for _, w := range o.Jobs {
+		add("Job", w)
+	}
+	for _, w := range o.CronJobs {
+		add("CronJob", w)
+	}
+	for _, w := range o.ReplicationControllers {
+		add("ReplicationController", w)
+	}
+	for _, c := range o.PVCs {
+		add("PersistentVolumeClaim", c)
+	}
+	b.in = in
+	b.in.Objects = Objects{PVs: o.PVs, StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
+		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
+	r, _ := b.Update(changes) // every kind given is incremental
+	return b, r
+}
+
+type named interface {
+	GetNamespace() string
+	GetName() string
+}
+
+// Update applies changes and returns the report of the objects as they are
+// now. A change of a kind it cannot apply returns an *IncompleteError and
+// leaves the Base unchanged. Several changes of one object: the last wins.
+func (b *Base) Update(changes []Change) (Report, error) {
+	for _, ch := range changes {
+		if !Incremental(ch.Kind) {
+			return Report{}, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	dirty := map[objRef]bool{}
+	readers := func(claim string) {
+		for ek := range b.byClaim[claim] {
+			dirty[b.entries[ek].ref] = true
+		}
+	}
+	for _, ch := range changes {
+		key := ns(ch.Namespace) + "/" + ch.Name
+		switch ch.Kind {
+		case "Pod":
+			if p, ok := ch.Object.(*corev1.Pod); ok && p != nil {
+				b.pods[key] = p
+			} else {
+				delete(b.pods, key)
+			}
+		case "PersistentVolumeClaim":
+			if c, ok := ch.Object.(*corev1.PersistentVolumeClaim); ok && c != nil {
+				b.claims[key] = workload.Claims([]*corev1.PersistentVolumeClaim{c}, nil)[0]
+			} else {
+				delete(b.claims, key)
+			}
+			readers(key)
+		default:
+			k := workloadKinds[ch.Kind]
+			if ch.Object != nil && !isNil(ch.Object) {
+				b.workloads[k][key] = ch.Object
+			} else {
+				delete(b.workloads[k], key)
+			}
+			// Its template's claims.
+			tk := templateKey(k, key)
+			for _, c := range b.synthOf[tk] {
+				delete(b.synth[c], tk)
+				if len(b.synth[c]) == 0 {
+					delete(b.synth, c)
+				}
+				readers(c)
+			}
+			delete(b.synthOf, tk)
+			if obj, ok := b.workloads[k][key]; ok {
+				for _, c := range templateClaims(obj) {
+					ck := ns(c.Namespace) + "/" + c.Name
+					if b.synth[ck] == nil {
+						b.synth[ck] = map[string]*corev1.PersistentVolumeClaim{}
+					}
+					b.synth[ck][tk] = c
+					b.synthOf[tk] = append(b.synthOf[tk], ck)
+					readers(ck)
+				}
+			}
+			if k == kindReplicaSet || k == kindJob {
+				// Its pods are reported under its owner, or under it.
+				for ek := range b.byOwner[ch.Kind+"/"+key] {
+					dirty[b.entries[ek].ref] = true
+				}
+			}
+		}
+		dirty[objRef{ch.Kind, key}] = true
+	}
+
+	// Drop the entries of changed objects, then build them again.
+	touched := map[string]bool{}
+	subjects := map[*baseSubject]bool{}
+	refs := make([]objRef, 0, len(dirty))
+	for ref := range dirty {
+		refs = append(refs, ref)
+	}
+	slices.SortFunc(refs, func(a, b objRef) int { return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.key, b.key)) })
+	// Many changes (the first run): the order is sorted once at the end
+	// rather than kept sorted per entry.
+	bulk := bulkUpdate(len(refs), len(b.order))
+	for _, ref := range refs {
+		if ek, ok := b.entryOf[ref]; ok {
+			b.detach(ek, touched, subjects, bulk)
+		}
+	}
+	var built []*baseEntry
+	for _, ref := range refs {
+		if be := b.build(ref); be != nil {
+			built = append(built, be)
+		}
+	}
+	b.decide(built)
+	parallel.For(len(built), func(i int) {
+		be := built[i]
+		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
+	})
+	for _, be := range built {
+		b.attach(be, touched, subjects, bulk)
+	}
+	if bulk {
+		b.order = sortedKeys(b.entries)
+	}
+	for bs := range subjects {
+		b.settle(bs, touched)
+	}
+
+	// The findings of the volumes whose users changed.
+	keys := make([]string, 0, len(touched))
+	for k := range touched {
+		keys = append(keys, k)
+	}
+	perVolume := make([][]Finding, len(keys))
+	parallel.For(len(keys), func(i int) {
+		if view, ok := b.index.Volume(keys[i]); ok && len(view.Users()) > 1 {
+			perVolume[i] = conflictFindings(volumeUsers{view: view, use: b.useOf(keys[i])}, b.in)
+		}
+	})
+	for i, k := range keys {
+		if len(perVolume[i]) > 0 {
+			b.perVolume[k] = perVolume[i]
+		} else {
+			delete(b.perVolume, k)
+		}
+	}
+	return b.report(), nil
+}
+
+// isNil reports whether obj is a typed nil pointer.
+func isNil(obj any) bool {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return o == nil
+	case *appsv1.StatefulSet:
+		return o == nil
+	case *appsv1.DaemonSet:
+		return o == nil
+	case *appsv1.ReplicaSet:
+		return o == nil
+	case *batchv1.Job:
+		return o == nil
+	case *batchv1.CronJob:
+		return o == nil
+	case *corev1.ReplicationController:
+		return o == nil
+	}
+	return false
+}
+
+// templateKey is the entry key of a workload's template: templates come
+// before pods, by kind in the order of the fields of Objects, then by
+// namespace and name.
+func templateKey(k workloadKind, nsName string) string {
+	return "0" + string(rune('a'+k)) + strings.Replace(nsName, "/", "\x00", 1)
+}
+
+// podEntryKey is the entry key of a pod: by creation time, then namespace and
+// name.
+func podEntryKey(p *corev1.Pod) string {
+	t := p.CreationTimestamp.Time
+	return fmt.Sprintf("1%016x%08x%s\x00%s", uint64(t.Unix())+1<<62, t.Nanosecond(), ns(p.Namespace), p.Name)
+}
+
+// owned reports whether obj is a ReplicaSet or Job that a controller owns:
+// its owner's template stands for it.
+func owned(obj any) bool {
+	switch o := obj.(type) {
+	case *appsv1.ReplicaSet:
+		_, _, ok := controllerOf(o.OwnerReferences)
+		return ok
+	case *batchv1.Job:
+		_, _, ok := controllerOf(o.OwnerReferences)
+		return ok
+	}
+	return false
+}
+
+// templateClaims are the claims a workload's template makes (a
+// StatefulSet's), as the collector takes them.
+func templateClaims(obj any) []*corev1.PersistentVolumeClaim {
+	if owned(obj) {
+		return nil
+	}
+	tpl, claims, ok := workload.Expand(obj)
+	if !ok || len(tpl) == 0 {
+		return nil
+	}
+	return claims
+}
+
+// claim resolves a claim as decide does over workload.Claims: a given one
+// wins, else the template's that comes last.
+func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
+	if c := b.claims[key]; c != nil {
+		return c
+	}
+	last := ""
+	for tk := range b.synth[key] {
+		last = max(last, tk)
+	}
+	return b.synth[key][last]
+}
+
+// build makes the entry of ref's object as the collector would, without
+// its decision; nil when the object has none.
+func (b *Base) build(ref objRef) *baseEntry {
+	be := &baseEntry{ref: ref}
+	if ref.kind == "Pod" {
+		p := b.pods[ref.key]
+		if p == nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			return nil
+		}
+		ps, _, _ := workload.Expand(p)
+		pod := ps[0]
+		kind, name := "Pod", pod.Name
+		k, n, ok := controllerOf(pod.OwnerReferences)
+		be.bare = !ok
+		if ok {
+			kind, name = k, n
+			if k == "ReplicaSet" || k == "Job" {
+				be.owner = k + "/" + pod.Namespace + "/" + n
+				if top, ok := b.workloads[workloadKinds[k]][pod.Namespace+"/"+n].(metav1.Object); ok {
+					if tk, tn, ok := controllerOf(top.GetOwnerReferences()); ok {
+						kind, name = tk, tn
+					}
+				}
+			}
+		}
+		be.key = podEntryKey(p)
+		be.e = &entry{subj: b.subject(kind, pod.Namespace, name).s, pod: pod, running: true, created: pod.CreationTimestamp.Time}
+	} else {
+		k := workloadKinds[ref.kind]
+		obj := b.workloads[k][ref.key]
+		if obj == nil || owned(obj) {
+			return nil
+		}
+		tpl, _, ok := workload.Expand(obj)
+		if !ok || len(tpl) == 0 {
+			return nil
+		}
+		if lvl := b.mcs[tpl[0].Namespace]; lvl != "" {
+			applySCCLevel(tpl[0], lvl)
+		}
+		r := tpl[0].OwnerReferences[0]
+		be.key = templateKey(k, ref.key)
+		be.e = &entry{subj: b.subject(r.Kind, tpl[0].Namespace, r.Name).s, pod: tpl[0]}
+	}
+	pod := be.e.pod
+	for _, v := range pod.Spec.Volumes {
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			be.claims = append(be.claims, pod.Namespace+"/"+v.PersistentVolumeClaim.ClaimName)
+		case v.Ephemeral != nil:
+			be.claims = append(be.claims, pod.Namespace+"/"+pod.Name+"-"+v.Name)
+		}
+	}
+	return be
+}
+
+// subject returns the subject kind/namespace/name, made when new.
+func (b *Base) subject(kind, namespace, name string) *baseSubject {
+	k := kind + "/" + namespace + "/" + name
+	bs := b.subjects[k]
+	if bs == nil {
+		bs = &baseSubject{s: &subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}, entries: map[string]bool{}}
+		b.subjects[k] = bs
+	}
+	return bs
+}
+
+// detach removes the entry ek, noting the volumes and subjects it touched.
+// In bulk, b.order is left to the caller.
+func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
+	be := b.entries[ek]
+	delete(b.entries, ek)
+	delete(b.entryOf, be.ref)
+	if i, ok := slices.BinarySearch(b.order, ek); ok && !bulk {
+		b.order = slices.Delete(b.order, i, i+1)
+	}
+	bs := b.subjects[be.e.subj.key()]
+	delete(bs.entries, ek)
+	subjects[bs] = true
+	for _, c := range be.claims {
+		unlink(b.byClaim, c, ek)
+	}
+	if be.owner != "" {
+		unlink(b.byOwner, be.owner, ek)
+	}
+	for _, res := range be.results {
+		if res.key != "" {
+			touched[res.key] = true
+		}
+	}
+	for _, k := range b.index.Remove(ek) {
+		touched[k] = true
+	}
+	countDrivers(b.used, &be.target, -1)
+	for _, uv := range be.users {
+		list := b.byVolume[uv.Key]
+		if i, ok := slices.BinarySearch(list, ek); ok {
+			list = slices.Delete(list, i, i+1)
+		}
+		if len(list) == 0 {
+			delete(b.byVolume, uv.Key)
+		} else {
+			b.byVolume[uv.Key] = list
+		}
+	}
+	if len(be.users) > 0 {
+		delete(b.userEntry, userOf(be.e))
+	}
+}
+
+func link(m map[string]map[string]bool, k, ek string) {
+	if m[k] == nil {
+		m[k] = map[string]bool{}
+	}
+	m[k][ek] = true
+}
+
+func unlink(m map[string]map[string]bool, k, ek string) {
+	delete(m[k], ek)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
+}
+
+// attach adds the built entry be, noting the volumes and subjects it
+// touches. In bulk, b.order is left to the caller.
+func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
+	b.entries[be.key] = be
+	b.entryOf[be.ref] = be.key
+	if !bulk {
+		i, _ := slices.BinarySearch(b.order, be.key)
+		b.order = slices.Insert(b.order, i, be.key)
+	}
+	bs := b.subjects[be.e.subj.key()]
+	bs.entries[be.key] = true
+	subjects[bs] = true
+	for _, c := range be.claims {
+		link(b.byClaim, c, be.key)
+	}
+	if be.owner != "" {
+		link(b.byOwner, be.owner, be.key)
+	}
+	countDrivers(b.used, &be.target, 1)
+	var uses []volindex.Use
+	for _, res := range be.results {
+		if res.key == "" {
+			continue
+		}
+		touched[res.key] = true
+		uses = append(uses, indexUse(res.key, res.u))
+		if !slices.ContainsFunc(be.users, func(uv UserVolume) bool { return uv.Key == res.key }) {
+			be.users = append(be.users, UserVolume{Key: res.key, Name: volumeName(res.u.target), Label: res.u.target.Facts.KubeletLabel})
+		}
+	}
+	for _, k := range b.index.Set(be.key, uses) {
+		touched[k] = true
+	}
+	for _, uv := range be.users {
+		list := b.byVolume[uv.Key]
+		i, _ := slices.BinarySearch(list, be.key)
+		b.byVolume[uv.Key] = slices.Insert(list, i, be.key)
+	}
+	if len(be.users) > 0 {
+		b.userEntry[userOf(be.e)] = be.key
+	}
+}
+
+// settle recomputes what a subject gathers from its entries: its running
+// pods, their nodes and its object. When its object changes, the volumes of
+// all its entries are touched (their fixes patch the object); its pods and
+// nodes only show in the subjects of findings, which report refreshes.
+func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
+	s := bs.s
+	if len(bs.entries) == 0 {
+		delete(b.subjects, s.key())
+		return
+	}
+	running := 0
+	nodes := map[string]bool{}
+	var obj, bare any
+	for ek := range bs.entries {
+		be := b.entries[ek]
+		switch {
+		case !be.e.running:
+			obj = b.workloads[workloadKinds[be.ref.kind]][be.ref.key]
+		default:
+			running++
+			if n := be.e.pod.Spec.NodeName; n != "" {
+				nodes[n] = true
+			}
+			if be.bare {
+				bare = b.pods[be.ref.key]
+			}
+		}
+	}
+	if bare != nil {
+		obj = bare
+	}
+	s.running = running
+	if list := sortedKeys(nodes); !slices.Equal(list, s.nodes) {
+		s.nodes = list
+	}
+	if obj != s.obj {
+		s.obj = obj
+		for ek := range bs.entries {
+			for _, res := range b.entries[ek].results {
+				if res.key != "" {
+					touched[res.key] = true
+				}
+			}
+		}
+	}
+}
+
+// decide decides the pods of the built entries, reading only the storage
+// objects they need.
+func (b *Base) decide(built []*baseEntry) {
+	objs := decide.Objects{StorageClasses: b.in.Objects.StorageClasses, CSIDrivers: b.in.Objects.CSIDrivers}
+	claims, pvs := map[string]bool{}, map[string]bool{}
+	for _, be := range built {
+		for _, ck := range be.claims {
+			c := b.claim(ck)
+			if claims[ck] || c == nil {
+				continue
+			}
+			claims[ck] = true
+			objs.PVCs = append(objs.PVCs, c)
+			if n := c.Spec.VolumeName; n != "" && !pvs[n] && b.pvs[n] != nil {
+				pvs[n] = true
+				objs.PVs = append(objs.PVs, b.pvs[n])
+			}
+		}
+	}
+	// An input error names its pod by namespace/name, which a template and
+	// a pod may share (a StatefulSet's first pod): such pods go to separate
+	// batches.
+	for rest := built; len(rest) > 0; {
+		var batch, later []*baseEntry
+		names := map[string]bool{}
+		for _, be := range rest {
+			k := ns(be.e.pod.Namespace) + "/" + be.e.pod.Name
+			if names[k] {
+				later = append(later, be)
+				continue
+			}
+			names[k] = true
+			batch = append(batch, be)
+		}
+		objs.Pods = make([]*corev1.Pod, len(batch))
+		for i, be := range batch {
+			objs.Pods[i] = be.e.pod
+		}
+		target := decide.Explain(objs, b.cfg)
+		var current *decide.Explanation
+		switch {
+		case b.cur != nil && sameGates(b.cur.Gates, b.cfg.Gates):
+			current = &target
+		case b.cur != nil:
+			e := decide.Explain(objs, *b.cur)
+			current = &e
+		}
+		errs := map[string][]*decide.InputError{}
+		for _, ie := range target.InputErrors {
+			errs[ie.Pod] = append(errs[ie.Pod], ie)
+		}
+		for i, be := range batch {
+			be.target = target.Pods[i]
+			if current != nil {
+				be.current = &current.Pods[i]
+			}
+			be.errs = errs[ns(be.e.pod.Namespace)+"/"+be.e.pod.Name]
+		}
+		rest = later
+	}
+}
+
+// useOf returns the use of volume key by an entry, as run's useOf does.
+func (b *Base) useOf(key string) func(string) *use {
+	return func(ek string) *use {
+		var found *use
+		for _, res := range b.entries[ek].results {
+			if res.key == key {
+				found = res.u
+			}
+		}
+		return found
+	}
+}
+
+// report assembles the report from the entries and volumes, as run does.
+func (b *Base) report() Report {
+	in := b.in
+	r := Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
+	if in.Current != nil {
+		r.CurrentVersion = in.Current.Version().String()
+	}
+	r.FeatureGatesWithoutEffect = in.Target.Inert()
+	once := findingSet{}
+	for _, ek := range b.order {
+		be := b.entries[ek]
+		r.InvalidPods = append(r.InvalidPods, be.errs...)
+		for _, res := range be.results {
+			r.Findings = once.append(r.Findings, res.findings...)
+		}
+		if be.e.running {
+			r.Summary.Pods++
+		}
+	}
+	for _, ie := range r.InvalidPods {
+		r.InputErrors = append(r.InputErrors, ie.Error())
+	}
+	for _, k := range sortedKeys(b.perVolume) {
+		r.Findings = append(r.Findings, b.perVolume[k]...)
+	}
+	b.refresh(r.Findings)
+	in.Objects.DaemonSets = nil
+	for _, k := range sortedKeys(b.workloads[kindDaemonSet]) {
+		in.Objects.DaemonSets = append(in.Objects.DaemonSets, b.workloads[kindDaemonSet][k].(*appsv1.DaemonSet))
+	}
+	superblock := func(name string) (Finding, bool) {
+		if f := b.blocks[name]; f != nil {
+			return *f, true
+		}
+		return Finding{}, false
+	}
+	r.Findings = append(r.Findings, driverFindings(in, in.Objects.CSIDrivers, b.used, superblock)...)
+	sortFindings(r.Findings)
+	for _, bs := range b.subjects {
+		if bs.s.kind != "Pod" {
+			r.Summary.Workloads++
+		}
+	}
+	r.Summary.Volumes = b.index.Len()
+	r.Summary.InputErrors = len(r.InputErrors)
+	summarize(&r)
+	return r
+}
+
+// refresh brings the subjects of cached findings up to date with their
+// subjects' running pods and nodes, copying the subjects it changes.
+func (b *Base) refresh(fs []Finding) {
+	for i := range fs {
+		f := &fs[i]
+		var cp []Subject
+		for j, s := range f.Subjects {
+			bs := b.subjects[s.Kind+"/"+s.Namespace+"/"+s.Name]
+			if bs == nil || bs.s.running == s.Running && slices.Equal(bs.s.nodes, s.Nodes) {
+				continue
+			}
+			if cp == nil {
+				cp = slices.Clone(f.Subjects)
+			}
+			cp[j].Running, cp[j].Nodes = bs.s.running, bs.s.nodes
+		}
+		if cp != nil {
+			f.Subjects = cp
+		}
+	}
+}
+
+// Users returns the users of every volume as the Base holds them now: unlike
+// those of RunUsers they follow later Updates. Reading them while the Base
+// is updated is safe.
+func (b *Base) Users() *Users { return &Users{base: b} }
+
+func (b *Base) usersOf(key string) []User {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	eks := b.byVolume[key]
+	out := make([]User, len(eks))
+	for i, ek := range eks {
+		out[i] = userOf(b.entries[ek].e)
+	}
+	return out
+}
+
+func (b *Base) volumesOf(user User) []UserVolume {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if ek, ok := b.userEntry[user]; ok {
+		return slices.Clone(b.entries[ek].users)
+	}
+	return nil
+}
+
+func (b *Base) usersLen() (users, volumes int) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.userEntry), len(b.byVolume)
+}
+
+// Sort orders the objects as a Base reports them: pods by creation time,
+// then namespace and name; every other kind by namespace and name (an empty
+// namespace is "default"). Workloads given to Add lose their order.
+func (o *Objects) Sort() {
+	byName := func(a, b named) int {
+		return cmp.Or(strings.Compare(ns(a.GetNamespace()), ns(b.GetNamespace())), strings.Compare(a.GetName(), b.GetName()))
+	}
+	slices.SortStableFunc(o.Pods, func(a, b *corev1.Pod) int {
+		return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time), byName(a, b))
+	})
+	sortNamed(o.Deployments, byName)
+	sortNamed(o.StatefulSets, byName)
+	sortNamed(o.DaemonSets, byName)
+	sortNamed(o.ReplicaSets, byName)
+	sortNamed(o.Jobs, byName)
+	sortNamed(o.CronJobs, byName)
+	sortNamed(o.ReplicationControllers, byName)
+	sortNamed(o.PVCs, byName)
+	o.added = nil
+}
+
+func sortNamed[T named](s []T, by func(a, b named) int) {
+	slices.SortStableFunc(s, func(a, b T) int { return by(a, b) })
+}
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

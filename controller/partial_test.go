@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2/ktesting"
+
+	"github.com/selmount/selmount/check"
+)
+
+func (c *Controller) syncs(kind string) int {
+	var m dto.Metric
+	if err := c.state.syncs.WithLabelValues(kind).Write(&m); err != nil {
+		panic(err)
+	}
+	return int(m.GetCounter().GetValue())
+}
+
+// fullSnapshot is the snapshot a full check of the caches gives now.
+func fullSnapshot(t *testing.T, c *Controller) Snapshot {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	in, err := c.input(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Summarize(check.Run(in))
+}
+
+func sameSnapshot(a, b Snapshot) bool {
+	a.Computed, b.Computed = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+func TestPartialSyncs(t *testing.T) {
+	// Arrange: one Deployment on the shared volume.
+	c, client, rec := start(t, Options{}, append(cluster(), deployment("a", "web", "s0:c1,c2", 0))...)
+	_, ctx := ktesting.NewTestContext(t)
+	if c.syncs("full") != 1 {
+		t.Fatalf("after the first sync: %d full syncs, want 1", c.syncs("full"))
+	}
+	partial := c.syncs("partial") // the informers' first adds may give one, with no change
+
+	// Act: a pod with another level joins the volume.
+	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db-0", "s0:c7,c9"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: a partial sync reports the conflict (events, metrics, users)
+	// as a full check of the caches does.
+	waitFor(t, "the conflict", func() bool { snap, _ := c.State().Snapshot(); return snap.ConflictingVolumes == 1 })
+	if c.syncs("full") != 1 || c.syncs("partial") <= partial {
+		t.Errorf("%d full, %d partial syncs; want 1 and more than %d", c.syncs("full"), c.syncs("partial"), partial)
+	}
+	waitFor(t, "the events on both sides", func() bool { return len(rec.list()) == 2 })
+	snap, _ := c.State().Snapshot()
+	if full := fullSnapshot(t, c); !sameSnapshot(snap, full) {
+		t.Errorf("partial sync's snapshot\n%+v\ndiffers from a full check's\n%+v", snap, full)
+	}
+	users := c.Index().Users.Of("csi://csi.example.com^shared")
+	if want := "[{Deployment a web} {Pod b db-0}]"; fmt.Sprint(users) != want {
+		t.Errorf("users = %v, want %s", users, want)
+	}
+
+	// Act: a PersistentVolume changes, which Base cannot apply.
+	p := pv("pv-b")
+	p.Spec.MountOptions = []string{"noatime"}
+	if _, err := client.CoreV1().PersistentVolumes().Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: a full sync.
+	waitFor(t, "a full sync", func() bool { return c.syncs("full") == 2 })
+
+	// Act: the pod goes away.
+	if err := client.CoreV1().Pods("b").Delete(ctx, "db-0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: the conflict clears in a partial sync, and the users follow.
+	waitFor(t, "the conflict to clear", func() bool { snap, _ := c.State().Snapshot(); return snap.ConflictingVolumes == 0 })
+	if c.syncs("full") != 2 {
+		t.Errorf("%d full syncs, want 2", c.syncs("full"))
+	}
+	if users := c.Index().Users.Of("csi://csi.example.com^shared"); len(users) != 1 {
+		t.Errorf("users after the delete = %v, want the Deployment only", users)
+	}
+	snap, _ = c.State().Snapshot()
+	if full := fullSnapshot(t, c); !sameSnapshot(snap, full) {
+		t.Errorf("partial sync's snapshot\n%+v\ndiffers from a full check's\n%+v", snap, full)
+	}
+}
+
+// TestNewFindingsEventsComeFirst: events left over by a sync wait behind
+// the events of findings that are new at the next sync.
+func TestNewFindingsEventsComeFirst(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	finding := func(i int) check.Finding {
+		return check.Finding{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: fmt.Sprintf("v%d", i),
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
+	}
+	ref := func(kind, ns, name string) *corev1.ObjectReference {
+		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
+	}
+	rec := &recorder{}
+	sink := newEventSink(rec)
+	var fs []check.Finding
+	for i := range maxEventsPerSync + 50 {
+		fs = append(fs, finding(i))
+	}
+	if left := sink.emit(ctx, fs, ref); left != 50 || len(rec.list()) != maxEventsPerSync {
+		t.Fatalf("first emit: %d written, %d left; want %d and 50", len(rec.list()), left, maxEventsPerSync)
+	}
+	// A new finding, listed after the ones left over.
+	fs = append(fs, finding(-1))
+	if left := sink.emit(ctx, fs, ref); left != 0 {
+		t.Fatalf("second emit: %d left, want 0", left)
+	}
+	events := rec.list()
+	if len(events) != maxEventsPerSync+51 || events[maxEventsPerSync].ref.Name != "p-1" {
+		t.Errorf("second emit wrote %d events, the first on %s; want 51, the first on p-1", len(events)-maxEventsPerSync, events[maxEventsPerSync].ref.Name)
+	}
+}
+
+// TestNotesAgreeWithNote: the notes remembered between syncs are Note's.
+func TestNotesAgreeWithNote(t *testing.T) {
+	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv-a", Message: "Volume pv-a: m.", Kept: "k", Fix: "f",
+		Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: "p1"}, {Kind: "Pod", Namespace: "b", Name: "p2", Volume: "pv-b"}}}
+	own := f
+	own.Subjects = f.Subjects[:1]
+	memo := newNotes()
+	for sync := range 3 {
+		for _, c := range []struct {
+			f  check.Finding
+			ns string
+		}{{f, "a"}, {f, "b"}, {own, "a"}, {own, "c"}} {
+			if got, want := memo.note(c.f, c.ns), Note(c.f, c.ns); got != want {
+				t.Errorf("sync %d: note for %s = %q, want %q", sync, c.ns, got, want)
+			}
+		}
+		memo.next()
+		own.Message += " changed." // a new text is not taken from memory
+	}
+}

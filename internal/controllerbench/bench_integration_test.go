@@ -21,6 +21,10 @@ import (
 // ordered pair of pods whose labels differ on a volume.
 const kcmConflictSeries = "selinux_warning_controller_selinux_volume_conflict{"
 
+// newConflictPause comes before each new conflict, so that each is timed on
+// controllers with nothing else to do.
+const newConflictPause = 3 * time.Second
+
 // TestIntegrationControllerBench runs each case of
 // SELMOUNT_BENCH_CONTROLLER_CASES (default "10000,shared500"): a number N
 // is N pods spread over 100 namespaces, each with its own claim and CSI
@@ -216,9 +220,12 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 	}
 
 	// New conflicts after catch-up, one at a time (the spread layout: a
-	// pod with another level joins a claim one pod uses).
+	// pod with another level joins a claim one pod uses), each after a
+	// quiet pause: back to back, selmount's sync of a change waited for
+	// the status write of the previous one (about 0.25 s more).
 	if !c.shared {
 		for k := range newConflicts {
+			time.Sleep(newConflictPause)
 			newConflict(t, ctx, client, kcm, sel, events, r, k)
 		}
 	}

@@ -221,8 +221,8 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 
 	// New conflicts after catch-up, one at a time (the spread layout: a
 	// pod with another level joins a claim one pod uses), each after a
-	// quiet pause: back to back, selmount's sync of a change waited for
-	// the status write of the previous one (about 0.25 s more).
+	// quiet pause: created back to back, selmount's took about 0.25 s
+	// more, probably waiting for the status write of the one before.
 	if !c.shared {
 		for k := range newConflicts {
 			time.Sleep(newConflictPause)

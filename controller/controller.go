@@ -75,7 +75,9 @@ type Options struct {
 	// when deleted) without any change; zero means 30 s.
 	Recheck time.Duration
 	// Delay is how long a change waits for others before a sync, so that a
-	// burst costs one sync; zero means 100 ms.
+	// burst costs one sync; zero means 10 ms. (It was 100 ms while every
+	// sync was a full one; a partial sync costs the change, and a burst is
+	// still coalesced by the wait as long as the last sync took.)
 	Delay time.Duration
 	// NamespaceLabel adds a namespace label to the per-finding metrics.
 	NamespaceLabel bool
@@ -89,7 +91,7 @@ func (o *Options) defaults() {
 		o.Recheck = 30 * time.Second
 	}
 	if o.Delay <= 0 {
-		o.Delay = 100 * time.Millisecond
+		o.Delay = 10 * time.Millisecond
 	}
 	if o.Leading == nil {
 		o.Leading = func() bool { return true }

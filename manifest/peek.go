@@ -1,6 +1,9 @@
 package manifest
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // peekTypeMeta reads the top-level "apiVersion" and "kind" strings of a JSON
 // object, and the raw "items" value of a List, without decoding it: a full
@@ -55,6 +58,11 @@ func peekTypeMeta(js []byte) (apiVersion, kind string, items []byte, ok bool) {
 			}
 			items, i = js[i:j], j
 		default:
+			// encoding/json matches keys case-insensitively ("Kind"
+			// may set kind): not certain.
+			if strings.EqualFold(string(key), "apiVersion") || strings.EqualFold(string(key), "kind") || strings.EqualFold(string(key), "items") {
+				return "", "", nil, false
+			}
 			if i = skipValue(js, i); i < 0 {
 				return "", "", nil, false
 			}

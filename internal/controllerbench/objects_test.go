@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/selmount/selmount/internal/testcluster"
 )
 
 // The objects: benchNSCount namespaces; in the spread layout pod i has its
@@ -69,7 +71,7 @@ func (c benchCase) conflictPods() map[string]bool {
 func installCRDs(t *testing.T, ctx context.Context, cfg *rest.Config) {
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	files, err := filepath.Glob(filepath.Join(repoRoot(t), "deploy", "crds", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(testcluster.RepoRoot(t), "deploy", "crds", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CRDs in deploy/crds: %v", err)
 	}

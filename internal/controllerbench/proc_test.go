@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,34 +12,21 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func repoRoot(t *testing.T) string {
-	wd, _ := os.Getwd()
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			return root
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-}
+	"github.com/selmount/selmount/internal/testcluster"
+)
 
 // buildSelmount builds the command into the test's temp dir and returns it
 // with the commit it was built from.
 func buildSelmount(t *testing.T) (bin, version string) {
 	bin = filepath.Join(t.TempDir(), "selmount")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/selmount")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testcluster.RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	desc := exec.Command("git", "describe", "--always", "--dirty")
-	desc.Dir = repoRoot(t)
+	desc.Dir = testcluster.RepoRoot(t)
 	out, _ := desc.Output()
 	return bin, strings.TrimSpace(string(out))
 }
@@ -55,20 +41,12 @@ type selmountProc struct {
 	http       *http.Client
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startSelmount starts the controller with its log in the test's temp dir,
 // or, with logDir set, in logDir/controller-<slug>.log at verbosity 2 (a
 // line per sync, with its duration).
 func startSelmount(t *testing.T, bin, kubeconfig, logDir, slug string) *selmountProc {
-	metrics, probe := freePort(t), freePort(t)
+	ports := testcluster.FreePorts(t, 2)
+	metrics, probe := ports[0], ports[1]
 	s := &selmountProc{
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
 		probeURL:   fmt.Sprintf("http://127.0.0.1:%d", probe),

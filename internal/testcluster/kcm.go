@@ -56,7 +56,7 @@ func (c *Cluster) StartControllerManager(t testing.TB, controllers []string, fea
 			t.Fatalf("testcluster: %v", err)
 		}
 	}
-	port := freePorts(t, 1)[0]
+	port := FreePorts(t, 1)[0]
 	args := []string{
 		"--kubeconfig=" + kubeconfig,
 		"--authentication-kubeconfig=" + kubeconfig,

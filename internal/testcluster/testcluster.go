@@ -108,7 +108,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		}
 	}
 
-	ports := freePorts(t, 3)
+	ports := FreePorts(t, 3)
 	etcdClient := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	etcdPeer := "http://127.0.0.1:" + strconv.Itoa(ports[1])
 	etcd := startProcess(t, "etcd", dir, filepath.Join(bins, "etcd"),
@@ -265,9 +265,20 @@ func repoRoot() (string, error) {
 	}
 }
 
-// freePorts returns n distinct TCP ports that were free on 127.0.0.1. All are
+// RepoRoot returns the selmount module root (for tests that build the
+// command or read deploy/), failing t when there is none.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// FreePorts returns n distinct TCP ports that were free on 127.0.0.1. All are
 // held open until every one is chosen, so they differ from each other.
-func freePorts(t testing.TB, n int) []int {
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {

@@ -128,26 +128,11 @@ func envInt(t *testing.T, name string, def int) int {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-func repoRoot(t *testing.T) string {
-	wd, _ := os.Getwd()
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			return root
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-}
-
 // buildSelmount builds the command into the test's temp dir.
 func buildSelmount(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "selmount")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/selmount")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testcluster.RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -160,7 +145,7 @@ func buildSelmount(t *testing.T) string {
 // in-cluster Service.
 func chartWebhooks(t *testing.T, url string, caPEM []byte) (*admissionregv1.ValidatingWebhookConfiguration, *admissionregv1.MutatingWebhookConfiguration) {
 	cmd := exec.Command("bash", "hack/tools/helm.sh", "template", "selmount", "deploy/helm/selmount", "--namespace", "selmount-system")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testcluster.RepoRoot(t)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
@@ -355,17 +340,9 @@ type webhookProc struct {
 	logPath    string
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startWebhook(t *testing.T, bin, kubeconfig, certDir string) *webhookProc {
-	hook, probe, metrics := freePort(t), freePort(t), freePort(t)
+	ports := testcluster.FreePorts(t, 3)
+	hook, probe, metrics := ports[0], ports[1], ports[2]
 	w := &webhookProc{webhookURL: fmt.Sprintf("https://127.0.0.1:%d", hook), probeURL: fmt.Sprintf("http://127.0.0.1:%d", probe),
 		logPath: filepath.Join(t.TempDir(), "webhook.log")}
 	logf, err := os.Create(w.logPath)

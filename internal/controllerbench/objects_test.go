@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -120,13 +118,13 @@ func populate(t *testing.T, ctx context.Context, c kubernetes.Interface, bc benc
 			}
 		}
 	}
-	parallel(t, len(claims), workers, func(k int) error {
+	testcluster.Parallel(t, len(claims), workers, func(k int) error {
 		i := claims[k]
 		ns, claim, _ := bc.podAt(i)
 		writes.Add(3)
 		return bindClaim(ctx, c, ns, claim, fmt.Sprintf("pv%d", i))
 	})
-	parallel(t, bc.pods, workers, func(i int) error {
+	testcluster.Parallel(t, bc.pods, workers, func(i int) error {
 		ns, claim, level := bc.podAt(i)
 		writes.Add(1)
 		_, err := c.CoreV1().Pods(ns).Create(ctx, pod(ns, fmt.Sprintf("p%d", i), claim, level), createOpts)
@@ -179,32 +177,5 @@ func pod(ns, name, claim, level string) *corev1.Pod {
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
 			SecurityContext: &corev1.PodSecurityContext{SELinuxOptions: &corev1.SELinuxOptions{Level: level}},
 		},
-	}
-}
-
-// parallel runs f(i) for i in [0, n) on workers goroutines and fails t on
-// the first error.
-func parallel(t *testing.T, n, workers int, f func(i int) error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil && !apierrors.IsAlreadyExists(err) {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
 	}
 }

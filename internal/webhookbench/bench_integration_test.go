@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -235,33 +234,6 @@ func pod(ns, name, claim, level string) *corev1.Pod {
 	return p
 }
 
-// parallel runs f(i) for i in [0, n) on workers goroutines and fails t on
-// the first error.
-func parallel(t *testing.T, n, workers int, f func(i int) error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil && !apierrors.IsAlreadyExists(err) {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
-	}
-}
-
 func populate(t *testing.T, ctx context.Context, c kubernetes.Interface, pods, workers int) {
 	yes := true
 	if _, err := c.StorageV1().CSIDrivers().Create(ctx, &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: driver},
@@ -277,7 +249,7 @@ func populate(t *testing.T, ctx context.Context, c kubernetes.Interface, pods, w
 		}
 	}
 	create := metav1.CreateOptions{}
-	parallel(t, pods, workers, func(i int) error {
+	testcluster.Parallel(t, pods, workers, func(i int) error {
 		ns, claim, level := nsName(i), fmt.Sprintf("c%d", i), levelA
 		if i%10 == 1 {
 			ns, claim, level = nsName(i-1), fmt.Sprintf("c%d", i-1), levelB
@@ -538,7 +510,7 @@ func throughput(t *testing.T, ctx context.Context, cfg *rest.Config, w *webhookP
 	// a level but no change policy, so /mutate is called for each as well.
 	create := func(name string) float64 {
 		start := time.Now()
-		parallel(t, perRound, workers, func(k int) error {
+		testcluster.Parallel(t, perRound, workers, func(k int) error {
 			i := (k*10 + 2) % pods
 			p := pod(nsName(i), fmt.Sprintf("%s-%d", name, k), fmt.Sprintf("c%d", i), levelA)
 			if owned {

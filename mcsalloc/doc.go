@@ -7,7 +7,12 @@
 //
 //	a, err := mcsalloc.New(client, mcsalloc.Options{Namespace: "selmount-system"})
 //	level, err := a.Ensure(ctx, "team-a") // label.Level, e.g. s0:c3,c7
-//	err = a.Retire(ctx, deletedNamespace) // from the namespace informer's delete handler
+//	err = a.Retire(ctx, deletedNamespace) // a deleted namespace's level stays reserved
+//
+//	// Or let a Keeper do both from the namespace informer (leader only):
+//	k, err := mcsalloc.NewKeeper(a, factory.Core().V1().Namespaces(),
+//		mcsalloc.KeeperOptions{OptedIn: mutate.OptedIn, Leading: leading, Allocate: true})
+//	go k.Run(ctx)
 //
 // Ensure returns the namespace's level, allocating one and persisting it in
 // the Annotation (selmount.io/mcs-level) when it has none. It reads the

@@ -137,7 +137,7 @@ func (w *webhookOptions) start(ctx context.Context, env *runEnv) error {
 	env.goroutine("serving certificate", func() error { return src.Run(ctx) })
 
 	opts := webhook.Options{Deny: w.deny, Registerer: env.registry}
-	if env.allocator != nil {
+	if env.allocator != nil { // a nil *Allocator in the interface would not be nil
 		opts.Allocator = env.allocator
 	}
 	h, err := webhook.New(env.controller, opts)

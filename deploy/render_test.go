@@ -37,6 +37,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/selmount/selmount/admission/mutate"
 )
 
 const (
@@ -176,7 +178,14 @@ type rendering struct {
 	// configurations; certManager whether cert-manager gives the
 	// certificate.
 	webhook, certManager bool
+	// admissionPolicy says whether it installs the MutatingAdmissionPolicy
+	// (and the controller allocates levels).
+	admissionPolicy bool
 }
+
+// allocates reports whether the pods allocate MCS levels: the webhook's
+// default, and the controller with the admission policy.
+func (r rendering) allocates() bool { return r.webhook || r.admissionPolicy }
 
 func renderKustomize(t testing.TB, dir string) []*unstructured.Unstructured {
 	t.Helper()
@@ -215,10 +224,12 @@ func renderings(t testing.TB) []rendering {
 		{name: "kustomize servicemonitor", objs: renderKustomize(t, "deploy/kustomize/servicemonitor"), namespace: true, serviceMonitor: true},
 		{name: "kustomize webhook", objs: renderKustomize(t, "deploy/kustomize/webhook"), namespace: true, webhook: true},
 		{name: "kustomize webhook-cert-manager", objs: renderKustomize(t, "deploy/kustomize/webhook-cert-manager"), namespace: true, webhook: true, certManager: true},
+		{name: "kustomize admission-policy", objs: renderKustomize(t, "deploy/kustomize/admission-policy"), namespace: true, admissionPolicy: true},
 		{name: "helm defaults", objs: renderHelm(t), webhook: true},
 		{name: "helm webhook.enabled=false", objs: renderHelm(t, "webhook.enabled=false")},
 		{name: "helm serviceMonitor.enabled", objs: renderHelm(t, "serviceMonitor.enabled=true"), serviceMonitor: true, webhook: true},
 		{name: "helm certManager.enabled", objs: renderHelm(t, "certManager.enabled=true"), webhook: true, certManager: true},
+		{name: "helm admissionPolicy.enabled", objs: renderHelm(t, "webhook.enabled=false", "admissionPolicy.enabled=true"), admissionPolicy: true},
 	}
 }
 
@@ -252,17 +263,31 @@ var wantKinds = []string{
 	"ServiceAccount/selmount-controller",
 }
 
-// webhookKinds are the objects the webhook adds; certManagerKinds those
-// cert-manager mode adds.
+// webhookKinds are the objects the webhook adds; selfManagedKinds those it
+// adds when it manages its certificate; levelsKinds those of the level
+// allocator; admissionPolicyKinds those of the admission policy;
+// certManagerKinds those cert-manager mode adds.
 var (
 	webhookKinds = []string{
-		"ClusterRole/selmount-webhook",
-		"ClusterRoleBinding/selmount-webhook",
 		"MutatingWebhookConfiguration/selmount-webhook",
-		"Role/selmount-webhook",
-		"RoleBinding/selmount-webhook",
 		"Service/selmount-webhook",
 		"ValidatingWebhookConfiguration/selmount-webhook",
+	}
+	selfManagedKinds = []string{
+		"ClusterRole/selmount-webhook",
+		"ClusterRoleBinding/selmount-webhook",
+		"Role/selmount-webhook",
+		"RoleBinding/selmount-webhook",
+	}
+	levelsKinds = []string{
+		"ClusterRole/selmount-levels",
+		"ClusterRoleBinding/selmount-levels",
+		"Role/selmount-levels",
+		"RoleBinding/selmount-levels",
+	}
+	admissionPolicyKinds = []string{
+		"MutatingAdmissionPolicy/selmount-selinux-defaults",
+		"MutatingAdmissionPolicyBinding/selmount-selinux-defaults",
 	}
 	certManagerKinds = []string{
 		"Certificate/selmount-webhook",
@@ -274,6 +299,15 @@ func (r rendering) wantKinds() []string {
 	want := slices.Clone(wantKinds)
 	if r.webhook {
 		want = append(want, webhookKinds...)
+		if !r.certManager {
+			want = append(want, selfManagedKinds...)
+		}
+	}
+	if r.allocates() {
+		want = append(want, levelsKinds...)
+	}
+	if r.admissionPolicy {
+		want = append(want, admissionPolicyKinds...)
 	}
 	if r.certManager {
 		want = append(want, certManagerKinds...)
@@ -285,6 +319,7 @@ func (r rendering) wantKinds() []string {
 var clusterScoped = map[string]bool{
 	"Namespace": true, "ClusterRole": true, "ClusterRoleBinding": true, "CustomResourceDefinition": true,
 	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
+	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
 }
 
 func checkObjects(t *testing.T, r rendering) {
@@ -427,12 +462,13 @@ var (
 	wantViewerGrants        = sorted(expand(map[string][]string{"selmount.io": {"selinuxreports"}}, "get", "list", "watch"))
 )
 
-// The webhook's additions: the certificate Secret and the caBundle of its own
-// configurations when it manages its certificate (not with cert-manager),
-// and the level allocator's namespace updates and ledger ConfigMap.
+// The webhook's additions when it manages its certificate (not with
+// cert-manager): the certificate Secret and the caBundle of its own
+// configurations. The level allocator's (the webhook's by default, the
+// controller's with the admission policy): namespace updates and the ledger
+// ConfigMap.
 var (
 	wantWebhookClusterGrants = []string{
-		"/namespaces update",
 		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook get",
 		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook list",
 		"admissionregistration.k8s.io/mutatingwebhookconfigurations/selmount-webhook patch",
@@ -443,17 +479,14 @@ var (
 		"admissionregistration.k8s.io/validatingwebhookconfigurations/selmount-webhook watch",
 	}
 	wantWebhookGrants = []string{
-		"/configmaps create",
-		"/configmaps/selmount-mcs get",
-		"/configmaps/selmount-mcs update",
 		"/secrets create",
 		"/secrets/selmount-webhook-cert get",
 		"/secrets/selmount-webhook-cert list",
 		"/secrets/selmount-webhook-cert update",
 		"/secrets/selmount-webhook-cert watch",
 	}
-	wantCertManagerClusterGrants = []string{"/namespaces update"}
-	wantCertManagerGrants        = []string{
+	wantLevelsClusterGrants = []string{"/namespaces update"}
+	wantLevelsGrants        = []string{
 		"/configmaps create",
 		"/configmaps/selmount-mcs get",
 		"/configmaps/selmount-mcs update",
@@ -472,10 +505,12 @@ func checkRBAC(t *testing.T, r rendering) {
 			t.Errorf("%s/%s: has an aggregationRule: it would collect other roles' rules", o.GetKind(), o.GetName())
 		}
 		for _, g := range grants(role.Rules) {
-			// Secrets and ConfigMaps only in the webhook's Role, in its own
-			// namespace.
-			webhookRole := o.GetKind() == "Role" && o.GetName() == "selmount-webhook" && o.GetNamespace() == namespace
-			if strings.Contains(g, "*") || (!webhookRole && (strings.Contains(g, "secrets") || strings.Contains(g, "configmaps"))) {
+			// Secrets only in the webhook's Role and ConfigMaps only in the
+			// allocator's, in selmount's own namespace.
+			own := o.GetKind() == "Role" && o.GetNamespace() == namespace
+			secretsOK := own && o.GetName() == "selmount-webhook"
+			configMapsOK := own && o.GetName() == "selmount-levels"
+			if strings.Contains(g, "*") || (!secretsOK && strings.Contains(g, "secrets")) || (!configMapsOK && strings.Contains(g, "configmaps")) {
 				t.Errorf("%s/%s grants %q", o.GetKind(), o.GetName(), g)
 			}
 		}
@@ -492,13 +527,13 @@ func checkRBAC(t *testing.T, r rendering) {
 	checkRole("Role", "selmount-leader-election", wantLeaderGrants)
 	checkRole("ClusterRole", "selmount-metrics-reader", wantMetricsReaderGrants)
 	checkRole("ClusterRole", "selmount-selinuxreport-viewer", wantViewerGrants)
-	switch {
-	case r.certManager:
-		checkRole("ClusterRole", "selmount-webhook", wantCertManagerClusterGrants)
-		checkRole("Role", "selmount-webhook", wantCertManagerGrants)
-	case r.webhook:
+	if r.webhook && !r.certManager {
 		checkRole("ClusterRole", "selmount-webhook", wantWebhookClusterGrants)
 		checkRole("Role", "selmount-webhook", wantWebhookGrants)
+	}
+	if r.allocates() {
+		checkRole("ClusterRole", "selmount-levels", wantLevelsClusterGrants)
+		checkRole("Role", "selmount-levels", wantLevelsGrants)
 	}
 
 	var viewer rbacv1.ClusterRole
@@ -519,15 +554,22 @@ func checkRBAC(t *testing.T, r rendering) {
 		t.Errorf("ClusterRoleBinding/selmount-controller: subjects %+v, want %+v", crb.Subjects, wantSubjects)
 	}
 	bindings := []string{"selmount-leader-election"}
-	if r.webhook {
-		bindings = append(bindings, "selmount-webhook")
+	var clusterBindings []string
+	if r.webhook && !r.certManager {
+		clusterBindings = append(clusterBindings, "selmount-webhook")
+	}
+	if r.allocates() {
+		clusterBindings = append(clusterBindings, "selmount-levels")
+	}
+	for _, name := range clusterBindings {
+		bindings = append(bindings, name)
 		var crb rbacv1.ClusterRoleBinding
-		find(t, objs, "ClusterRoleBinding", "selmount-webhook", &crb)
-		if crb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "selmount-webhook"}) {
-			t.Errorf("ClusterRoleBinding/selmount-webhook: roleRef %+v", crb.RoleRef)
+		find(t, objs, "ClusterRoleBinding", name, &crb)
+		if crb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name}) {
+			t.Errorf("ClusterRoleBinding/%s: roleRef %+v", name, crb.RoleRef)
 		}
 		if !slices.Equal(crb.Subjects, wantSubjects) {
-			t.Errorf("ClusterRoleBinding/selmount-webhook: subjects %+v, want %+v", crb.Subjects, wantSubjects)
+			t.Errorf("ClusterRoleBinding/%s: subjects %+v, want %+v", name, crb.Subjects, wantSubjects)
 		}
 	}
 	for _, name := range bindings {
@@ -627,6 +669,11 @@ func checkDeployment(t *testing.T, r rendering) *appsv1.Deployment {
 	}
 	if want := map[bool]string{false: "controller", true: "webhook"}[r.webhook]; c.Args[0] != want {
 		t.Errorf("args %q: want the %s subcommand", c.Args, want)
+	}
+	// The allocator runs where its RBAC is: by default in the webhook, in
+	// the controller only with the admission policy.
+	if alloc := flags["allocate-levels"]; r.admissionPolicy && alloc != "true" || !r.allocates() && alloc == "true" || r.webhook && alloc == "false" {
+		t.Errorf("args %q: --allocate-levels %q, want it on exactly where the level RBAC is", c.Args, alloc)
 	}
 	if flags["leader-elect"] != "true" {
 		t.Errorf("args %q: no --leader-elect with two replicas", c.Args)
@@ -808,6 +855,7 @@ func TestChartMatchesKustomize(t *testing.T) {
 		{"deploy/kustomize/servicemonitor", []string{"webhook.enabled=false", "serviceMonitor.enabled=true"}},
 		{"deploy/kustomize/webhook", nil},
 		{"deploy/kustomize/webhook-cert-manager", []string{"certManager.enabled=true"}},
+		{"deploy/kustomize/admission-policy", []string{"webhook.enabled=false", "admissionPolicy.enabled=true"}},
 	} {
 		t.Run(pair.dir, func(t *testing.T) {
 			k := renderKustomize(t, pair.dir)
@@ -831,7 +879,7 @@ func TestChartMatchesKustomize(t *testing.T) {
 				t.Errorf("pod specs differ:\nhelm:\n%s\nkustomize:\n%s", hj, kj)
 			}
 			// The other objects' contents, labels aside.
-			for _, kind := range []string{"ServiceMonitor", "Service", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Certificate", "Issuer"} {
+			for _, kind := range []string{"ServiceMonitor", "Service", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Certificate", "Issuer", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"} {
 				hs, ks := ofKind(h, kind), ofKind(k, kind)
 				if len(hs) != len(ks) {
 					t.Errorf("%s: helm %d, kustomize %d", kind, len(hs), len(ks))
@@ -916,6 +964,9 @@ func TestChartValues(t *testing.T) {
 			wantArgs: []string{"webhook", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json", "--webhook-bind-address=:10443",
 				"--cert-secret-name=selmount-webhook-cert", "--webhook-service-name=selmount-webhook", "--validating-webhook-configuration=selmount-webhook", "--mutating-webhook-configuration=selmount-webhook",
 				"--deny", "--allocate-levels=false"}},
+		{name: "admission policy", set: []string{"webhook.enabled=false", "admissionPolicy.enabled=true"},
+			wantArgs: []string{"controller", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json", "--allocate-levels"}},
+		{name: "admission policy and webhook", set: []string{"admissionPolicy.enabled=true"}, wantErr: `admissionPolicy.enabled=true needs webhook.enabled=false`},
 		{name: "cert-manager", set: []string{"certManager.enabled=true"},
 			wantArgs: []string{"webhook", "--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--log-format=json", "--webhook-bind-address=:9443", "--cert-dir=/etc/selmount/webhook-certs"}},
 		// values.schema.json refuses these before any template runs.
@@ -981,13 +1032,56 @@ func TestChartIssuerRef(t *testing.T) {
 }
 
 func TestHelmLint(t *testing.T) {
-	for _, set := range [][]string{nil, {"serviceMonitor.enabled=true"}, {"webhook.enabled=false"}, {"certManager.enabled=true"}} {
+	for _, set := range [][]string{nil, {"serviceMonitor.enabled=true"}, {"webhook.enabled=false"}, {"certManager.enabled=true"}, {"webhook.enabled=false", "admissionPolicy.enabled=true"}} {
 		args := []string{"lint", "--strict", "deploy/helm/selmount"}
 		for _, s := range set {
 			args = append(args, "--set", s)
 		}
 		if out, err := run(t, tool(t, "helm"), args...); err != nil {
 			t.Errorf("%v\n%s", err, out)
+		}
+	}
+}
+
+// TestAdmissionPolicyCopies: the chart's files/admission-policy.yaml and the
+// kustomize component's copy are what `selmount admission-policy` prints
+// (hack/sync-admission-policy.sh writes them), and the rendered policy is
+// mutate.PolicyObjects' (the one the real-apiserver test applies).
+func TestAdmissionPolicyCopies(t *testing.T) {
+	root := repoRoot(t)
+	want := mutate.Policy(mutate.Options{})
+	for _, p := range []string{"deploy/helm/selmount/files/admission-policy.yaml", "deploy/kustomize/components/admission-policy/admission-policy.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The generated file starts with a comment line.
+		if _, rest, ok := bytes.Cut(b, []byte("\n")); !ok || !bytes.HasPrefix(b, []byte("# Generated by hack/sync-admission-policy.sh")) || !bytes.Equal(rest, want) {
+			t.Errorf("%s is not the output of `selmount admission-policy`: run hack/sync-admission-policy.sh", p)
+		}
+	}
+	policy, binding := mutate.PolicyObjects(mutate.Options{})
+	objs := renderHelm(t, "webhook.enabled=false", "admissionPolicy.enabled=true")
+	for _, want := range []runtime.Object{policy, binding} {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &unstructured.Unstructured{Object: u}
+		var got *unstructured.Unstructured
+		for _, o := range ofKind(objs, w.GetKind()) {
+			if o.GetName() == w.GetName() {
+				got = o
+			}
+		}
+		if got == nil {
+			t.Errorf("the chart renders no %s/%s", w.GetKind(), w.GetName())
+			continue
+		}
+		w.SetAPIVersion("admissionregistration.k8s.io/v1")
+		w.SetKind(got.GetKind())
+		if g, wj := contents(got), contents(w); !bytes.Equal(g, wj) {
+			t.Errorf("%s differs:\nchart:\n%s\nmutate.PolicyObjects:\n%s", w.GetKind(), g, wj)
 		}
 	}
 }

@@ -50,3 +50,14 @@ namespaceSelector:
       operator: NotIn
       values: [kube-system, {{ .Release.Namespace }}]
 {{- end }}
+
+{{/* Non-empty when the pods allocate MCS levels (--allocate-levels): the
+webhook unless webhook.allocateLevels=false, the controller alone with the
+admission policy. */}}
+{{- define "selmount.allocateLevels" -}}
+{{- if .Values.webhook.enabled -}}
+{{- if .Values.webhook.allocateLevels }}true{{ end -}}
+{{- else if .Values.admissionPolicy.enabled -}}
+true
+{{- end -}}
+{{- end }}

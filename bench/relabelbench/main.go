@@ -213,7 +213,7 @@ func runCmd(args []string) error {
 	fs.StringVar(&o.dir, "dir", "/var/tmp/selmount-bench", "where to build the trees (its filesystem is measured)")
 	fs.StringVar(&o.floor, "floor", "./floor", "the compiled floor.c")
 	fs.StringVar(&shapesFlag, "shapes", strings.Join(shapes, ","), "tree shapes")
-	fs.StringVar(&casesFlag, "cases", "wrong,right,cold", "cases: wrong (every label differs), right (every label correct), cold (labels correct, caches dropped before each run)")
+	fs.StringVar(&casesFlag, "cases", "wrong,right,cold", "cases: wrong (every label differs), right (every label correct), cold (labels correct, caches dropped before each run), coldwrong (every label differs, caches dropped)")
 	fs.StringVar(&o.out, "out", "", "also write the markdown table to this file")
 	fs.Parse(args)
 	o.shape = strings.Split(shapesFlag, ",")
@@ -256,7 +256,7 @@ func run(o runOpts) error {
 				rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 				for _, tool := range order {
 					to := cur
-					if cas == "wrong" {
+					if cas == "wrong" || cas == "coldwrong" {
 						to = map[string]string{labelA: labelB, labelB: labelA}[cur]
 					}
 					// Flush the previous run's writes first, so that no run pays
@@ -264,7 +264,7 @@ func run(o runOpts) error {
 					if err := exec.Command("sync").Run(); err != nil {
 						return err
 					}
-					if cas == "cold" {
+					if cas == "cold" || cas == "coldwrong" {
 						if err := dropCaches(); err != nil {
 							return err
 						}

@@ -48,16 +48,23 @@ type Base struct {
 	synthOf   map[string][]string                                 // template entry key -> its claims
 	pvs       map[string]*corev1.PersistentVolume
 
-	entries   map[string]*baseEntry
-	order     []string          // entry keys, sorted: the input order
-	entryOf   map[objRef]string // object -> the key of its entry
-	subjects  map[string]*baseSubject
-	byOwner   map[string]map[string]bool // "ReplicaSet/ns/name" -> pod entries
-	byClaim   map[string]map[string]bool // claim -> entries that read it
-	index     *volindex.Index[string]
-	perVolume map[string][]Finding
-	used      map[string]int      // CSI driver -> volumes (driversUsed)
-	blocks    map[string]*Finding // CSI driver -> its shared-superblock finding (the PVs do not change)
+	entries map[string]*baseEntry
+	order   []string // entry keys, sorted: the input order
+	// What report reads, kept by attach, detach and subject so that a
+	// report costs the findings, not the pods: the entries with input
+	// errors or findings of their own, the running pods among the entries,
+	// and the subjects that are workloads.
+	noted            map[string]bool
+	runningPods      int
+	workloadSubjects int
+	entryOf          map[objRef]string // object -> the key of its entry
+	subjects         map[string]*baseSubject
+	byOwner          map[string]map[string]bool // "ReplicaSet/ns/name" -> pod entries
+	byClaim          map[string]map[string]bool // claim -> entries that read it
+	index            *volindex.Index[string]
+	perVolume        map[string][]Finding
+	used             map[string]int      // CSI driver -> volumes (driversUsed)
+	blocks           map[string]*Finding // CSI driver -> its shared-superblock finding (the PVs do not change)
 
 	// The users, read by Users under mu.
 	mu        sync.RWMutex
@@ -146,7 +153,7 @@ func RunBase(in Input) (*Base, Report) {
 		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
 		mcs: map[string]string{}, pods: map[string]*corev1.Pod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]*corev1.PersistentVolume{},
-		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{},
+		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]map[string]bool{}, byClaim: map[string]map[string]bool{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byVolume: map[string][]string{}, userEntry: map[User]string{},
@@ -227,8 +234,16 @@ func (b *Base) Update(changes []Change) (Report, error) {
 			return Report{}, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
 		}
 	}
+	// The lock covers the changes to what Users reads; the findings and
+	// the report below only read (Update is never concurrent with
+	// itself), so readers of Users do not wait for them.
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			b.mu.Unlock()
+		}
+	}()
 	dirty := map[objRef]bool{}
 	readers := func(claim string) {
 		for ek := range b.byClaim[claim] {
@@ -325,6 +340,8 @@ func (b *Base) Update(changes []Change) (Report, error) {
 	for bs := range subjects {
 		b.settle(bs, touched)
 	}
+	locked = false
+	b.mu.Unlock()
 
 	// The findings of the volumes whose users changed.
 	keys := make([]string, 0, len(touched))
@@ -485,6 +502,9 @@ func (b *Base) subject(kind, namespace, name string) *baseSubject {
 	if bs == nil {
 		bs = &baseSubject{s: &subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}, entries: map[string]bool{}}
 		b.subjects[k] = bs
+		if kind != "Pod" {
+			b.workloadSubjects++
+		}
 	}
 	return bs
 }
@@ -495,6 +515,10 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	be := b.entries[ek]
 	delete(b.entries, ek)
 	delete(b.entryOf, be.ref)
+	delete(b.noted, ek)
+	if be.e.running {
+		b.runningPods--
+	}
 	if i, ok := slices.BinarySearch(b.order, ek); ok && !bulk {
 		b.order = slices.Delete(b.order, i, i+1)
 	}
@@ -551,6 +575,12 @@ func unlink(m map[string]map[string]bool, k, ek string) {
 func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
 	b.entries[be.key] = be
 	b.entryOf[be.ref] = be.key
+	if be.e.running {
+		b.runningPods++
+	}
+	if len(be.errs) > 0 || slices.ContainsFunc(be.results, func(r useResult) bool { return len(r.findings) > 0 }) {
+		b.noted[be.key] = true
+	}
 	if !bulk {
 		i, _ := slices.BinarySearch(b.order, be.key)
 		b.order = slices.Insert(b.order, i, be.key)
@@ -597,6 +627,9 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 	s := bs.s
 	if len(bs.entries) == 0 {
 		delete(b.subjects, s.key())
+		if s.kind != "Pod" {
+			b.workloadSubjects--
+		}
 		return
 	}
 	running := 0
@@ -720,16 +753,15 @@ func (b *Base) report() Report {
 	}
 	r.FeatureGatesWithoutEffect = in.Target.Inert()
 	once := findingSet{}
-	for _, ek := range b.order {
+	// The entries with something to report, in b.order's order.
+	for _, ek := range sortedKeys(b.noted) {
 		be := b.entries[ek]
 		r.InvalidPods = append(r.InvalidPods, be.errs...)
 		for _, res := range be.results {
 			r.Findings = once.append(r.Findings, res.findings...)
 		}
-		if be.e.running {
-			r.Summary.Pods++
-		}
 	}
+	r.Summary.Pods = b.runningPods
 	for _, ie := range r.InvalidPods {
 		r.InputErrors = append(r.InputErrors, ie.Error())
 	}
@@ -749,11 +781,7 @@ func (b *Base) report() Report {
 	}
 	r.Findings = append(r.Findings, driverFindings(in, in.Objects.CSIDrivers, b.used, superblock)...)
 	sortFindings(r.Findings)
-	for _, bs := range b.subjects {
-		if bs.s.kind != "Pod" {
-			r.Summary.Workloads++
-		}
-	}
+	r.Summary.Workloads = b.workloadSubjects
 	r.Summary.Volumes = b.index.Len()
 	r.Summary.InputErrors = len(r.InputErrors)
 	summarize(&r)

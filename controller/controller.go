@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -81,6 +82,13 @@ type Options struct {
 	Delay time.Duration
 	// NamespaceLabel adds a namespace label to the per-finding metrics.
 	NamespaceLabel bool
+	// SerialSync computes a sync's events and its snapshot (metrics,
+	// status) one after the other instead of side by side, so that a sync
+	// keeps at most one CPU busy: for a process that also answers requests
+	// which must not wait behind it (the admission webhook's). A sync then
+	// takes longer, and the pacing of enqueue spaces the next one out
+	// accordingly.
+	SerialSync bool
 }
 
 func (o *Options) defaults() {
@@ -124,6 +132,13 @@ type Controller struct {
 	pmu      sync.Mutex
 	pending  map[pendingChange]bool // changed objects since the last sync
 	full     bool                   // the next sync must be full
+
+	// What the last sync reported and emitted, under mu: a sync whose
+	// report says the same (most pod churn: pods that conflict with
+	// nobody) writes no event and keeps the snapshot.
+	last        *check.Report
+	lastLeading bool // the last sync wrote events
+	eventsLeft  int  // events the last sync left for the next
 }
 
 // pendingChange is a changed object: its kind, namespace and name.
@@ -396,33 +411,51 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	// The snapshot (metrics, status) and the events are computed from the
 	// report side by side.
 	leading := c.opts.Leading()
+	analysed := time.Since(start)
+	if c.last != nil && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {
+		// Nothing to write and the same snapshot: only its time moves.
+		c.state.touch(time.Now())
+		c.hasSynced.Store(true)
+		c.state.observe(time.Since(start))
+		c.state.syncs.WithLabelValues(kind).Inc()
+		c.lastDuration[boolIndex(full)].Store(int64(time.Since(start)))
+		logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
+			"analysis", analysed, "unchanged", true)
+		if leading {
+			c.writeStatus(ctx)
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
 	var panicked any
 	left := 0
-	analysed := time.Since(start)
 	var emitted time.Duration
-	wg.Go(func() {
+	emit := func() {
 		defer func() { panicked = recover() }() // raised again below, after the snapshot
 		if leading {
 			t := time.Now()
 			left = c.events.emit(ctx, r.Findings, c.objectRef)
 			emitted = time.Since(t)
 		}
-	})
+	}
+	if c.opts.SerialSync {
+		emit()
+	} else {
+		wg.Go(emit)
+	}
+	t := time.Now()
 	c.state.update(r, time.Now())
-	summarized := time.Since(start) - analysed
+	summarized := time.Since(t)
 	c.hasSynced.Store(true)
 	wg.Wait()
 	if panicked != nil {
 		panic(panicked)
 	}
+	// Remembered only now: a sync that panicked is done again in full.
+	c.last, c.lastLeading, c.eventsLeft = &r, leading, left
 	c.state.observe(time.Since(start))
 	c.state.syncs.WithLabelValues(kind).Inc()
-	if full {
-		c.lastDuration[1].Store(int64(time.Since(start)))
-	} else {
-		c.lastDuration[0].Store(int64(time.Since(start)))
-	}
+	c.lastDuration[boolIndex(full)].Store(int64(time.Since(start)))
 	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
 		"analysis", analysed, "snapshot", summarized, "events", emitted)
 	if !leading {
@@ -431,18 +464,42 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	if left > 0 {
 		c.queue.AddAfter(clusterKey, eventsInterval) // the next batch of events
 	}
-	if c.status != nil {
-		// A failed write is retried at the next sync (at least every
-		// Recheck), without recomputing the findings now: the events and
-		// metrics do not wait for the status objects (nor for their CRDs).
-		verify := time.Since(c.lastVerified) >= c.opts.Recheck
-		if err := c.status.write(ctx, c.state, verify); err != nil {
-			logger.Error(err, "Cannot write the status objects; retrying at the next sync (are the CRDs of deploy/crds installed?)")
-		} else if verify {
-			c.lastVerified = time.Now()
-		}
-	}
+	c.writeStatus(ctx)
 	return nil
+}
+
+// writeStatus writes the status objects if the snapshot changed, and
+// verifies them (recreating deleted ones) every Recheck.
+func (c *Controller) writeStatus(ctx context.Context) {
+	if c.status == nil {
+		return
+	}
+	// A failed write is retried at the next sync (at least every Recheck),
+	// without recomputing the findings now: the events and metrics do not
+	// wait for the status objects (nor for their CRDs).
+	verify := time.Since(c.lastVerified) >= c.opts.Recheck
+	if err := c.status.write(ctx, c.state, verify); err != nil {
+		klog.FromContext(ctx).Error(err, "Cannot write the status objects; retrying at the next sync (are the CRDs of deploy/crds installed?)")
+	} else if verify {
+		c.lastVerified = time.Now()
+	}
+}
+
+// sameAnswer reports whether report b says what a said: the same findings
+// (subjects, their running pods and nodes included), input errors and
+// versions. The snapshot and the events depend on nothing else. It costs a
+// comparison of the findings, much less than the snapshot and the events.
+func sameAnswer(a, b *check.Report) bool {
+	return a.TargetVersion == b.TargetVersion && a.CurrentVersion == b.CurrentVersion &&
+		slices.Equal(a.InputErrors, b.InputErrors) && maps.Equal(a.FeatureGatesWithoutEffect, b.FeatureGatesWithoutEffect) &&
+		reflect.DeepEqual(a.Findings, b.Findings)
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // input assembles check's input from the caches, in a stable order.

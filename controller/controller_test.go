@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -420,4 +421,59 @@ func TestControllerKeepsTheLastIndex(t *testing.T) {
 	if _, err := c.Listers().Pods.Pods("b").Get("db-0"); err != nil {
 		t.Errorf("Listers().Pods: %v", err)
 	}
+}
+
+// TestUnchangedAnswerKeepsSnapshot checks that a sync whose report says
+// what the last one said (a pod that shares no volume) writes no event and
+// keeps the snapshot, only its time moving, and that the next change of
+// the answer (a conflict) is reported as usual.
+func TestUnchangedAnswerKeepsSnapshot(t *testing.T) {
+	c, client, rec := start(t, Options{}, append(cluster(), deployment("a", "web", "s0:c1,c2", 1))...)
+	_, ctx := ktesting.NewTestContext(t)
+	syncs := func() uint64 {
+		fams, err := c.NewRegistry("test").Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "selmount_reconcile_duration_seconds" {
+				return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	before, _ := c.State().Snapshot()
+	events, n := len(rec.list()), syncs()
+
+	// Act: a pod without volumes.
+	lone := pod("a", "lone", "s0:c5,c6")
+	lone.Spec.Volumes, lone.Spec.Containers[0].VolumeMounts = nil, nil
+	if _, err := client.CoreV1().Pods("a").Create(ctx, lone, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a sync after the new pod", func() bool { return syncs() > n })
+
+	// Assert: the same snapshot, computed again, and no event.
+	after, _ := c.State().Snapshot()
+	if !after.Computed.After(before.Computed) {
+		t.Errorf("snapshot computed at %v, before at %v: want later", after.Computed, before.Computed)
+	}
+	after.Computed = before.Computed
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the snapshot changed:\n%+v\nwas\n%+v", after, before)
+	}
+	if got := len(rec.list()); got != events {
+		t.Errorf("%d events after the pod, %d before", got, events)
+	}
+
+	// Act: a pod that conflicts with the Deployment on its claim.
+	if _, err := client.CoreV1().Pods("a").Create(ctx, pod("a", "other", "s0:c3,c4"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: the new answer is reported.
+	waitFor(t, "the conflict in the snapshot", func() bool {
+		s, _ := c.State().Snapshot()
+		return s.ConflictingVolumes > before.ConflictingVolumes
+	})
+	waitFor(t, "an event for the conflict", func() bool { return len(rec.list()) > events })
 }

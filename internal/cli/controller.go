@@ -222,7 +222,9 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	leading.Store(!o.leaderElect)
 	factory := informers.NewSharedInformerFactory(client, 0)
 	c, err := controller.New(ctx, client, factory, controller.Options{Target: target, Dynamic: dyn, Recorder: recorder,
-		Leading: leading.Load, NamespaceLabel: o.nsLabel})
+		Leading: leading.Load, NamespaceLabel: o.nsLabel,
+		// In the webhook's process admission requests come first.
+		SerialSync: ext != nil})
 	if err != nil {
 		return fail(err)
 	}

@@ -428,7 +428,13 @@ func TestControllerKeepsTheLastIndex(t *testing.T) {
 // keeps the snapshot, only its time moving, and that the next change of
 // the answer (a conflict) is reported as usual.
 func TestUnchangedAnswerKeepsSnapshot(t *testing.T) {
-	c, client, rec := start(t, Options{}, append(cluster(), deployment("a", "web", "s0:c1,c2", 1))...)
+	for _, serial := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SerialSync=%v", serial), func(t *testing.T) { testUnchangedAnswer(t, Options{SerialSync: serial}) })
+	}
+}
+
+func testUnchangedAnswer(t *testing.T, opts Options) {
+	c, client, rec := start(t, opts, append(cluster(), deployment("a", "web", "s0:c1,c2", 1))...)
 	_, ctx := ktesting.NewTestContext(t)
 	syncs := func() uint64 {
 		fams, err := c.NewRegistry("test").Gather()

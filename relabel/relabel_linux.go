@@ -1015,16 +1015,23 @@ func (wk *worker) readDir(d *dirNode) {
 // least minChunk entries, contiguous in inode order, and queues them.
 func (wk *worker) handOut(d *dirNode, order []direntRef, spare int) {
 	w := wk.w
-	k := max(min(spare, len(order)/minChunk), 1)
+	// One chunk more than the idle workers: the reader takes one itself
+	// once it has read the directory to its end (with one spare worker,
+	// handing out the whole buffer would leave it idle).
+	k := max(min(spare+1, len(order)/minChunk), 1)
 	sb := &sharedBuf{buf: wk.buf, order: slices.Clone(order)}
 	wk.buf = nil
-	sb.left.Store(int32(k))
-	d.mu.Lock()
-	d.busy += k
-	d.mu.Unlock()
 	per := (len(order) + k - 1) / k
+	var chunks []*chunk
 	for lo := 0; lo < len(order); lo += per {
-		w.push(item{dir: d, chunk: &chunk{sb: sb, refs: sb.order[lo:min(lo+per, len(order))]}})
+		chunks = append(chunks, &chunk{sb: sb, refs: sb.order[lo:min(lo+per, len(order))]})
+	}
+	sb.left.Store(int32(len(chunks)))
+	d.mu.Lock()
+	d.busy += len(chunks)
+	d.mu.Unlock()
+	for _, c := range chunks {
+		w.push(item{dir: d, chunk: c})
 	}
 }
 

@@ -129,6 +129,7 @@ func run(args []string) error {
 	reps := fl.Int("reps", 3, "repetitions per method")
 	verifyAll := fl.Bool("verify-all", false, "check every entry's label after every repetition (default: after the first)")
 	noVerify := fl.Bool("no-verify", false, "never check the labels afterwards (for extra repetitions of a verified run)")
+	fl.IntVar(&relabelWorkers, "workers", 0, "relabel.Options.Workers (0: the default)")
 	fl.Parse(args)
 	devs := strings.Split(*disks, ",")
 	if len(devs) != 3 {
@@ -166,6 +167,9 @@ func dropCaches() error {
 	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0)
 }
 
+// relabelWorkers is relabel.Options.Workers for the relabel method.
+var relabelWorkers int
+
 func measure(method, dev, target string, lbl label.Context, check bool) (Result, error) {
 	r := Result{Method: method}
 	if err := dropCaches(); err != nil {
@@ -194,7 +198,7 @@ func measure(method, dev, target string, lbl label.Context, check bool) (Result,
 		start := time.Now()
 		var err error
 		if method == "relabel" {
-			_, err = relabel.Relabel(context.Background(), target, lbl, nil)
+			_, err = relabel.Relabel(context.Background(), target, lbl, &relabel.Options{Workers: relabelWorkers})
 		} else {
 			err = selinux.Chcon(target, lbl.String(), true)
 		}

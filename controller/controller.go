@@ -409,7 +409,8 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	c.index.Store(&Index{Users: c.base.Users(), Input: c.settings, Computed: start})
 	defer func() { c.lastEnd.Store(time.Now().UnixNano()) }()
 	// The snapshot (metrics, status) and the events are computed from the
-	// report side by side.
+	// report, side by side (one after the other with SerialSync), unless
+	// the report says what the last one said.
 	leading := c.opts.Leading()
 	analysed := time.Since(start)
 	if c.last != nil && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {

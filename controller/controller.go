@@ -112,6 +112,7 @@ type Controller struct {
 	opts   Options
 	queue  workqueue.TypedRateLimitingInterface[string]
 	listers
+	stores map[string]cache.Store // by kind: the informers' caches
 	synced []cache.InformerSynced
 
 	serverVersion atomic.Value // string
@@ -377,7 +378,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	if !full {
 		var changes []check.Change
 		for pc := range pending {
-			obj, err := c.get(pc.kind, pc.namespace, pc.name)
+			obj, err := c.cached(pc.kind, pc.namespace, pc.name)
 			if err != nil {
 				return fmt.Errorf("reading %s %s/%s from the cache: %w", pc.kind, pc.namespace, pc.name, err)
 			}

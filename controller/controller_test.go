@@ -280,6 +280,22 @@ func TestMetricsCardinality(t *testing.T) {
 	}
 }
 
+// syncCount is the number of syncs c has finished (the samples of its
+// reconcile histogram).
+func syncCount(t *testing.T, c *Controller) uint64 {
+	t.Helper()
+	fams, err := c.NewRegistry("test").Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "selmount_reconcile_duration_seconds" {
+			return f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
+}
+
 // TestStatusOnlyUpdatesCostNoSync checks that an update that changes
 // nothing the check reads (a pod's conditions) does not enqueue a sync,
 // and one that does (its phase) does.
@@ -288,18 +304,7 @@ func TestStatusOnlyUpdatesCostNoSync(t *testing.T) {
 	p := pod("a", "p", "s0:c1,c2")
 	p.ResourceVersion = "1"
 	c, client, _ := start(t, Options{}, append(cluster(), p)...)
-	syncs := func() uint64 {
-		fams, err := c.NewRegistry("test").Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range fams {
-			if f.GetName() == "selmount_reconcile_duration_seconds" {
-				return f.GetMetric()[0].GetHistogram().GetSampleCount()
-			}
-		}
-		return 0
-	}
+	syncs := func() uint64 { return syncCount(t, c) }
 	_, ctx := ktesting.NewTestContext(t)
 	before := syncs()
 
@@ -436,18 +441,7 @@ func TestUnchangedAnswerKeepsSnapshot(t *testing.T) {
 func testUnchangedAnswer(t *testing.T, opts Options) {
 	c, client, rec := start(t, opts, append(cluster(), deployment("a", "web", "s0:c1,c2", 1))...)
 	_, ctx := ktesting.NewTestContext(t)
-	syncs := func() uint64 {
-		fams, err := c.NewRegistry("test").Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range fams {
-			if f.GetName() == "selmount_reconcile_duration_seconds" {
-				return f.GetMetric()[0].GetHistogram().GetSampleCount()
-			}
-		}
-		return 0
-	}
+	syncs := func() uint64 { return syncCount(t, c) }
 	before, _ := c.State().Snapshot()
 	events, n := len(rec.list()), syncs()
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
@@ -302,45 +302,10 @@ var apiVersions = map[string]string{
 // has it.
 func (c *Controller) objectRef(kind, ns, name string) *corev1.ObjectReference {
 	ref := &corev1.ObjectReference{Kind: kind, APIVersion: apiVersions[kind], Namespace: ns, Name: name}
-	var uid types.UID
-	switch kind {
-	case "Pod":
-		if o, err := c.pods.Pods(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "Deployment":
-		if o, err := c.deployments.Deployments(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "StatefulSet":
-		if o, err := c.statefulSets.StatefulSets(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "DaemonSet":
-		if o, err := c.daemonSets.DaemonSets(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "ReplicaSet":
-		if o, err := c.replicaSets.ReplicaSets(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "Job":
-		if o, err := c.jobs.Jobs(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "CronJob":
-		if o, err := c.cronJobs.CronJobs(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "ReplicationController":
-		if o, err := c.rcs.ReplicationControllers(ns).Get(name); err == nil {
-			uid = o.UID
-		}
-	case "CSIDriver":
-		if o, err := c.csiDrivers.Get(name); err == nil {
-			uid = o.UID
+	if obj, err := c.cached(kind, ns, name); err == nil && obj != nil {
+		if m, err := meta.Accessor(obj); err == nil {
+			ref.UID = m.GetUID()
 		}
 	}
-	ref.UID = uid
 	return ref
 }

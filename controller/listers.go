@@ -1,7 +1,6 @@
 package controller
 
 import (
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/informers"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -49,45 +48,34 @@ func (c *Controller) register(f informers.SharedInformerFactory) []kindInformer 
 		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
 		jobs: jobs.Lister(), cronJobs: cjs.Lister(), rcs: rcs.Lister(),
 	}
-	return []kindInformer{{"Pod", pods.Informer()}, {"PersistentVolumeClaim", pvcs.Informer()},
+	kinds := []kindInformer{{"Pod", pods.Informer()}, {"PersistentVolumeClaim", pvcs.Informer()},
 		{"PersistentVolume", pvs.Informer()}, {"Namespace", nss.Informer()}, {"Node", nodes.Informer()},
 		{"CSIDriver", drivers.Informer()}, {"StorageClass", classes.Informer()}, {"Deployment", deps.Informer()},
 		{"StatefulSet", sts.Informer()}, {"DaemonSet", dss.Informer()}, {"ReplicaSet", rss.Informer()},
 		{"Job", jobs.Informer()}, {"CronJob", cjs.Informer()}, {"ReplicationController", rcs.Informer()}}
+	c.stores = map[string]cache.Store{}
+	for _, k := range kinds {
+		c.stores[k.kind] = k.inf.GetStore()
+	}
+	return kinds
 }
 
-// get returns the cached object of a kind Base.Update applies, nil when
-// it is not in the cache (deleted). Other kinds give nil: Update refuses
-// them whatever the object.
-func (l *listers) get(kind, namespace, name string) (any, error) {
-	var obj any
-	var err error
-	switch kind {
-	case "Pod":
-		obj, err = l.pods.Pods(namespace).Get(name)
-	case "PersistentVolumeClaim":
-		obj, err = l.pvcs.PersistentVolumeClaims(namespace).Get(name)
-	case "Deployment":
-		obj, err = l.deployments.Deployments(namespace).Get(name)
-	case "StatefulSet":
-		obj, err = l.statefulSets.StatefulSets(namespace).Get(name)
-	case "DaemonSet":
-		obj, err = l.daemonSets.DaemonSets(namespace).Get(name)
-	case "ReplicaSet":
-		obj, err = l.replicaSets.ReplicaSets(namespace).Get(name)
-	case "Job":
-		obj, err = l.jobs.Jobs(namespace).Get(name)
-	case "CronJob":
-		obj, err = l.cronJobs.CronJobs(namespace).Get(name)
-	case "ReplicationController":
-		obj, err = l.rcs.ReplicationControllers(namespace).Get(name)
-	default:
+// cached returns the object kind namespace/name from its informer's
+// cache, nil when it is not there (deleted) or no informer holds the kind.
+func (c *Controller) cached(kind, namespace, name string) (any, error) {
+	store := c.stores[kind]
+	if store == nil {
 		return nil, nil
 	}
-	if apierrors.IsNotFound(err) {
-		return nil, nil
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
 	}
-	return obj, err
+	obj, ok, err := store.GetByKey(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // Listers read the controller's caches (slimmed objects: see check.Slim).

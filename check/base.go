@@ -3,6 +3,7 @@ package check
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -182,37 +183,12 @@ func RunBase(in Input) (*Base, Report) {
 			}
 		}
 	}
-	var changes []Change
-	for _, p := range o.Pods {
-		changes = append(changes, Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: p})
-	}
-	add := func(kind string, obj named) {
-		changes = append(changes, Change{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Object: obj})
-	}
-	for _, w := range o.Deployments {
-		add("Deployment", w)
-	}
-	for _, w := range o.StatefulSets {
-		add("StatefulSet", w)
-	}
-	for _, w := range o.DaemonSets {
-		add("DaemonSet", w)
-	}
-	for _, w := range o.ReplicaSets {
-		add("ReplicaSet", w)
-	}
-	for _, w := range o.Jobs {
-		add("Job", w)
-	}
-	for _, w := range o.CronJobs {
-		add("CronJob", w)
-	}
-	for _, w := range o.ReplicationControllers {
-		add("ReplicationController", w)
-	}
-	for _, c := range o.PVCs {
-		add("PersistentVolumeClaim", c)
-	}
+	changes := slices.Concat(changesOf("Pod", o.Pods),
+		changesOf("Deployment", o.Deployments), changesOf("StatefulSet", o.StatefulSets),
+		changesOf("DaemonSet", o.DaemonSets), changesOf("ReplicaSet", o.ReplicaSets),
+		changesOf("Job", o.Jobs), changesOf("CronJob", o.CronJobs),
+		changesOf("ReplicationController", o.ReplicationControllers),
+		changesOf("PersistentVolumeClaim", o.PVCs))
 	b.in = in
 	b.in.Objects = Objects{PVs: o.PVs, StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
 		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
@@ -223,6 +199,15 @@ func RunBase(in Input) (*Base, Report) {
 type named interface {
 	GetNamespace() string
 	GetName() string
+}
+
+// changesOf returns objs as Changes of kind.
+func changesOf[T named](kind string, objs []T) []Change {
+	out := make([]Change, len(objs))
+	for i, obj := range objs {
+		out[i] = Change{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Object: obj}
+	}
+	return out
 }
 
 // Update applies changes and returns the report of the objects as they are
@@ -335,7 +320,7 @@ func (b *Base) Update(changes []Change) (Report, error) {
 		b.attach(be, touched, subjects, bulk)
 	}
 	if bulk {
-		b.order = sortedKeys(b.entries)
+		b.order = slices.Sorted(maps.Keys(b.entries))
 	}
 	for bs := range subjects {
 		b.settle(bs, touched)
@@ -654,7 +639,9 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 		obj = bare
 	}
 	s.running = running
-	if list := sortedKeys(nodes); !slices.Equal(list, s.nodes) {
+	list := slices.AppendSeq([]string{}, maps.Keys(nodes)) // never nil: a subject's nodes are a list
+	slices.Sort(list)
+	if !slices.Equal(list, s.nodes) {
 		s.nodes = list
 	}
 	if obj != s.obj {
@@ -754,7 +741,7 @@ func (b *Base) report() Report {
 	r.FeatureGatesWithoutEffect = in.Target.Inert()
 	once := findingSet{}
 	// The entries with something to report, in b.order's order.
-	for _, ek := range sortedKeys(b.noted) {
+	for _, ek := range slices.Sorted(maps.Keys(b.noted)) {
 		be := b.entries[ek]
 		r.InvalidPods = append(r.InvalidPods, be.errs...)
 		for _, res := range be.results {
@@ -765,12 +752,12 @@ func (b *Base) report() Report {
 	for _, ie := range r.InvalidPods {
 		r.InputErrors = append(r.InputErrors, ie.Error())
 	}
-	for _, k := range sortedKeys(b.perVolume) {
+	for _, k := range slices.Sorted(maps.Keys(b.perVolume)) {
 		r.Findings = append(r.Findings, b.perVolume[k]...)
 	}
 	b.refresh(r.Findings)
 	in.Objects.DaemonSets = nil
-	for _, k := range sortedKeys(b.workloads[kindDaemonSet]) {
+	for _, k := range slices.Sorted(maps.Keys(b.workloads[kindDaemonSet])) {
 		in.Objects.DaemonSets = append(in.Objects.DaemonSets, b.workloads[kindDaemonSet][k].(*appsv1.DaemonSet))
 	}
 	superblock := func(name string) (Finding, bool) {
@@ -864,13 +851,4 @@ func (o *Objects) Sort() {
 
 func sortNamed[T named](s []T, by func(a, b named) int) {
 	slices.SortStableFunc(s, func(a, b T) int { return by(a, b) })
-}
-
-func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
-	out := make([]K, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 
 	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/internal/testcluster"
-	"github.com/selmount/selmount/mcsalloc"
 )
 
 // TestIntegrationControllerAdmissionPolicy runs the installation without a
@@ -22,48 +19,18 @@ import (
 // apiserver's MutatingAdmissionPolicy, as `selmount admission-policy`
 // prints it, stores a new pod there with that level.
 func TestIntegrationControllerAdmissionPolicy(t *testing.T) {
-	cl := testcluster.Start(t, testcluster.Options{})
+	cl := optInCluster(t)
 	cs := cl.Client()
 	ctx := t.Context()
-	installCRDs(t, cl)
-	for _, ns := range []*corev1.Namespace{
-		{ObjectMeta: metav1.ObjectMeta{Name: "selmount-system"}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "team", Labels: map[string]string{mutate.OptInLabel: mutate.OptInValue}}},
-	} {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-		must(t, err)
-	}
 	policy, binding := mutate.PolicyObjects(mutate.Options{})
 	_, err := cs.AdmissionregistrationV1().MutatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{})
 	must(t, err)
 	_, err = cs.AdmissionregistrationV1().MutatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{})
 	must(t, err)
 
-	logs := &syncBuffer{}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	root := NewRootCmd("selmount", strings.NewReader(""), logs, logs)
-	root.SetArgs([]string{"controller", "--kubeconfig", cl.Kubeconfig(), "--selmount-namespace", "selmount-system",
-		"--allocate-levels", "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(t)})
-	go func() {
-		defer close(done)
-		if err := root.ExecuteContext(rctx); err != nil {
-			t.Errorf("controller: %v\n%s", err, logs)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-
-	var level string
-	testcluster.Eventually(t, "the namespace's level", 60*time.Second, func() error {
-		ns, err := cs.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if level = ns.Annotations[mcsalloc.Annotation]; level == "" {
-			return fmt.Errorf("no %s yet", mcsalloc.Annotation)
-		}
-		return nil
-	})
+	start(t, ctx, "controller", "--kubeconfig", cl.Kubeconfig(), "--selmount-namespace", "selmount-system",
+		"--allocate-levels", "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(t))
+	level := allocatedLevel(t, cs, "team")
 
 	// The apiserver loads the policy asynchronously: dry runs until it
 	// applies, then the pod for real.

@@ -20,10 +20,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/controller"
 	"github.com/selmount/selmount/internal/testcluster"
+	"github.com/selmount/selmount/mcsalloc"
 )
 
 // syncBuffer is a bytes.Buffer safe for the controller's goroutines.
@@ -76,25 +79,9 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	must(t, create(ctx, cs, leDeployment("db", "s0:c3,c4", 1)))
 
 	// Act: two replicas.
-	type replica struct {
-		cancel context.CancelFunc
-		done   chan struct{}
-		logs   *syncBuffer
-	}
-	run := func(probe string) *replica {
-		rctx, cancel := context.WithCancel(ctx)
-		r := &replica{cancel: cancel, done: make(chan struct{}), logs: &syncBuffer{}}
-		root := NewRootCmd("selmount", strings.NewReader(""), r.logs, r.logs)
-		root.SetArgs([]string{"controller", "--kubeconfig", cl.Kubeconfig(), "--leader-elect", "--leader-elect-namespace", "selmount-system",
-			"--metrics-bind-address", "0", "--health-probe-bind-address", probe, "-v", "2"})
-		go func() {
-			defer close(r.done)
-			if err := root.ExecuteContext(rctx); err != nil {
-				t.Errorf("controller: %v\n%s", err, r.logs)
-			}
-		}()
-		t.Cleanup(func() { cancel(); <-r.done })
-		return r
+	run := func(probe string) *running {
+		return start(t, ctx, "controller", "--kubeconfig", cl.Kubeconfig(), "--leader-elect", "--leader-elect-namespace", "selmount-system",
+			"--metrics-bind-address", "0", "--health-probe-bind-address", probe, "-v", "2")
 	}
 	first := run("127.0.0.1:0")
 	testcluster.Eventually(t, "the first replica to lead", 30*time.Second, func() error {
@@ -149,8 +136,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	}
 
 	// Act: stop the leader.
-	first.cancel()
-	<-first.done
+	first.stop()
 	// Assert: the other takes over and writes (its own event per workload).
 	testcluster.Eventually(t, "the second replica to take over", 30*time.Second, func() error {
 		if !strings.Contains(second.logs.String(), "Became the leader") {
@@ -218,4 +204,69 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// running is a selmount command running in the test's process.
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	logs   *syncBuffer
+}
+
+// start runs selmount with args until the test ends (or stop), failing the
+// test if the command returns an error.
+func start(t *testing.T, ctx context.Context, args ...string) *running {
+	t.Helper()
+	rctx, cancel := context.WithCancel(ctx)
+	r := &running{cancel: cancel, done: make(chan struct{}), logs: &syncBuffer{}}
+	root := NewRootCmd("selmount", strings.NewReader(""), r.logs, r.logs)
+	root.SetArgs(args)
+	go func() {
+		defer close(r.done)
+		if err := root.ExecuteContext(rctx); err != nil {
+			t.Errorf("selmount %s: %v\n%s", args[0], err, r.logs)
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop cancels the command and waits for it to return.
+func (r *running) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// optInCluster starts a cluster with the status CRDs, selmount's namespace
+// selmount-system and the namespace "team", opted in to the pod defaults.
+func optInCluster(t *testing.T) *testcluster.Cluster {
+	t.Helper()
+	cl := testcluster.Start(t, testcluster.Options{})
+	installCRDs(t, cl)
+	for _, ns := range []*corev1.Namespace{
+		{ObjectMeta: metav1.ObjectMeta{Name: "selmount-system"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "team", Labels: map[string]string{mutate.OptInLabel: mutate.OptInValue}}},
+	} {
+		_, err := cl.Client().CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{})
+		must(t, err)
+	}
+	return cl
+}
+
+// allocatedLevel waits for the level allocator to annotate namespace ns and
+// returns the level.
+func allocatedLevel(t *testing.T, cs kubernetes.Interface, ns string) string {
+	t.Helper()
+	var level string
+	testcluster.Eventually(t, "the namespace's level", 60*time.Second, func() error {
+		n, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if level = n.Annotations[mcsalloc.Annotation]; level == "" {
+			return fmt.Errorf("no %s yet", mcsalloc.Annotation)
+		}
+		return nil
+	})
+	return level
 }

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/selmount/selmount/admission/mutate"
 	"github.com/selmount/selmount/internal/testcluster"
-	"github.com/selmount/selmount/mcsalloc"
 )
 
 // TestIntegrationWebhookCommand runs `selmount webhook` as the Helm chart
@@ -24,17 +20,9 @@ import (
 // before any pod, and a pod created there is stored with it, which needs the
 // apiserver to trust the injected CA.
 func TestIntegrationWebhookCommand(t *testing.T) {
-	cl := testcluster.Start(t, testcluster.Options{})
+	cl := optInCluster(t)
 	cs := cl.Client()
 	ctx := t.Context()
-	installCRDs(t, cl)
-	for _, ns := range []*corev1.Namespace{
-		{ObjectMeta: metav1.ObjectMeta{Name: "selmount-system"}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "team", Labels: map[string]string{mutate.OptInLabel: mutate.OptInValue}}},
-	} {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-		must(t, err)
-	}
 	addr := freeAddr(t)
 	fail, none := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone
 	team := &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "team"}}
@@ -60,21 +48,10 @@ func TestIntegrationWebhookCommand(t *testing.T) {
 	must(t, err)
 
 	probe := freeAddr(t)
-	logs := &syncBuffer{}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	root := NewRootCmd("selmount", strings.NewReader(""), logs, logs)
-	root.SetArgs([]string{"webhook", "--kubeconfig", cl.Kubeconfig(), "--selmount-namespace", "selmount-system",
+	start(t, ctx, "webhook", "--kubeconfig", cl.Kubeconfig(), "--selmount-namespace", "selmount-system",
 		"--webhook-bind-address", addr, "--metrics-bind-address", "0", "--health-probe-bind-address", probe,
 		"--cert-secret-name", "selmount-webhook-cert", "--webhook-service-name", "selmount-webhook", "--cert-extra-names", "127.0.0.1",
-		"--validating-webhook-configuration", "selmount-webhook", "--mutating-webhook-configuration", "selmount-webhook"})
-	go func() {
-		defer close(done)
-		if err := root.ExecuteContext(rctx); err != nil {
-			t.Errorf("webhook: %v\n%s", err, logs)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+		"--validating-webhook-configuration", "selmount-webhook", "--mutating-webhook-configuration", "selmount-webhook")
 
 	testcluster.Eventually(t, "/readyz", 60*time.Second, func() error {
 		resp, err := http.Get("http://" + probe + "/readyz")
@@ -105,17 +82,7 @@ func TestIntegrationWebhookCommand(t *testing.T) {
 		return nil
 	})
 	// The keeper allocates the level when it sees the opted-in namespace.
-	var level string
-	testcluster.Eventually(t, "the namespace's level", 30*time.Second, func() error {
-		ns, err := cs.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if level = ns.Annotations[mcsalloc.Annotation]; level == "" {
-			return fmt.Errorf("no %s yet", mcsalloc.Annotation)
-		}
-		return nil
-	})
+	level := allocatedLevel(t, cs, "team")
 
 	// The apiserver calls both webhooks over TLS (failurePolicy Fail: an
 	// untrusted certificate fails the create) and stores the mutated pod.

@@ -17,14 +17,12 @@ export SELMOUNT_BENCH_WEBHOOK_REQUESTS=${REQUESTS:-5000}
 export SELMOUNT_BENCH_WEBHOOK_CREATE=${CREATE:-2000}
 export SELMOUNT_BENCH_WEBHOOK_ROUNDS=${ROUNDS:-5}
 export SELMOUNT_BENCH_OUT=$PWD/bench/results/webhook.md
-pin=()
 if [[ ${SPLIT:-} == 1 ]]; then
 	last=$(($(nproc) - 1))
 	((last > 0)) || { echo "bench-webhook: SPLIT=1 needs two CPUs" >&2; exit 1; }
 	export SELMOUNT_BENCH_WEBHOOK_CPUS=$last SELMOUNT_BENCH_OUT=$PWD/bench/results/webhook-split.md
-	pin=(taskset -c "0-$((last - 1))")
 	go test -c -o /tmp/webhookbench.test ./internal/webhookbench/ # compiled on every CPU
 	cd internal/webhookbench # where go test runs it
-	exec "${pin[@]}" /tmp/webhookbench.test -test.count=1 -test.timeout=90m -test.v -test.run TestIntegrationWebhookBench
+	exec taskset -c "0-$((last - 1))" /tmp/webhookbench.test -test.count=1 -test.timeout=90m -test.v -test.run TestIntegrationWebhookBench
 fi
 go test -count=1 -timeout=90m -v -run TestIntegrationWebhookBench ./internal/webhookbench/

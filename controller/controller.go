@@ -414,15 +414,19 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	// the report says what the last one said.
 	leading := c.opts.Leading()
 	analysed := time.Since(start)
+	// finished counts and logs the sync, with the log's extra keys and values.
+	finished := func(kvs ...any) {
+		c.state.observe(time.Since(start))
+		c.state.syncs.WithLabelValues(kind).Inc()
+		c.lastDuration[boolIndex(full)].Store(int64(time.Since(start)))
+		logger.V(2).Info("Synced", append([]any{"key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings),
+			"duration", time.Since(start), "analysis", analysed}, kvs...)...)
+	}
 	if c.last != nil && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {
 		// Nothing to write and the same snapshot: only its time moves.
 		c.state.touch(time.Now())
 		c.hasSynced.Store(true)
-		c.state.observe(time.Since(start))
-		c.state.syncs.WithLabelValues(kind).Inc()
-		c.lastDuration[boolIndex(full)].Store(int64(time.Since(start)))
-		logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
-			"analysis", analysed, "unchanged", true)
+		finished("unchanged", true)
 		if leading {
 			c.writeStatus(ctx)
 		}
@@ -455,11 +459,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	}
 	// Remembered only now: a sync that panicked is done again in full.
 	c.last, c.lastLeading, c.eventsLeft = &r, leading, left
-	c.state.observe(time.Since(start))
-	c.state.syncs.WithLabelValues(kind).Inc()
-	c.lastDuration[boolIndex(full)].Store(int64(time.Since(start)))
-	logger.V(2).Info("Synced", "key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings), "duration", time.Since(start),
-		"analysis", analysed, "snapshot", summarized, "events", emitted)
+	finished("snapshot", summarized, "events", emitted)
 	if !leading {
 		return nil
 	}

@@ -51,8 +51,7 @@ func newEventSink(r events.EventRecorder) *eventSink {
 
 // pending is one event to write.
 type pending struct {
-	key  eventKey
-	ref  *corev1.ObjectReference
+	key  eventKey // its object's kind, namespace and name among others
 	note string
 }
 
@@ -77,9 +76,9 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 			continue
 		}
 		if s.known[p.Key()] {
-			later = append(later, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+			later = append(later, pending{key: p.Key(), note: p.Note})
 		} else {
-			todo = append(todo, pending{key: p.Key(), ref: ref(p.Kind, p.Namespace, p.Name), note: p.Note})
+			todo = append(todo, pending{key: p.Key(), note: p.Note})
 		}
 	}
 	todo = append(todo, later...)
@@ -92,7 +91,9 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 			delete(current, p.key)
 			continue
 		}
-		s.recorder.Eventf(p.ref, nil, corev1.EventTypeWarning, p.key.reason, "Check", "%s", p.note)
+		// The reference (a cache lookup for the UID) only for the events
+		// written: those left over may be many.
+		s.recorder.Eventf(ref(p.key.kind, p.key.namespace, p.key.name), nil, corev1.EventTypeWarning, p.key.reason, "Check", "%s", p.note)
 		written++
 	}
 	if written > 0 {

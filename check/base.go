@@ -50,7 +50,6 @@ type Base struct {
 	pvs       map[string]*corev1.PersistentVolume
 
 	entries map[string]*baseEntry
-	order   []string // entry keys, sorted: the input order
 	// What report reads, kept by attach, detach and subject so that a
 	// report costs the findings, not the pods: the entries with input
 	// errors or findings of their own, the running pods among the entries,
@@ -133,11 +132,6 @@ var workloadKinds = map[string]workloadKind{
 	"Deployment": kindDeployment, "StatefulSet": kindStatefulSet, "DaemonSet": kindDaemonSet,
 	"ReplicaSet": kindReplicaSet, "Job": kindJob, "CronJob": kindCronJob, "ReplicationController": kindReplicationController,
 }
-
-// bulkUpdate reports whether an Update of changes objects among entries
-// sorts its entries once at the end instead of keeping them sorted per
-// change (a variable for tests).
-var bulkUpdate = func(changes, entries int) bool { return changes > 64 && changes > entries/16 }
 
 // Incremental reports whether Update applies changes of kind; it refuses
 // the others with an IncompleteError.
@@ -297,12 +291,9 @@ func (b *Base) Update(changes []Change) (Report, error) {
 		refs = append(refs, ref)
 	}
 	slices.SortFunc(refs, func(a, b objRef) int { return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.key, b.key)) })
-	// Many changes (the first run): the order is sorted once at the end
-	// rather than kept sorted per entry.
-	bulk := bulkUpdate(len(refs), len(b.order))
 	for _, ref := range refs {
 		if ek, ok := b.entryOf[ref]; ok {
-			b.detach(ek, touched, subjects, bulk)
+			b.detach(ek, touched, subjects)
 		}
 	}
 	var built []*baseEntry
@@ -317,10 +308,7 @@ func (b *Base) Update(changes []Change) (Report, error) {
 		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
 	})
 	for _, be := range built {
-		b.attach(be, touched, subjects, bulk)
-	}
-	if bulk {
-		b.order = slices.Sorted(maps.Keys(b.entries))
+		b.attach(be, touched, subjects)
 	}
 	for bs := range subjects {
 		b.settle(bs, touched)
@@ -495,17 +483,13 @@ func (b *Base) subject(kind, namespace, name string) *baseSubject {
 }
 
 // detach removes the entry ek, noting the volumes and subjects it touched.
-// In bulk, b.order is left to the caller.
-func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
+func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool) {
 	be := b.entries[ek]
 	delete(b.entries, ek)
 	delete(b.entryOf, be.ref)
 	delete(b.noted, ek)
 	if be.e.running {
 		b.runningPods--
-	}
-	if i, ok := slices.BinarySearch(b.order, ek); ok && !bulk {
-		b.order = slices.Delete(b.order, i, i+1)
 	}
 	bs := b.subjects[be.e.subj.key()]
 	delete(bs.entries, ek)
@@ -556,8 +540,8 @@ func unlink(m map[string]map[string]bool, k, ek string) {
 }
 
 // attach adds the built entry be, noting the volumes and subjects it
-// touches. In bulk, b.order is left to the caller.
-func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool, bulk bool) {
+// touches.
+func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool) {
 	b.entries[be.key] = be
 	b.entryOf[be.ref] = be.key
 	if be.e.running {
@@ -565,10 +549,6 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 	}
 	if len(be.errs) > 0 || slices.ContainsFunc(be.results, func(r useResult) bool { return len(r.findings) > 0 }) {
 		b.noted[be.key] = true
-	}
-	if !bulk {
-		i, _ := slices.BinarySearch(b.order, be.key)
-		b.order = slices.Insert(b.order, i, be.key)
 	}
 	bs := b.subjects[be.e.subj.key()]
 	bs.entries[be.key] = true
@@ -740,7 +720,8 @@ func (b *Base) report() Report {
 	}
 	r.FeatureGatesWithoutEffect = in.Target.Inert()
 	once := findingSet{}
-	// The entries with something to report, in b.order's order.
+	// The entries with something to report, in input order (entry keys
+	// sort in it).
 	for _, ek := range slices.Sorted(maps.Keys(b.noted)) {
 		be := b.entries[ek]
 		r.InvalidPods = append(r.InvalidPods, be.errs...)

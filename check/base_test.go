@@ -175,11 +175,6 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(seed)
 			current := []int{0, 33, 37}[seed%3]
-			if seed%2 == 1 {
-				// Every update sorts its entries at once.
-				defer func(f func(int, int) bool) { bulkUpdate = f }(bulkUpdate)
-				bulkUpdate = func(int, int) bool { return true }
-			}
 			for range 20 {
 				w.change()
 			}

@@ -205,12 +205,26 @@ func changesOf[T named](kind string, objs []T) []Change {
 }
 
 // Update applies changes and returns the report of the objects as they are
-// now. A change of a kind it cannot apply returns an *IncompleteError and
-// leaves the Base unchanged. Several changes of one object: the last wins.
+// now: Apply, then Report. A change of a kind it cannot apply returns an
+// *IncompleteError and leaves the Base unchanged. Several changes of one
+// object: the last wins.
 func (b *Base) Update(changes []Change) (Report, error) {
+	if _, err := b.Apply(changes); err != nil {
+		return Report{}, err
+	}
+	return b.Report(), nil
+}
+
+// Apply applies changes, as Update does, and returns the conflicts of the
+// volumes whose users they changed, before any report is assembled: a
+// caller that writes events can write a new conflict's at once, at a cost
+// that does not grow with the cluster. Each is among the findings of the
+// next Report (Report brings the running pods and nodes of its subjects up
+// to date).
+func (b *Base) Apply(changes []Change) ([]Finding, error) {
 	for _, ch := range changes {
 		if !Incremental(ch.Kind) {
-			return Report{}, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
+			return nil, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
 		}
 	}
 	// The lock covers the changes to what Users reads; the findings and
@@ -327,14 +341,36 @@ func (b *Base) Update(changes []Change) (Report, error) {
 			perVolume[i] = conflictFindings(volumeUsers{view: view, use: b.useOf(keys[i])}, b.in)
 		}
 	})
+	var fresh []Finding
 	for i, k := range keys {
 		if len(perVolume[i]) > 0 {
 			b.perVolume[k] = perVolume[i]
+			fresh = append(fresh, perVolume[i]...)
 		} else {
 			delete(b.perVolume, k)
 		}
 	}
-	return b.report(), nil
+	// And the conflicts within one pod (its containers disagree) of the
+	// subjects whose entries changed, as the report keeps them: the first
+	// entry of a subject with a finding hides the same one of later
+	// entries, so removing an entry can bring out another's.
+	for bs := range subjects {
+		once := findingSet{}
+		for _, ek := range slices.Sorted(maps.Keys(bs.entries)) {
+			if !b.noted[ek] {
+				continue
+			}
+			for _, res := range b.entries[ek].results {
+				for _, f := range once.append(nil, res.findings...) {
+					if f.Type == TypeConflict {
+						fresh = append(fresh, f)
+					}
+				}
+			}
+		}
+	}
+	sortFindings(fresh)
+	return fresh, nil
 }
 
 // isNil reports whether obj is a typed nil pointer.
@@ -711,8 +747,9 @@ func (b *Base) useOf(key string) func(string) *use {
 	}
 }
 
-// report assembles the report from the entries and volumes, as run does.
-func (b *Base) report() Report {
+// Report assembles the report of the objects as they are now from the
+// entries and volumes, as Run does; it costs the findings, not the pods.
+func (b *Base) Report() Report {
 	in := b.in
 	r := Report{APIVersion: apiversion.Current, Kind: "Report", TargetVersion: in.Target.Version().String(), Source: in.Source, Findings: []Finding{}}
 	if in.Current != nil {

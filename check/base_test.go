@@ -181,23 +181,74 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			b, r := RunBase(w.input(t, current))
 			want, wantUsers := RunUsers(w.input(t, current))
 			compareReports(t, "RunBase", r, want)
+			last := r
 			for step := range 40 {
 				var changes []Change
 				for range 1 + w.rng.IntN(3) {
 					changes = append(changes, w.change())
 				}
-				got, err := b.Update(changes)
-				if err != nil {
-					t.Fatal(err)
+				var got Report
+				if step%2 == 0 {
+					var err error
+					if got, err = b.Update(changes); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					fresh, err := b.Apply(changes)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = b.Report()
+					compareFresh(t, fmt.Sprintf("step %d", step), fresh, last, got)
 				}
 				want, wantUsers = RunUsers(w.input(t, current))
 				compareReports(t, fmt.Sprintf("step %d (%s)", step, describe(changes)), got, want)
+				last = got
 				compareUsers(t, fmt.Sprintf("step %d", step), b.Users(), wantUsers)
 				if err := b.index.Check(); err != nil {
 					t.Fatalf("step %d: volume index: %v", step, err)
 				}
 			}
 		})
+	}
+}
+
+// compareFresh checks Apply's findings against the reports before and after
+// it: each is in the report after, and every conflict of the report after
+// that the report before did not have is among them.
+func compareFresh(t *testing.T, what string, fresh []Finding, before, after Report) {
+	t.Helper()
+	id := func(f Finding) string {
+		f.Subjects = slices.Clone(f.Subjects)
+		for i := range f.Subjects {
+			f.Subjects[i].Running, f.Subjects[i].Nodes = 0, nil // brought up to date by Report
+		}
+		b, _ := json.Marshal(f)
+		return string(b)
+	}
+	in := func(fs []Finding) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range fs {
+			m[id(f)] = true
+		}
+		return m
+	}
+	inFresh, inBefore, inAfter := in(fresh), in(before.Findings), in(after.Findings)
+	for _, f := range fresh {
+		if !inAfter[id(f)] {
+			t.Fatalf("%s: Apply's finding is not in the report: %s", what, id(f))
+		}
+	}
+	for _, f := range after.Findings {
+		if f.Type == TypeConflict && !inBefore[id(f)] && !inFresh[id(f)] {
+			var near []string
+			for _, g := range before.Findings {
+				if g.Volume == f.Volume {
+					near = append(near, id(g))
+				}
+			}
+			t.Fatalf("%s: a new conflict is not among Apply's findings: %s\nbefore:%s\nfresh %d", what, id(f), near, len(fresh))
+		}
 	}
 }
 

@@ -78,7 +78,9 @@ type Options struct {
 	// Delay is how long a change waits for others before a sync, so that a
 	// burst costs one sync; zero means 10 ms. (It was 100 ms while every
 	// sync was a full one; a partial sync costs the change, and a burst is
-	// still coalesced by the wait as long as the last sync took.)
+	// still coalesced by the wait as long as the last sync took.) A change
+	// more than a second after the last sync, when none runs, waits for
+	// nothing: the changes that follow it during its sync are coalesced.
 	Delay time.Duration
 	// NamespaceLabel adds a namespace label to the per-finding metrics.
 	NamespaceLabel bool
@@ -124,6 +126,7 @@ type Controller struct {
 	hasSynced     atomic.Bool
 	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
 	lastEnd       atomic.Int64    // when the last sync ended, in Unix nanoseconds
+	syncing       atomic.Bool     // a sync runs
 	index         atomic.Pointer[Index]
 
 	// base is the analysis partial syncs update; nil until the first full
@@ -238,10 +241,16 @@ func (c *Controller) record(kind string, obj any) {
 	c.enqueue()
 }
 
+// quiet is how long after the last sync a change is synced at once: it is
+// the first of a burst or a lone one, and the changes that come during its
+// sync wait for the next.
+const quiet = time.Second
+
 // enqueue asks for a sync after Delay, and no sooner than as long after
 // the end of the last sync as a sync of the kind coming (full or partial)
 // took: under constant change the controller spends at most about half its
-// time syncing, and a change after a quiet while waits Delay only.
+// time syncing. A change after a quiet second, when no sync runs, is
+// synced at once (a new conflict's event waits for no delay).
 func (c *Controller) enqueue() {
 	c.pmu.Lock()
 	full := c.full
@@ -250,7 +259,12 @@ func (c *Controller) enqueue() {
 	if full {
 		last = c.lastDuration[1].Load()
 	}
-	rest := time.Until(time.Unix(0, c.lastEnd.Load()).Add(time.Duration(last)))
+	end := time.Unix(0, c.lastEnd.Load())
+	if !c.syncing.Load() && time.Since(end) > quiet && time.Since(end) > time.Duration(last) {
+		c.queue.Add(clusterKey)
+		return
+	}
+	rest := time.Until(end.Add(time.Duration(last)))
 	c.queue.AddAfter(clusterKey, max(c.opts.Delay, rest))
 }
 
@@ -357,6 +371,8 @@ func (c *Controller) safeSync(ctx context.Context, key string) (err error) {
 func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.syncing.Store(true)
+	defer c.syncing.Store(false)
 	logger := klog.FromContext(ctx)
 	start := time.Now()
 	c.pmu.Lock()
@@ -375,6 +391,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		}
 	}()
 	var r check.Report
+	early := 0 // events written before the report
 	if !full {
 		var changes []check.Change
 		for pc := range pending {
@@ -385,13 +402,20 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 			changes = append(changes, check.Change{Kind: pc.kind, Namespace: pc.namespace, Name: pc.name, Object: obj})
 		}
 		var incomplete *check.IncompleteError
-		r, err = c.base.Update(changes)
+		fresh, err := c.base.Apply(changes)
 		switch {
 		case errors.As(err, &incomplete):
 			logger.V(2).Info("A change needs a full sync", "kind", incomplete.Kind, "namespace", incomplete.Namespace, "name", incomplete.Name)
 			full = true
 		case err != nil:
 			return err
+		default:
+			// A new conflict's events go out before the report is
+			// assembled, which costs every finding of the cluster.
+			if c.opts.Leading() {
+				early = c.events.emitNew(fresh, c.objectRef)
+			}
+			r = c.base.Report()
 		}
 	}
 	kind := "partial"
@@ -422,7 +446,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		logger.V(2).Info("Synced", append([]any{"key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings),
 			"duration", time.Since(start), "analysis", analysed}, kvs...)...)
 	}
-	if c.last != nil && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {
+	if c.last != nil && early == 0 && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {
 		// Nothing to write and the same snapshot: only its time moves.
 		c.state.touch(time.Now())
 		c.hasSynced.Store(true)
@@ -440,7 +464,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		defer func() { panicked = recover() }() // raised again below, after the snapshot
 		if leading {
 			t := time.Now()
-			left = c.events.emit(ctx, r.Findings, c.objectRef)
+			left = c.events.emit(ctx, r.Findings, c.objectRef, early)
 			emitted = time.Since(t)
 		}
 	}

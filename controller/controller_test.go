@@ -477,3 +477,28 @@ func testUnchangedAnswer(t *testing.T, opts Options) {
 	})
 	waitFor(t, "an event for the conflict", func() bool { return len(rec.list()) > events })
 }
+
+// TestLoneChangeSyncedAtOnce: a change after a quiet second waits for no
+// coalescing delay (here an hour), and its new conflict's events are
+// written; the changes that follow it at once do wait for the delay.
+func TestLoneChangeSyncedAtOnce(t *testing.T) {
+	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 1))
+	c, client, rec := start(t, Options{Delay: time.Hour}, objs...)
+	_, ctx := ktesting.NewTestContext(t)
+	time.Sleep(quiet + 100*time.Millisecond)
+	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db", "s0:c7,c9"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the conflict's events", func() bool { return len(rec.list()) == 2 })
+	if snap, _ := c.State().Snapshot(); snap.ConflictingVolumes != 1 {
+		t.Errorf("snapshot after the lone change: %d conflicting volumes, want 1", snap.ConflictingVolumes)
+	}
+	// A second change right after the sync waits for Delay.
+	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db2", "s0:c5,c6"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rec.list()); n != 2 {
+		t.Errorf("%d events 300 ms after a change that follows a sync, want 2 (it waits for Delay)", n)
+	}
+}

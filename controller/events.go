@@ -56,11 +56,12 @@ type pending struct {
 }
 
 // emit writes the events of findings that were not written with the same
-// text before, at most maxEventsPerSync, and returns how many are left for
+// text before, at most maxEventsPerSync less the early ones emitNew wrote
+// in this sync, and returns how many are left for
 // the next sync. Events that the last emit did not have (a new conflict)
 // come before those left over by earlier syncs. Findings that are gone are
 // forgotten, so that they are written again when they come back.
-func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) int {
+func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference, early int) int {
 	if s.recorder == nil {
 		return 0
 	}
@@ -84,9 +85,9 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	todo = append(todo, later...)
 	s.known = known
 	s.notes.next()
-	written := 0
+	written, budget := 0, max(0, maxEventsPerSync-early)
 	for _, p := range todo {
-		if written == maxEventsPerSync {
+		if written == budget {
 			// Left for the next sync: not remembered as written.
 			delete(current, p.key)
 			continue
@@ -101,6 +102,31 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	}
 	s.last = current
 	return len(todo) - written
+}
+
+// emitNew writes, ahead of the sync's emit, the events of findings (the
+// conflicts a change just touched) that no emit has had yet, within the
+// sync's budget of maxEventsPerSync, and returns how many it wrote. The
+// sync's emit then finds them written with the same text and does not
+// write them again.
+func (s *eventSink) emitNew(findings []check.Finding, ref func(kind, ns, name string) *corev1.ObjectReference) (written int) {
+	if s.recorder == nil || len(findings) == 0 {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range eventSpecs(findings, s.notes) {
+		if written == maxEventsPerSync {
+			break
+		}
+		if s.known[p.Key()] || s.last[p.Key()] == p.Note {
+			continue // already reported, or left over by an earlier sync: its turn comes in emit
+		}
+		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.Note)
+		s.last[p.Key()] = p.Note
+		written++
+	}
+	return written
 }
 
 // EventSpec is one event the controller writes for a finding.

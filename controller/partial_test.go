@@ -111,17 +111,71 @@ func TestNewFindingsEventsComeFirst(t *testing.T) {
 	for i := range maxEventsPerSync + 50 {
 		fs = append(fs, finding(i))
 	}
-	if left := sink.emit(ctx, fs, ref); left != 50 || len(rec.list()) != maxEventsPerSync {
+	if left := sink.emit(ctx, fs, ref, 0); left != 50 || len(rec.list()) != maxEventsPerSync {
 		t.Fatalf("first emit: %d written, %d left; want %d and 50", len(rec.list()), left, maxEventsPerSync)
 	}
 	// A new finding, listed after the ones left over.
 	fs = append(fs, finding(-1))
-	if left := sink.emit(ctx, fs, ref); left != 0 {
+	if left := sink.emit(ctx, fs, ref, 0); left != 0 {
 		t.Fatalf("second emit: %d left, want 0", left)
 	}
 	events := rec.list()
 	if len(events) != maxEventsPerSync+51 || events[maxEventsPerSync].ref.Name != "p-1" {
 		t.Errorf("second emit wrote %d events, the first on %s; want 51, the first on p-1", len(events)-maxEventsPerSync, events[maxEventsPerSync].ref.Name)
+	}
+}
+
+// TestEmitNewWritesOnceAhead: emitNew writes a new finding's event ahead of
+// the sync's emit, which does not write it again; findings already known
+// (written or left over) wait for emit, and the early events count against
+// the sync's budget.
+func TestEmitNewWritesOnceAhead(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	finding := func(i int) check.Finding {
+		return check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: fmt.Sprintf("v%d", i),
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
+	}
+	ref := func(kind, ns, name string) *corev1.ObjectReference {
+		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
+	}
+	rec := &recorder{}
+	sink := newEventSink(rec)
+	var fs []check.Finding
+	for i := range maxEventsPerSync + 10 {
+		fs = append(fs, finding(i))
+	}
+	if left := sink.emit(ctx, fs, ref, 0); left != 10 {
+		t.Fatalf("first emit: %d left, want 10", left)
+	}
+	// One new finding, and one left over by the first emit.
+	fresh := []check.Finding{finding(-1), fs[maxEventsPerSync]}
+	if n := sink.emitNew(fresh, ref); n != 1 {
+		t.Fatalf("emitNew wrote %d events, want 1 (the left-over one waits for emit)", n)
+	}
+	events := rec.list()
+	if got := events[len(events)-1].ref.Name; got != "p-1" {
+		t.Fatalf("emitNew wrote on %s, want p-1", got)
+	}
+	fs = append(fs, finding(-1))
+	if left := sink.emit(ctx, fs, ref, 1); left != 0 {
+		t.Fatalf("second emit: %d left, want 0", left)
+	}
+	seen := map[string]int{}
+	for _, e := range rec.list() {
+		seen[e.ref.Name]++
+	}
+	for name, n := range seen {
+		if n != 1 {
+			t.Errorf("%d events on %s, want 1", n, name)
+		}
+	}
+	if len(seen) != maxEventsPerSync+11 {
+		t.Errorf("events on %d objects, want %d", len(seen), maxEventsPerSync+11)
+	}
+	// The budget: early events count against the sync's emit.
+	sink = newEventSink(&recorder{})
+	if left := sink.emit(ctx, fs, ref, maxEventsPerSync-5); left != len(fs)-5 {
+		t.Errorf("emit after %d early events: %d left, want %d", maxEventsPerSync-5, left, len(fs)-5)
 	}
 }
 

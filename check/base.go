@@ -59,8 +59,8 @@ type Base struct {
 	workloadSubjects int
 	entryOf          map[objRef]string // object -> the key of its entry
 	subjects         map[string]*baseSubject
-	byOwner          map[string]map[string]bool // "ReplicaSet/ns/name" -> pod entries
-	byClaim          map[string]map[string]bool // claim -> entries that read it
+	byOwner          map[string]*keySet // "ReplicaSet/ns/name" -> pod entries
+	byClaim          map[string]*keySet // claim -> entries that read it
 	index            *volindex.Index[string]
 	perVolume        map[string][]Finding
 	used             map[string]int      // CSI driver -> volumes (driversUsed)
@@ -93,7 +93,7 @@ type baseEntry struct {
 // baseSubject is a subject and its entries.
 type baseSubject struct {
 	s       *subject
-	entries map[string]bool
+	entries keySet
 }
 
 // Change is one changed object for Base.Update: its kind, namespace and
@@ -149,7 +149,7 @@ func RunBase(in Input) (*Base, Report) {
 		mcs: map[string]string{}, pods: map[string]*corev1.Pod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]*corev1.PersistentVolume{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
-		byOwner: map[string]map[string]bool{}, byClaim: map[string]map[string]bool{}, index: volindex.New[string](),
+		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byVolume: map[string][]string{}, userEntry: map[User]string{},
 	}
@@ -239,7 +239,7 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 	}()
 	dirty := map[objRef]bool{}
 	readers := func(claim string) {
-		for ek := range b.byClaim[claim] {
+		for ek := range b.byClaim[claim].all() {
 			dirty[b.entries[ek].ref] = true
 		}
 	}
@@ -289,7 +289,7 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 			}
 			if k == kindReplicaSet || k == kindJob {
 				// Its pods are reported under its owner, or under it.
-				for ek := range b.byOwner[ch.Kind+"/"+key] {
+				for ek := range b.byOwner[ch.Kind+"/"+key].all() {
 					dirty[b.entries[ek].ref] = true
 				}
 			}
@@ -356,7 +356,7 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 	// entries, so removing an entry can bring out another's.
 	for bs := range subjects {
 		once := findingSet{}
-		for _, ek := range slices.Sorted(maps.Keys(bs.entries)) {
+		for _, ek := range slices.Sorted(bs.entries.all()) {
 			if !b.noted[ek] {
 				continue
 			}
@@ -509,7 +509,7 @@ func (b *Base) subject(kind, namespace, name string) *baseSubject {
 	k := kind + "/" + namespace + "/" + name
 	bs := b.subjects[k]
 	if bs == nil {
-		bs = &baseSubject{s: &subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}, entries: map[string]bool{}}
+		bs = &baseSubject{s: &subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}}
 		b.subjects[k] = bs
 		if kind != "Pod" {
 			b.workloadSubjects++
@@ -528,7 +528,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 		b.runningPods--
 	}
 	bs := b.subjects[be.e.subj.key()]
-	delete(bs.entries, ek)
+	bs.entries.remove(ek)
 	subjects[bs] = true
 	for _, c := range be.claims {
 		unlink(b.byClaim, c, ek)
@@ -561,17 +561,20 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	}
 }
 
-func link(m map[string]map[string]bool, k, ek string) {
-	if m[k] == nil {
-		m[k] = map[string]bool{}
+func link(m map[string]*keySet, k, ek string) {
+	s := m[k]
+	if s == nil {
+		s = &keySet{}
+		m[k] = s
 	}
-	m[k][ek] = true
+	s.add(ek)
 }
 
-func unlink(m map[string]map[string]bool, k, ek string) {
-	delete(m[k], ek)
-	if len(m[k]) == 0 {
-		delete(m, k)
+func unlink(m map[string]*keySet, k, ek string) {
+	if s := m[k]; s != nil {
+		if s.remove(ek); s.len() == 0 {
+			delete(m, k)
+		}
 	}
 }
 
@@ -587,7 +590,7 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 		b.noted[be.key] = true
 	}
 	bs := b.subjects[be.e.subj.key()]
-	bs.entries[be.key] = true
+	bs.entries.add(be.key)
 	subjects[bs] = true
 	for _, c := range be.claims {
 		link(b.byClaim, c, be.key)
@@ -626,7 +629,7 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 // nodes only show in the subjects of findings, which report refreshes.
 func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 	s := bs.s
-	if len(bs.entries) == 0 {
+	if bs.entries.len() == 0 {
 		delete(b.subjects, s.key())
 		if s.kind != "Pod" {
 			b.workloadSubjects--
@@ -636,7 +639,7 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 	running := 0
 	nodes := map[string]bool{}
 	var obj, bare any
-	for ek := range bs.entries {
+	for ek := range bs.entries.all() {
 		be := b.entries[ek]
 		switch {
 		case !be.e.running:
@@ -662,7 +665,7 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 	}
 	if obj != s.obj {
 		s.obj = obj
-		for ek := range bs.entries {
+		for ek := range bs.entries.all() {
 			for _, res := range b.entries[ek].results {
 				if res.key != "" {
 					touched[res.key] = true

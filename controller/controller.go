@@ -121,7 +121,8 @@ type Controller struct {
 	state         *State
 	events        *eventSink
 	status        statusWriter
-	lastVerified  time.Time
+	lastVerified  time.Time     // by the status loop only
+	statusKick    chan struct{} // asks the status loop to write
 	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
 	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
@@ -185,6 +186,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	c.events = newEventSink(opts.Recorder)
 	if opts.Dynamic != nil {
 		c.status = &dynamicStatus{client: opts.Dynamic}
+		c.statusKick = make(chan struct{}, 1)
 	}
 	for _, ki := range c.register(factory) {
 		inf, kind := ki.inf, ki.kind
@@ -320,6 +322,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	for range workers {
 		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
 	}
+	wg.Go(func() { c.statusLoop(ctx) })
 	// Without any change, the status objects are still verified now and
 	// then (recreated when deleted).
 	wg.Go(func() {
@@ -452,7 +455,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		c.hasSynced.Store(true)
 		finished("unchanged", true)
 		if leading {
-			c.writeStatus(ctx)
+			c.kickStatus()
 		}
 		return nil
 	}
@@ -490,15 +493,46 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	if left > 0 {
 		c.queue.AddAfter(clusterKey, eventsInterval) // the next batch of events
 	}
-	c.writeStatus(ctx)
+	c.kickStatus()
 	return nil
+}
+
+// kickStatus asks the status loop to write the status objects from the
+// latest snapshot. The sync does not wait: under constant change each
+// sync's namespaces would otherwise be written (a server-side apply each,
+// within the client's rate limit) before the next sync could start. Asks
+// during a write coalesce into one more.
+func (c *Controller) kickStatus() {
+	if c.statusKick == nil {
+		return
+	}
+	select {
+	case c.statusKick <- struct{}{}:
+	default:
+	}
+}
+
+// statusLoop writes the status objects whenever a sync asks, until ctx is
+// done.
+func (c *Controller) statusLoop(ctx context.Context) {
+	if c.statusKick == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.statusKick:
+			c.writeStatus(ctx)
+		}
+	}
 }
 
 // writeStatus writes the status objects if the snapshot changed, and
 // verifies them (recreating deleted ones) every Recheck.
 func (c *Controller) writeStatus(ctx context.Context) {
-	if c.status == nil {
-		return
+	if !c.opts.Leading() {
+		return // leadership lost since the sync asked
 	}
 	// A failed write is retried at the next sync (at least every Recheck),
 	// without recomputing the findings now: the events and metrics do not

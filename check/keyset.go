@@ -1,0 +1,77 @@
+package check
+
+import (
+	"iter"
+	"slices"
+)
+
+// smallSet is the most keys a keySet holds in a slice.
+const smallSet = 8
+
+// keySet is a set of entry keys. Most subjects and claims have one entry,
+// and a Go map costs a few hundred bytes even for one key (at 50,000 bare
+// pods, the maps of their subjects and claims were a sixth of the Base), so
+// a set is a slice up to smallSet keys and a map beyond. A nil *keySet is
+// empty.
+type keySet struct {
+	few  []string
+	many map[string]struct{}
+}
+
+func (s *keySet) add(k string) {
+	switch {
+	case s.many != nil:
+		s.many[k] = struct{}{}
+	case slices.Contains(s.few, k):
+	case len(s.few) < smallSet:
+		s.few = append(s.few, k)
+	default:
+		s.many = make(map[string]struct{}, 2*smallSet)
+		for _, x := range s.few {
+			s.many[x] = struct{}{}
+		}
+		s.many[k] = struct{}{}
+		s.few = nil
+	}
+}
+
+func (s *keySet) remove(k string) {
+	if s.many != nil {
+		delete(s.many, k)
+	} else if i := slices.Index(s.few, k); i >= 0 {
+		s.few = slices.Delete(s.few, i, i+1)
+	}
+}
+
+func (s *keySet) len() int {
+	if s == nil {
+		return 0
+	}
+	if s.many != nil {
+		return len(s.many)
+	}
+	return len(s.few)
+}
+
+// all yields the keys in no particular order; the set must not change
+// meanwhile.
+func (s *keySet) all() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if s == nil {
+			return
+		}
+		if s.many != nil {
+			for k := range s.many {
+				if !yield(k) {
+					return
+				}
+			}
+			return
+		}
+		for _, k := range s.few {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}

@@ -123,7 +123,7 @@ type Controller struct {
 	status        statusWriter
 	lastVerified  time.Time     // by the status loop only
 	statusKick    chan struct{} // asks the status loop to write
-	mu            sync.Mutex // serialises syncs (one worker at a time does the cluster)
+	mu            sync.Mutex    // serialises syncs (one worker at a time does the cluster)
 	hasSynced     atomic.Bool
 	lastDuration  [2]atomic.Int64 // of the last partial and full sync, in nanoseconds
 	lastEnd       atomic.Int64    // when the last sync ended, in Unix nanoseconds

@@ -183,7 +183,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		state:   newState(),
 		pending: map[pendingChange]bool{},
 	}
-	c.events = newEventSink(opts.Recorder)
+	c.events = newEventSink(opts.Recorder, nil)
 	if opts.Dynamic != nil {
 		c.status = &dynamicStatus{client: opts.Dynamic}
 		c.statusKick = make(chan struct{}, 1)

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
 
 	"github.com/selmount/selmount/check"
@@ -24,6 +25,14 @@ const (
 // maxEventsPerSync bounds the events one sync writes: the rest are written
 // by the next syncs (none is dropped; see eventSink.emit).
 const maxEventsPerSync = 200
+
+// eventsPerSecond bounds the events written, on average: below the 50
+// requests per second of the events' client, so that events never queue
+// in its rate limiter (each waiting event is a goroutine and a copy of the
+// event: with syncs every few hundred milliseconds and 200 events each,
+// thousands waited, and the process grew by hundreds of MiB). Bursts of
+// maxEventsPerSync pass at once.
+const eventsPerSecond = 40
 
 // maxNote is the events.k8s.io/v1 limit on an event's note.
 const maxNote = 1024
@@ -43,10 +52,16 @@ type eventSink struct {
 	last     map[eventKey]string // the note last written
 	known    map[eventKey]bool   // the events of the last emit's findings
 	notes    *notes
+	pace     flowcontrol.PassiveRateLimiter // an event is written only with a token
 }
 
-func newEventSink(r events.EventRecorder) *eventSink {
-	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}, notes: newNotes()}
+// newEventSink returns a sink writing to r at eventsPerSecond; pace, when
+// not nil, replaces that rate (tests).
+func newEventSink(r events.EventRecorder, pace flowcontrol.PassiveRateLimiter) *eventSink {
+	if pace == nil {
+		pace = flowcontrol.NewTokenBucketPassiveRateLimiter(eventsPerSecond, maxEventsPerSync)
+	}
+	return &eventSink{recorder: r, last: map[eventKey]string{}, known: map[eventKey]bool{}, notes: newNotes(), pace: pace}
 }
 
 // pending is one event to write.
@@ -57,7 +72,7 @@ type pending struct {
 
 // emit writes the events of findings that were not written with the same
 // text before, at most maxEventsPerSync less the early ones emitNew wrote
-// in this sync, and returns how many are left for
+// in this sync and at most eventsPerSecond on average, and returns how many are left for
 // the next sync. Events that the last emit did not have (a new conflict)
 // come before those left over by earlier syncs. Findings that are gone are
 // forgotten, so that they are written again when they come back.
@@ -87,6 +102,9 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	s.notes.next()
 	written, budget := 0, max(0, maxEventsPerSync-early)
 	for _, p := range todo {
+		if written < budget && !s.pace.TryAccept() {
+			budget = written // out of tokens: the rest wait
+		}
 		if written == budget {
 			// Left for the next sync: not remembered as written.
 			delete(current, p.key)
@@ -121,6 +139,9 @@ func (s *eventSink) emitNew(findings []check.Finding, ref func(kind, ns, name st
 		}
 		if s.known[p.Key()] || s.last[p.Key()] == p.Note {
 			continue // already reported, or left over by an earlier sync: its turn comes in emit
+		}
+		if !s.pace.TryAccept() {
+			break // out of tokens: emit leaves them for a later sync
 		}
 		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.Note)
 		s.last[p.Key()] = p.Note

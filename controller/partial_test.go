@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/selmount/selmount/check"
@@ -106,7 +107,7 @@ func TestNewFindingsEventsComeFirst(t *testing.T) {
 		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
 	}
 	rec := &recorder{}
-	sink := newEventSink(rec)
+	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
 	var fs []check.Finding
 	for i := range maxEventsPerSync + 50 {
 		fs = append(fs, finding(i))
@@ -139,7 +140,7 @@ func TestEmitNewWritesOnceAhead(t *testing.T) {
 		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
 	}
 	rec := &recorder{}
-	sink := newEventSink(rec)
+	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
 	var fs []check.Finding
 	for i := range maxEventsPerSync + 10 {
 		fs = append(fs, finding(i))
@@ -173,9 +174,34 @@ func TestEmitNewWritesOnceAhead(t *testing.T) {
 		t.Errorf("events on %d objects, want %d", len(seen), maxEventsPerSync+11)
 	}
 	// The budget: early events count against the sync's emit.
-	sink = newEventSink(&recorder{})
+	sink = newEventSink(&recorder{}, flowcontrol.NewFakeAlwaysRateLimiter())
 	if left := sink.emit(ctx, fs, ref, maxEventsPerSync-5); left != len(fs)-5 {
 		t.Errorf("emit after %d early events: %d left, want %d", maxEventsPerSync-5, left, len(fs)-5)
+	}
+}
+
+// TestEventsPaced: the sink writes no more events than its pace allows;
+// the rest are left for a later sync, not dropped.
+func TestEventsPaced(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ref := func(kind, ns, name string) *corev1.ObjectReference {
+		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
+	}
+	var fs []check.Finding
+	for i := range 10 {
+		fs = append(fs, check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "v",
+			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"})
+	}
+	rec := &recorder{}
+	sink := newEventSink(rec, flowcontrol.NewTokenBucketPassiveRateLimiter(0.001, 4)) // 4 tokens, none more for the test's length
+	if n := sink.emitNew(fs[:2], ref); n != 2 {
+		t.Fatalf("emitNew wrote %d events, want 2", n)
+	}
+	if left := sink.emit(ctx, fs, ref, 2); left != 6 || len(rec.list()) != 4 {
+		t.Fatalf("emit: %d events written in all, %d left; want 4 and 6", len(rec.list()), left)
+	}
+	if left := sink.emit(ctx, fs, ref, 0); left != 6 || len(rec.list()) != 4 {
+		t.Fatalf("emit without tokens: %d events written in all, %d left; want 4 and 6", len(rec.list()), left)
 	}
 }
 

@@ -211,7 +211,18 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	if err != nil {
 		return fail(err)
 	}
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	// Events and the Lease have clients (rate limiters) of their own, as
+	// the kube-controller-manager's leader election has: a backlog of
+	// events must never delay a lease renewal, nor the reads.
+	eventsClient, err := clusterread.NewClient(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	leaseClient, err := clusterread.NewClient(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: eventsClient.EventsV1()})
 	defer broadcaster.Shutdown()
 	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
 		return fail(err)
@@ -309,7 +320,7 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 		serve("metrics", o.metricsAddr, mux, o.metricsSecure)
 	}
 	if o.leaderElect {
-		wg.Go(func() { o.elect(ctx, client, &leading, c) })
+		wg.Go(func() { o.elect(ctx, leaseClient, &leading, c) })
 	}
 	runErr := c.Run(ctx, o.workers)
 	stop()

@@ -478,14 +478,15 @@ func testUnchangedAnswer(t *testing.T, opts Options) {
 	waitFor(t, "an event for the conflict", func() bool { return len(rec.list()) > events })
 }
 
-// TestLoneChangeSyncedAtOnce: a change after a quiet second waits for no
-// coalescing delay (here an hour), and its new conflict's events are
-// written; the changes that follow it at once do wait for the delay.
+// TestLoneChangeSyncedAtOnce: a change a second after the last sync that
+// applied changes waits for no coalescing delay (here an hour), and its new
+// conflict's events are written; the changes that follow it at once do
+// wait for the delay.
 func TestLoneChangeSyncedAtOnce(t *testing.T) {
 	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 1))
 	c, client, rec := start(t, Options{Delay: time.Hour}, objs...)
 	_, ctx := ktesting.NewTestContext(t)
-	time.Sleep(quiet + 100*time.Millisecond)
+	time.Sleep(batch + 100*time.Millisecond)
 	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db", "s0:c7,c9"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unique"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -13,8 +14,11 @@ import (
 )
 
 // Slim clears, in place, the fields of obj that no check reads (labels,
-// managed fields, environment, probes, resources, capacity, status except
-// the phase of a pod or a claim), so that a cluster of 100,000 pods fits in memory. Call it
+// managed fields, environment, probes, resources, images, the defaults the
+// API server gives every pod, capacity, status except the phase of a pod or
+// a claim), and interns the strings that many objects repeat (namespaces,
+// names of containers and volumes, levels, drivers, access modes), so that
+// a cluster of 100,000 pods fits in memory. Call it
 // on objects the caller owns, before Run; Run gives the same result with
 // and without it.
 func Slim(obj any) {
@@ -25,14 +29,17 @@ func Slim(obj any) {
 		o.Status = corev1.PodStatus{Phase: o.Status.Phase}
 	case *corev1.PersistentVolumeClaim:
 		slimMeta(&o.ObjectMeta)
-		o.Spec.AccessModes = compact(o.Spec.AccessModes)
+		o.Spec.AccessModes = internModes(compact(o.Spec.AccessModes))
 		o.Spec.Resources = corev1.VolumeResourceRequirements{}
 		o.Spec.Selector, o.Spec.DataSource, o.Spec.DataSourceRef = nil, nil, nil
 		o.Status = corev1.PersistentVolumeClaimStatus{Phase: o.Status.Phase} // the upstream controller skips unbound claims
 	case *corev1.PersistentVolume:
 		slimMeta(&o.ObjectMeta)
 		o.Spec.Capacity, o.Spec.NodeAffinity, o.Spec.ClaimRef = nil, nil, nil
-		o.Spec.AccessModes, o.Spec.MountOptions = compact(o.Spec.AccessModes), compact(o.Spec.MountOptions)
+		o.Spec.AccessModes, o.Spec.MountOptions = internModes(compact(o.Spec.AccessModes)), compact(o.Spec.MountOptions)
+		if o.Spec.CSI != nil {
+			o.Spec.CSI.Driver = intern(o.Spec.CSI.Driver)
+		}
 		o.Status = corev1.PersistentVolumeStatus{}
 	case *appsv1.Deployment:
 		slimMeta(&o.ObjectMeta)
@@ -78,7 +85,25 @@ func Slim(obj any) {
 
 func slimMeta(m *metav1.ObjectMeta) {
 	m.Labels, m.Annotations, m.ManagedFields, m.Finalizers = nil, nil, nil, nil
+	m.GenerateName = ""
+	m.Namespace = intern(m.Namespace)
 	m.OwnerReferences = compact(m.OwnerReferences)
+	for i := range m.OwnerReferences {
+		r := &m.OwnerReferences[i]
+		r.APIVersion, r.Kind = intern(r.APIVersion), intern(r.Kind)
+	}
+}
+
+// intern returns the one copy of s that every slimmed object shares: a
+// decoder allocates each string of each object, and thousands of objects
+// repeat the same namespaces, kinds, container and volume names, levels,
+// drivers and access modes. The copies are kept in the unique package's
+// weak map, so an interned string no object uses is freed.
+func intern(s string) string {
+	if s == "" {
+		return s
+	}
+	return unique.Make(s).Value()
 }
 
 // compact returns s in an array of its own length. JSON decoding gives even
@@ -94,6 +119,13 @@ func compact[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
+func internModes(ms []corev1.PersistentVolumeAccessMode) []corev1.PersistentVolumeAccessMode {
+	for i, m := range ms {
+		ms[i] = corev1.PersistentVolumeAccessMode(intern(string(m)))
+	}
+	return ms
+}
+
 func slimTemplate(t *corev1.PodTemplateSpec) {
 	t.Labels, t.Annotations = nil, nil
 	slimPodSpec(&t.Spec)
@@ -102,6 +134,13 @@ func slimTemplate(t *corev1.PodTemplateSpec) {
 func slimPodSpec(s *corev1.PodSpec) {
 	s.InitContainers, s.Containers = compact(s.InitContainers), compact(s.Containers)
 	s.EphemeralContainers, s.Volumes = compact(s.EphemeralContainers), compact(s.Volumes)
+	for i := range s.Volumes {
+		v := &s.Volumes[i]
+		v.Name = intern(v.Name)
+	}
+	if sc := s.SecurityContext; sc != nil && sc.SELinuxOptions != nil {
+		internSELinux(sc.SELinuxOptions)
+	}
 	for i := range s.InitContainers {
 		slimContainer(&s.InitContainers[i])
 	}
@@ -114,10 +153,29 @@ func slimPodSpec(s *corev1.PodSpec) {
 	s.Affinity, s.Tolerations, s.NodeSelector, s.TopologySpreadConstraints = nil, nil, nil, nil
 	s.ImagePullSecrets, s.HostAliases, s.ReadinessGates, s.ResourceClaims = nil, nil, nil, nil
 	s.Overhead, s.DNSConfig, s.Resources = nil, nil, nil
+	// Defaulted by the API server on every pod, and read by no check.
+	s.RestartPolicy, s.DNSPolicy, s.SchedulerName, s.PriorityClassName = "", "", "", ""
+	s.Priority, s.PreemptionPolicy, s.EnableServiceLinks, s.TerminationGracePeriodSeconds = nil, nil, nil, nil
+	s.ActiveDeadlineSeconds, s.SchedulingGates = nil, nil
+	s.ServiceAccountName, s.DeprecatedServiceAccount, s.Hostname, s.Subdomain = "", "", "", ""
+}
+
+func internSELinux(o *corev1.SELinuxOptions) {
+	o.User, o.Role, o.Type, o.Level = intern(o.User), intern(o.Role), intern(o.Type), intern(o.Level)
 }
 
 func slimContainer(c *corev1.Container) {
 	c.VolumeMounts, c.VolumeDevices = compact(c.VolumeMounts), compact(c.VolumeDevices)
+	c.Name = intern(c.Name)
+	for i := range c.VolumeMounts {
+		m := &c.VolumeMounts[i]
+		m.Name, m.MountPath = intern(m.Name), intern(m.MountPath)
+	}
+	if c.SecurityContext != nil && c.SecurityContext.SELinuxOptions != nil {
+		internSELinux(c.SecurityContext.SELinuxOptions)
+	}
+	// Defaulted on every container, and read by no check.
+	c.Image, c.ImagePullPolicy, c.TerminationMessagePath, c.TerminationMessagePolicy, c.WorkingDir = "", "", "", "", ""
 	c.Command, c.Args, c.Env, c.EnvFrom, c.Ports = nil, nil, nil, nil, nil
 	c.Resources, c.ResizePolicy = corev1.ResourceRequirements{}, nil
 	c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
@@ -130,14 +188,17 @@ func slimContainer(c *corev1.Container) {
 var Unread = unreadFields()
 
 func unreadFields() map[string][]string {
-	meta := []string{"metadata.labels", "metadata.annotations", "metadata.managedFields", "metadata.finalizers"}
+	meta := []string{"metadata.labels", "metadata.annotations", "metadata.managedFields", "metadata.finalizers", "metadata.generateName"}
 	podSpec := func(prefix string) []string {
 		var out []string
-		for _, f := range []string{"affinity", "tolerations", "nodeSelector", "topologySpreadConstraints", "imagePullSecrets", "hostAliases", "readinessGates", "resourceClaims", "overhead", "dnsConfig", "resources"} {
+		for _, f := range []string{"affinity", "tolerations", "nodeSelector", "topologySpreadConstraints", "imagePullSecrets", "hostAliases", "readinessGates", "resourceClaims", "overhead", "dnsConfig", "resources",
+			"restartPolicy", "dnsPolicy", "schedulerName", "priorityClassName", "priority", "preemptionPolicy", "enableServiceLinks", "terminationGracePeriodSeconds",
+			"activeDeadlineSeconds", "schedulingGates", "serviceAccountName", "serviceAccount", "hostname", "subdomain"} {
 			out = append(out, prefix+f)
 		}
 		for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
-			for _, f := range []string{"command", "args", "env", "envFrom", "ports", "resources", "resizePolicy", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"} {
+			for _, f := range []string{"command", "args", "env", "envFrom", "ports", "resources", "resizePolicy", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+				"image", "imagePullPolicy", "terminationMessagePath", "terminationMessagePolicy", "workingDir"} {
 				out = append(out, prefix+list+"."+f)
 			}
 		}

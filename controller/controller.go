@@ -85,6 +85,10 @@ type Options struct {
 	Delay time.Duration
 	// NamespaceLabel adds a namespace label to the per-finding metrics.
 	NamespaceLabel bool
+	// Batch is the shortest time between the starts of two syncs that
+	// apply changes, under constant change; zero means one second (see
+	// enqueue).
+	Batch time.Duration
 	// SerialSync computes a sync's events and its snapshot (metrics,
 	// status) one after the other instead of side by side, so that a sync
 	// keeps at most one CPU busy: for a process that also answers requests
@@ -103,6 +107,9 @@ func (o *Options) defaults() {
 	}
 	if o.Delay <= 0 {
 		o.Delay = 10 * time.Millisecond
+	}
+	if o.Batch <= 0 {
+		o.Batch = time.Second
 	}
 	if o.Leading == nil {
 		o.Leading = func() bool { return true }
@@ -245,23 +252,19 @@ func (c *Controller) record(kind string, obj any) {
 	c.enqueue()
 }
 
-// batch is the shortest time between the starts of two syncs that apply
-// changes, under constant change: the changes of a second are applied
-// together. Each such sync assembles the report, the snapshot and the
-// events of every finding, so syncing each change as it came (back to
-// back) cost a quarter more CPU and, with a large heap, a third more
-// memory at 50,000 pods (more of the heap was a sync's garbage whenever
-// the collector ran). A change when the last such sync started longer ago,
-// and no sync runs, is synced at once: a lone new conflict waits for
-// nothing. Syncs that apply no change (events left over, the status check)
-// do not count.
-const batch = time.Second
-
-// enqueue asks for a sync after Delay, no sooner than batch after the
+// enqueue asks for a sync after Delay, no sooner than Batch after the
 // start of the last sync that applied changes, and no sooner than as long
 // after the end of the last sync as a sync of the kind coming (full or
 // partial) took, so that the controller syncs at most about half its time.
-// A change that none of these holds back is synced at once.
+// A change that none of these holds back is synced at once: a lone new
+// conflict waits for nothing.
+//
+// Batch: each sync that applies changes assembles the report, the snapshot
+// and the events of every finding, so syncing each change as it came (back
+// to back) cost a quarter more CPU and, with a large heap, a third more
+// memory at 50,000 pods (more of the heap was a sync's garbage whenever the
+// collector ran). Syncs that apply no change (events left over, the status
+// check) do not count.
 func (c *Controller) enqueue() {
 	c.pmu.Lock()
 	full := c.full
@@ -271,7 +274,7 @@ func (c *Controller) enqueue() {
 		last = c.lastDuration[1].Load()
 	}
 	rest := time.Until(time.Unix(0, c.lastEnd.Load()).Add(time.Duration(last)))
-	next := time.Until(time.Unix(0, c.lastApplied.Load()).Add(batch))
+	next := time.Until(time.Unix(0, c.lastApplied.Load()).Add(c.opts.Batch))
 	if !c.syncing.Load() && rest <= 0 && next <= 0 {
 		c.queue.Add(clusterKey)
 		return

@@ -101,6 +101,9 @@ func start(t *testing.T, opts Options, objs ...runtime.Object) (*Controller, *fa
 	if opts.Delay == 0 {
 		opts.Delay = time.Millisecond
 	}
+	if opts.Batch == 0 {
+		opts.Batch = 10 * time.Millisecond
+	}
 	c, err := New(ctx, client, factory, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -484,9 +487,9 @@ func testUnchangedAnswer(t *testing.T, opts Options) {
 // wait for the delay.
 func TestLoneChangeSyncedAtOnce(t *testing.T) {
 	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 1))
-	c, client, rec := start(t, Options{Delay: time.Hour}, objs...)
+	c, client, rec := start(t, Options{Delay: time.Hour, Batch: time.Second}, objs...)
 	_, ctx := ktesting.NewTestContext(t)
-	time.Sleep(batch + 100*time.Millisecond)
+	time.Sleep(time.Second + 100*time.Millisecond)
 	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db", "s0:c7,c9"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

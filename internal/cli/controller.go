@@ -119,6 +119,15 @@ func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity")
 }
 
+// webhookBatch is controller.Options.Batch: 100 ms in the webhook's
+// process, the controller's default (1 s) otherwise.
+func webhookBatch(webhook bool) time.Duration {
+	if webhook {
+		return 100 * time.Millisecond
+	}
+	return 0
+}
+
 // extension adds servers and readiness to the controller's run: the
 // webhook command runs the controller and the webhook in one process,
 // sharing the informers.
@@ -234,8 +243,11 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	c, err := controller.New(ctx, client, factory, controller.Options{Target: target, Dynamic: dyn, Recorder: recorder,
 		Leading: leading.Load, NamespaceLabel: o.nsLabel,
-		// In the webhook's process admission requests come first.
-		SerialSync: ext != nil})
+		// In the webhook's process admission requests come first, and
+		// they are answered from the users of the last sync: under
+		// constant change the webhook applies changes every 100 ms, not
+		// every second, so that a pod admitted just before is seen.
+		SerialSync: ext != nil, Batch: webhookBatch(ext != nil)})
 	if err != nil {
 		return fail(err)
 	}

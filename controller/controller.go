@@ -79,8 +79,8 @@ type Options struct {
 	// burst costs one sync; zero means 10 ms. (It was 100 ms while every
 	// sync was a full one; a partial sync costs the change, and a burst is
 	// still coalesced by the wait as long as the last sync took.) Under
-	// constant change, changes are applied at most once a second; a change
-	// more than a second after the last sync that applied changes, when no
+	// constant change, changes are applied at most once per Batch; a change
+	// later than Batch after the last sync that applied changes, when no
 	// sync runs, waits for nothing (see enqueue).
 	Delay time.Duration
 	// NamespaceLabel adds a namespace label to the per-finding metrics.

@@ -33,8 +33,8 @@ import (
 // live in a volindex.Index updated in place, and the findings of a volume
 // are recomputed only when one of its users changes.
 //
-// A Base is not safe for concurrent Updates; its Users may be read while it
-// is updated.
+// A Base is not safe for concurrent use (Update, Apply, Report); its Users
+// may be read while it is updated.
 type Base struct {
 	in  Input // settings; Objects holds the kinds Update does not change
 	cfg decide.Config
@@ -209,7 +209,7 @@ func changesOf[T named](kind string, objs []T) []Change {
 // *IncompleteError and leaves the Base unchanged. Several changes of one
 // object: the last wins.
 func (b *Base) Update(changes []Change) (Report, error) {
-	if _, err := b.Apply(changes); err != nil {
+	if _, _, err := b.apply(changes); err != nil {
 		return Report{}, err
 	}
 	return b.Report(), nil
@@ -222,14 +222,24 @@ func (b *Base) Update(changes []Change) (Report, error) {
 // next Report (Report brings the running pods and nodes of its subjects up
 // to date).
 func (b *Base) Apply(changes []Change) ([]Finding, error) {
+	volumes, subjects, err := b.apply(changes)
+	if err != nil {
+		return nil, err
+	}
+	return b.conflictsOf(volumes, subjects), nil
+}
+
+// apply applies changes and returns the volumes whose users changed and the
+// subjects whose entries changed.
+func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) {
 	for _, ch := range changes {
 		if !Incremental(ch.Kind) {
-			return nil, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
+			return nil, nil, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
 		}
 	}
 	// The lock covers the changes to what Users reads; the findings and
-	// the report below only read (Update is never concurrent with
-	// itself), so readers of Users do not wait for them.
+	// the report after it only read (a Base is never used concurrently),
+	// so readers of Users do not wait for them.
 	b.mu.Lock()
 	locked := true
 	defer func() {
@@ -341,36 +351,46 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 			perVolume[i] = conflictFindings(volumeUsers{view: view, use: b.useOf(keys[i])}, b.in)
 		}
 	})
-	var fresh []Finding
 	for i, k := range keys {
 		if len(perVolume[i]) > 0 {
 			b.perVolume[k] = perVolume[i]
-			fresh = append(fresh, perVolume[i]...)
 		} else {
 			delete(b.perVolume, k)
 		}
 	}
-	// And the conflicts within one pod (its containers disagree) of the
-	// subjects whose entries changed, as the report keeps them: the first
-	// entry of a subject with a finding hides the same one of later
-	// entries, so removing an entry can bring out another's.
+	return keys, subjects, nil
+}
+
+// conflictsOf returns, sorted, the conflicts of volumes and the conflicts
+// within one pod (its containers disagree) of subjects, as the report keeps
+// them: the first entry of a subject with a finding hides the same one of
+// later entries, so removing an entry can bring out another's.
+func (b *Base) conflictsOf(volumes []string, subjects map[*baseSubject]bool) []Finding {
+	var out []Finding
+	for _, k := range volumes {
+		out = append(out, b.perVolume[k]...)
+	}
 	for bs := range subjects {
-		once := findingSet{}
-		for _, ek := range slices.Sorted(bs.entries.all()) {
-			if !b.noted[ek] {
-				continue
+		var noted []string
+		for ek := range bs.entries.all() {
+			if b.noted[ek] {
+				noted = append(noted, ek)
 			}
+		}
+		slices.Sort(noted)
+		once := findingSet{}
+		for _, ek := range noted {
 			for _, res := range b.entries[ek].results {
 				for _, f := range once.append(nil, res.findings...) {
 					if f.Type == TypeConflict {
-						fresh = append(fresh, f)
+						out = append(out, f)
 					}
 				}
 			}
 		}
 	}
-	sortFindings(fresh)
-	return fresh, nil
+	sortFindings(out)
+	return out
 }
 
 // isNil reports whether obj is a typed nil pointer.

@@ -95,23 +95,39 @@ func TestPartialSyncs(t *testing.T) {
 	}
 }
 
+// podFinding is finding i of type t (a conflict is an error, anything else
+// a warning): on volume v<i> of pod a/p<i>.
+func podFinding(t check.FindingType, i int) check.Finding {
+	sev := check.SeverityWarning
+	if t == check.TypeConflict {
+		sev = check.SeverityError
+	}
+	return check.Finding{Type: t, Severity: sev, Volume: fmt.Sprintf("v%d", i),
+		Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
+}
+
+// podFindings returns podFinding 0 to n-1.
+func podFindings(t check.FindingType, n int) []check.Finding {
+	out := make([]check.Finding, n)
+	for i := range out {
+		out[i] = podFinding(t, i)
+	}
+	return out
+}
+
+// ref is an event sink's reference to an object: no UID.
+func ref(kind, ns, name string) *corev1.ObjectReference {
+	return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
+}
+
 // TestNewFindingsEventsComeFirst: events left over by a sync wait behind
 // the events of findings that are new at the next sync.
 func TestNewFindingsEventsComeFirst(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	finding := func(i int) check.Finding {
-		return check.Finding{Type: check.TypeSlowPath, Severity: check.SeverityWarning, Volume: fmt.Sprintf("v%d", i),
-			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
-	}
-	ref := func(kind, ns, name string) *corev1.ObjectReference {
-		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
-	}
+	finding := func(i int) check.Finding { return podFinding(check.TypeSlowPath, i) }
 	rec := &recorder{}
 	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
-	var fs []check.Finding
-	for i := range maxEventsPerSync + 50 {
-		fs = append(fs, finding(i))
-	}
+	fs := podFindings(check.TypeSlowPath, maxEventsPerSync+50)
 	if left := sink.emit(ctx, fs, ref, 0); left != 50 || len(rec.list()) != maxEventsPerSync {
 		t.Fatalf("first emit: %d written, %d left; want %d and 50", len(rec.list()), left, maxEventsPerSync)
 	}
@@ -132,19 +148,10 @@ func TestNewFindingsEventsComeFirst(t *testing.T) {
 // the sync's budget.
 func TestEmitNewWritesOnceAhead(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	finding := func(i int) check.Finding {
-		return check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: fmt.Sprintf("v%d", i),
-			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"}
-	}
-	ref := func(kind, ns, name string) *corev1.ObjectReference {
-		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
-	}
+	finding := func(i int) check.Finding { return podFinding(check.TypeConflict, i) }
 	rec := &recorder{}
 	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
-	var fs []check.Finding
-	for i := range maxEventsPerSync + 10 {
-		fs = append(fs, finding(i))
-	}
+	fs := podFindings(check.TypeConflict, maxEventsPerSync+10)
 	if left := sink.emit(ctx, fs, ref, 0); left != 10 {
 		t.Fatalf("first emit: %d left, want 10", left)
 	}
@@ -184,14 +191,7 @@ func TestEmitNewWritesOnceAhead(t *testing.T) {
 // the rest are left for a later sync, not dropped.
 func TestEventsPaced(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	ref := func(kind, ns, name string) *corev1.ObjectReference {
-		return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
-	}
-	var fs []check.Finding
-	for i := range 10 {
-		fs = append(fs, check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "v",
-			Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: fmt.Sprintf("p%d", i)}}, Message: "m"})
-	}
+	fs := podFindings(check.TypeConflict, 10)
 	rec := &recorder{}
 	sink := newEventSink(rec, flowcontrol.NewTokenBucketPassiveRateLimiter(0.001, 4)) // 4 tokens, none more for the test's length
 	if n := sink.emitNew(fs[:2], ref); n != 2 {

@@ -53,6 +53,12 @@ const eventsInterval = time.Second
 // burst of changes coalesces into one sync.
 const clusterKey = "cluster"
 
+// AdmissionBatch is Options.Batch for a process that also answers
+// admission requests from Index (selmount webhook): under constant change
+// its users are then at most about this old, so that a pod admitted just
+// before is seen; a second would miss a rollout's previous pods.
+const AdmissionBatch = 100 * time.Millisecond
+
 // Options configure a Controller. The zero value checks against
 // check.DefaultTarget of the cluster's version, with SELinux enabled on the
 // nodes and Fedora's defaults, and writes no status objects.
@@ -87,7 +93,8 @@ type Options struct {
 	NamespaceLabel bool
 	// Batch is the shortest time between the starts of two syncs that
 	// apply changes, under constant change; zero means one second (see
-	// enqueue).
+	// enqueue). A process that answers admission requests from Index
+	// wants AdmissionBatch.
 	Batch time.Duration
 	// SerialSync computes a sync's events and its snapshot (metrics,
 	// status) one after the other instead of side by side, so that a sync

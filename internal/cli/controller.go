@@ -119,15 +119,6 @@ func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity")
 }
 
-// webhookBatch is controller.Options.Batch: 100 ms in the webhook's
-// process, the controller's default (1 s) otherwise.
-func webhookBatch(webhook bool) time.Duration {
-	if webhook {
-		return 100 * time.Millisecond
-	}
-	return 0
-}
-
 // extension adds servers and readiness to the controller's run: the
 // webhook command runs the controller and the webhook in one process,
 // sharing the informers.
@@ -212,22 +203,17 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	if err != nil {
 		return fail(fmt.Errorf("connecting to the cluster: %w", err))
 	}
-	client, err := clusterread.NewClient(cfg)
-	if err != nil {
-		return fail(err)
+	// The reads, the events and the Lease have clients (rate limiters) of
+	// their own, as the kube-controller-manager's leader election has: a
+	// backlog of events must never delay a lease renewal, nor the reads.
+	var clients [3]kubernetes.Interface
+	for i := range clients {
+		if clients[i], err = clusterread.NewClient(cfg); err != nil {
+			return fail(err)
+		}
 	}
+	client, eventsClient, leaseClient := clients[0], clients[1], clients[2]
 	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	// Events and the Lease have clients (rate limiters) of their own, as
-	// the kube-controller-manager's leader election has: a backlog of
-	// events must never delay a lease renewal, nor the reads.
-	eventsClient, err := clusterread.NewClient(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	leaseClient, err := clusterread.NewClient(cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -241,13 +227,11 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	var leading atomic.Bool
 	leading.Store(!o.leaderElect)
 	factory := informers.NewSharedInformerFactory(client, 0)
-	c, err := controller.New(ctx, client, factory, controller.Options{Target: target, Dynamic: dyn, Recorder: recorder,
-		Leading: leading.Load, NamespaceLabel: o.nsLabel,
-		// In the webhook's process admission requests come first, and
-		// they are answered from the users of the last sync: under
-		// constant change the webhook applies changes every 100 ms, not
-		// every second, so that a pod admitted just before is seen.
-		SerialSync: ext != nil, Batch: webhookBatch(ext != nil)})
+	opts := controller.Options{Target: target, Dynamic: dyn, Recorder: recorder, Leading: leading.Load, NamespaceLabel: o.nsLabel}
+	if ext != nil {
+		opts.SerialSync, opts.Batch = true, controller.AdmissionBatch
+	}
+	c, err := controller.New(ctx, client, factory, opts)
 	if err != nil {
 		return fail(err)
 	}

@@ -14,10 +14,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
@@ -505,4 +509,38 @@ func TestLoneChangeSyncedAtOnce(t *testing.T) {
 	if n := len(rec.list()); n != 2 {
 		t.Errorf("%d events 300 ms after a change that follows a sync, want 2 (it waits for Delay)", n)
 	}
+}
+
+// TestSyncsDoNotWaitForStatus: while the status objects' write hangs (an
+// apiserver or a rate limiter that holds it), syncs go on: a new conflict
+// still reaches the snapshot and its events.
+func TestSyncsDoNotWaitForStatus(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		ClusterReportResource: "ClusterSELinuxReportList", ReportResource: "SELinuxReportList"})
+	release, blocked := make(chan struct{}), make(chan struct{}, 1)
+	dyn.PrependReactor("patch", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+		<-release
+		return true, &unstructured.Unstructured{Object: map[string]any{}}, nil
+	})
+	objs := append(cluster(), deployment("a", "web", "s0:c1,c2", 1))
+	c, client, rec := start(t, Options{Dynamic: dyn}, objs...)
+	t.Cleanup(func() { close(release) }) // before start's cleanup stops the controller
+	select {
+	case <-blocked:
+	case <-time.After(waitTimeout):
+		t.Fatal("the status objects were never written")
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	if _, err := client.CoreV1().Pods("b").Create(ctx, pod("b", "db", "s0:c7,c9"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the conflict in the snapshot while the status write hangs", func() bool {
+		snap, _ := c.State().Snapshot()
+		return snap.ConflictingVolumes == 1
+	})
+	waitFor(t, "the conflict's events while the status write hangs", func() bool { return len(rec.list()) == 2 })
 }

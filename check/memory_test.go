@@ -1,0 +1,100 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/selmount/selmount/internal/gencluster"
+	"github.com/selmount/selmount/kubever"
+	"github.com/selmount/selmount/label"
+)
+
+// TestMeasureMemory reports the heap kept by the slimmed objects of N pods
+// (each with its claim and volume, decoded one by one as an informer
+// decodes them, every string its own allocation, with the UID, resource
+// version and creation time the API server adds) and by a Base over them:
+// what the controller holds between syncs, without the informers' indexes.
+// A measurement, not a test; docs/controller.md quotes it:
+//
+//	SELMOUNT_MEASURE_MEMORY=50000 go test -run TestMeasureMemory -v ./check/
+func TestMeasureMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SELMOUNT_MEASURE_MEMORY"))
+	if n <= 0 {
+		t.Skip("set SELMOUNT_MEASURE_MEMORY to a number of pods")
+	}
+	var buf bytes.Buffer
+	gencluster.WriteJSON(&buf, n)
+	var list struct{ Items []json.RawMessage }
+	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	buf = bytes.Buffer{}
+	before := liveHeap()
+	var o Objects
+	for _, raw := range list.Items {
+		var tm struct{ Kind string }
+		if err := json.Unmarshal(raw, &tm); err != nil {
+			t.Fatal(err)
+		}
+		var obj any
+		switch tm.Kind {
+		case "Pod":
+			p := &corev1.Pod{}
+			o.Pods, obj = append(o.Pods, p), p
+		case "PersistentVolumeClaim":
+			c := &corev1.PersistentVolumeClaim{}
+			o.PVCs, obj = append(o.PVCs, c), c
+		case "PersistentVolume":
+			v := &corev1.PersistentVolume{}
+			o.PVs, obj = append(o.PVs, v), v
+		case "CSIDriver":
+			d := &storagev1.CSIDriver{}
+			o.CSIDrivers, obj = append(o.CSIDrivers, d), d
+		default:
+			t.Fatalf("unexpected kind %q", tm.Kind)
+		}
+		if err := json.Unmarshal(raw, obj); err != nil {
+			t.Fatal(err)
+		}
+		// What the API server adds and Slim keeps.
+		m := obj.(metav1.Object)
+		m.SetUID(types.UID(fmt.Sprintf("%08x-0000-4000-8000-%012x", len(o.Pods), len(o.PVCs))))
+		m.SetResourceVersion(strconv.Itoa(100000 + len(o.Pods) + len(o.PVCs)))
+		m.SetCreationTimestamp(metav1.Now())
+		Slim(obj)
+	}
+	list.Items = nil
+	objects := liveHeap() - before
+	target, err := kubever.NewGates(kubever.V(37), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, _ := label.Profile("fedora")
+	o.Sort()
+	b, r := RunBase(Input{Objects: o, SELinuxEnabled: true, Defaults: defaults, Source: SourceCluster, Target: target})
+	base := liveHeap() - before - objects
+	perPod := func(bytes uint64) float64 { return float64(bytes) / float64(n) }
+	t.Logf("%d pods: slimmed objects %.1f MiB (%.0f B per pod), Base %.1f MiB (%.0f B per pod); %d findings",
+		n, float64(objects)/(1<<20), perPod(objects), float64(base)/(1<<20), perPod(base), len(r.Findings))
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(o)
+}
+
+// liveHeap returns the bytes of live heap objects after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}

@@ -22,7 +22,7 @@ func (s *keySet) add(k string) {
 	switch {
 	case s.many != nil:
 		s.many[k] = struct{}{}
-	case slices.Contains(s.few, k):
+	case slices.Contains(s.few, k): // already there
 	case len(s.few) < smallSet:
 		s.few = append(s.few, k)
 	default:

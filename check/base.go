@@ -42,7 +42,7 @@ type Base struct {
 	mcs map[string]string
 
 	// The objects Update changes, by namespace/name.
-	pods      map[string]*corev1.Pod
+	pods      map[string]*PackedPod // decoded when an entry is built, then dropped
 	workloads [numWorkloadKinds]map[string]any
 	claims    map[string]*corev1.PersistentVolumeClaim            // given, namespace defaulted
 	synth     map[string]map[string]*corev1.PersistentVolumeClaim // claim -> template entry key -> claim
@@ -106,7 +106,7 @@ type Change struct {
 	Namespace string
 	Name      string
 	// Object is a pointer to the typed object as it is now (as in Objects),
-	// nil when deleted.
+	// or a pod's *PackedPod; nil when deleted.
 	Object any
 }
 
@@ -146,7 +146,7 @@ func Incremental(kind string) bool {
 func RunBase(in Input) (*Base, Report) {
 	b := &Base{
 		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
-		mcs: map[string]string{}, pods: map[string]*corev1.Pod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
+		mcs: map[string]string{}, pods: map[string]*PackedPod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]*corev1.PersistentVolume{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
@@ -232,9 +232,17 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 // apply applies changes and returns the volumes whose users changed and the
 // subjects whose entries changed.
 func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) {
+	packed := map[*corev1.Pod]*PackedPod{} // typed pods, packed before anything changes
 	for _, ch := range changes {
 		if !Incremental(ch.Kind) {
 			return nil, nil, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
+		}
+		if p, ok := ch.Object.(*corev1.Pod); ok && p != nil {
+			pp, err := PackPod(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			packed[p] = pp
 		}
 	}
 	// The lock covers the changes to what Users reads; the findings and
@@ -257,9 +265,20 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		key := ns(ch.Namespace) + "/" + ch.Name
 		switch ch.Kind {
 		case "Pod":
-			if p, ok := ch.Object.(*corev1.Pod); ok && p != nil {
-				b.pods[key] = p
-			} else {
+			switch p := ch.Object.(type) {
+			case *PackedPod:
+				if p != nil {
+					b.pods[key] = p
+				} else {
+					delete(b.pods, key)
+				}
+			case *corev1.Pod:
+				if p != nil {
+					b.pods[key] = packed[p]
+				} else {
+					delete(b.pods, key)
+				}
+			default:
 				delete(b.pods, key)
 			}
 		case "PersistentVolumeClaim":
@@ -330,6 +349,9 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	parallel.For(len(built), func(i int) {
 		be := built[i]
 		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
+		if be.e.running {
+			be.e.pod = nil // decided: kept packed in b.pods
+		}
 	})
 	for _, be := range built {
 		b.attach(be, touched, subjects)
@@ -473,8 +495,12 @@ func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
 func (b *Base) build(ref objRef) *baseEntry {
 	be := &baseEntry{ref: ref}
 	if ref.kind == "Pod" {
-		p := b.pods[ref.key]
-		if p == nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		packed := b.pods[ref.key]
+		if packed == nil {
+			return nil
+		}
+		p, err := packed.Unpack() // cannot fail: PackPod encoded it
+		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return nil
 		}
 		ps, _, _ := workload.Expand(p)
@@ -494,7 +520,7 @@ func (b *Base) build(ref objRef) *baseEntry {
 			}
 		}
 		be.key = podEntryKey(p)
-		be.e = &entry{subj: b.subject(kind, pod.Namespace, name).s, pod: pod, running: true, created: pod.CreationTimestamp.Time}
+		be.e = newEntry(b.subject(kind, pod.Namespace, name).s, pod, true, 0)
 	} else {
 		k := workloadKinds[ref.kind]
 		obj := b.workloads[k][ref.key]
@@ -510,7 +536,7 @@ func (b *Base) build(ref objRef) *baseEntry {
 		}
 		r := tpl[0].OwnerReferences[0]
 		be.key = templateKey(k, ref.key)
-		be.e = &entry{subj: b.subject(r.Kind, tpl[0].Namespace, r.Name).s, pod: tpl[0]}
+		be.e = newEntry(b.subject(r.Kind, tpl[0].Namespace, r.Name).s, tpl[0], false, 0)
 	}
 	pod := be.e.pod
 	for _, v := range pod.Spec.Volumes {
@@ -666,7 +692,7 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 			obj = b.workloads[workloadKinds[be.ref.kind]][be.ref.key]
 		default:
 			running++
-			if n := be.e.pod.Spec.NodeName; n != "" {
+			if n := be.e.node; n != "" {
 				nodes[n] = true
 			}
 			if be.bare {
@@ -721,7 +747,7 @@ func (b *Base) decide(built []*baseEntry) {
 		var batch, later []*baseEntry
 		names := map[string]bool{}
 		for _, be := range rest {
-			k := ns(be.e.pod.Namespace) + "/" + be.e.pod.Name
+			k := ns(be.e.namespace) + "/" + be.e.name
 			if names[k] {
 				later = append(later, be)
 				continue
@@ -751,7 +777,7 @@ func (b *Base) decide(built []*baseEntry) {
 			if current != nil {
 				be.current = &current.Pods[i]
 			}
-			be.errs = errs[ns(be.e.pod.Namespace)+"/"+be.e.pod.Name]
+			be.errs = errs[ns(be.e.namespace)+"/"+be.e.name]
 		}
 		rest = later
 	}

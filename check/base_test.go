@@ -146,6 +146,14 @@ func (w *world) change() Change {
 		delete(w.objs, ref)
 	} else {
 		w.objs[ref] = ch.Object
+		if p, ok := ch.Object.(*corev1.Pod); ok && w.rng.IntN(2) == 0 {
+			// Packed, as the controller's cache gives it.
+			pp, err := PackPod(p)
+			if err != nil {
+				panic(err)
+			}
+			ch.Object = pp
+		}
 	}
 	return ch
 }

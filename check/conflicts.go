@@ -99,7 +99,7 @@ func indexUse(key string, u *use) volindex.Use {
 		Created:        u.e.created,
 	}
 	if u.e.running {
-		iu.Node = u.e.pod.Spec.NodeName
+		iu.Node = u.e.node
 	}
 	if u.seen {
 		iu.Upstream = volindex.Upstream{Seen: true, Volume: v.Facts.UniqueName, Label: u.ctrl.label, Policy: u.ctrl.policy}
@@ -207,8 +207,8 @@ func conflictFindings(vu volumeUsers, in Input) []Finding {
 		if len(up.Sample) == maxSample {
 			break
 		}
-		a, b := vu.use(c.User).e.pod, vu.use(c.Other).e.pod
-		up.Sample = append(up.Sample, UpstreamConflict{Property: c.Property, Pod: a.Namespace + "/" + a.Name, Value: c.UserValue, OtherPod: b.Namespace + "/" + b.Name, OtherValue: c.OtherValue})
+		a, b := vu.use(c.User).e, vu.use(c.Other).e
+		up.Sample = append(up.Sample, UpstreamConflict{Property: c.Property, Pod: a.namespace + "/" + a.name, Value: c.UserValue, OtherPod: b.namespace + "/" + b.name, OtherValue: c.OtherValue})
 	}
 	agree := vu.view.Agreement()
 	var out []Finding

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 
@@ -22,11 +23,15 @@ import (
 // TestMeasureMemory reports the heap kept by the slimmed objects of N pods
 // (each with its claim and volume, decoded one by one as an informer
 // decodes them, every string its own allocation, with the UID, resource
-// version and creation time the API server adds) and by a Base over them:
-// what the controller holds between syncs, without the informers' indexes.
+// version and creation time the API server adds; the pods packed) and by a
+// Base over them: what the controller holds between syncs, without the
+// informers' indexes.
 // A measurement, not a test; docs/controller.md quotes it:
 //
 //	SELMOUNT_MEASURE_MEMORY=50000 go test -run TestMeasureMemory -v ./check/
+//
+// SELMOUNT_MEASURE_MEMORY_PROFILE=FILE also writes a heap profile of what is
+// kept (go tool pprof -sample_index=inuse_space).
 func TestMeasureMemory(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SELMOUNT_MEASURE_MEMORY"))
 	if n <= 0 {
@@ -41,6 +46,7 @@ func TestMeasureMemory(t *testing.T) {
 	buf = bytes.Buffer{}
 	before := liveHeap()
 	var o Objects
+	var packed []Change
 	for _, raw := range list.Items {
 		var tm struct{ Kind string }
 		if err := json.Unmarshal(raw, &tm); err != nil {
@@ -72,7 +78,15 @@ func TestMeasureMemory(t *testing.T) {
 		m.SetResourceVersion(strconv.Itoa(100000 + len(o.Pods) + len(o.PVCs)))
 		m.SetCreationTimestamp(metav1.Now())
 		Slim(obj)
+		if p, ok := obj.(*corev1.Pod); ok {
+			pp, err := PackPod(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed = append(packed, Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: pp})
+		}
 	}
+	o.Pods = nil
 	list.Items = nil
 	objects := liveHeap() - before
 	target, err := kubever.NewGates(kubever.V(37), nil)
@@ -81,13 +95,29 @@ func TestMeasureMemory(t *testing.T) {
 	}
 	defaults, _ := label.Profile("fedora")
 	o.Sort()
-	b, r := RunBase(Input{Objects: o, SELinuxEnabled: true, Defaults: defaults, Source: SourceCluster, Target: target})
+	b, _ := RunBase(Input{Objects: o, SELinuxEnabled: true, Defaults: defaults, Source: SourceCluster, Target: target})
+	r, err := b.Update(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := liveHeap() - before - objects
 	perPod := func(bytes uint64) float64 { return float64(bytes) / float64(n) }
 	t.Logf("%d pods: slimmed objects %.1f MiB (%.0f B per pod), Base %.1f MiB (%.0f B per pod); %d findings",
 		n, float64(objects)/(1<<20), perPod(objects), float64(base)/(1<<20), perPod(base), len(r.Findings))
+	if f := os.Getenv("SELMOUNT_MEASURE_MEMORY_PROFILE"); f != "" {
+		w, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(w); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(o)
+	runtime.KeepAlive(packed)
 }
 
 // liveHeap returns the bytes of live heap objects after a full collection.

@@ -23,11 +23,24 @@ func (s *subject) key() string { return s.kind + "/" + s.namespace + "/" + s.nam
 
 // entry is one pod (running) or one workload's pod template (not running).
 type entry struct {
-	subj    *subject
-	pod     *corev1.Pod
-	running bool // a live Pod object (not a template); may be pending
-	created time.Time
-	order   int // position in the input, for pods created at the same time
+	subj *subject
+	// pod is the pod or template, decided from; a Base drops a running
+	// pod's once decided (it keeps the pod packed), so what is read later
+	// is kept apart: its namespace, name and node.
+	pod                   *corev1.Pod
+	namespace, name, node string
+	running               bool // a live Pod object (not a template); may be pending
+	created               time.Time
+	order                 int // position in the input, for pods created at the same time
+}
+
+// newEntry returns the entry of pod (running) or a template.
+func newEntry(s *subject, pod *corev1.Pod, running bool, order int) *entry {
+	e := &entry{subj: s, pod: pod, namespace: pod.Namespace, name: pod.Name, node: pod.Spec.NodeName, running: running, order: order}
+	if running {
+		e.created = pod.CreationTimestamp.Time
+	}
+	return e
 }
 
 // before reports whether e was admitted before o: by creation time, then in
@@ -118,7 +131,7 @@ func (c *collector) collect(objs *Objects) {
 		}
 		ref := tpl[0].OwnerReferences[0]
 		s := c.subject(ref.Kind, tpl[0].Namespace, ref.Name, o)
-		c.entries = append(c.entries, &entry{subj: s, pod: tpl[0]})
+		c.entries = append(c.entries, newEntry(s, tpl[0], false, 0))
 		c.claims = append(c.claims, claims...)
 	})
 	for _, p := range objs.Pods {
@@ -147,7 +160,7 @@ func (c *collector) collect(objs *Objects) {
 		if pod.Spec.NodeName != "" {
 			s.nodeSet[pod.Spec.NodeName] = true
 		}
-		c.entries = append(c.entries, &entry{subj: s, pod: pod, running: true, created: pod.CreationTimestamp.Time, order: len(c.entries)})
+		c.entries = append(c.entries, newEntry(s, pod, true, len(c.entries)))
 	}
 	for _, s := range c.order {
 		s.sortNodes()

@@ -88,7 +88,7 @@ func (u *Users) Volumes() int {
 // userOf is the stored object behind an entry.
 func userOf(e *entry) User {
 	if e.running {
-		return User{Kind: "Pod", Namespace: e.pod.Namespace, Name: e.pod.Name}
+		return User{Kind: "Pod", Namespace: e.namespace, Name: e.name}
 	}
 	return User{Kind: e.subj.kind, Namespace: e.subj.namespace, Name: e.subj.name}
 }

@@ -233,13 +233,18 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 }
 
 // slim is the informers' transform: check.Slim on every object, and the
-// last state of a deleted one.
+// last state of a deleted one; pods are then packed (check.PackedPod), which
+// the listers unpack.
 func slim(obj any) (any, error) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		check.Slim(d.Obj)
-		return d, nil
+		o, err := slim(d.Obj)
+		d.Obj = o
+		return d, err
 	}
 	check.Slim(obj)
+	if p, ok := obj.(*corev1.Pod); ok {
+		return check.PackPod(p)
+	}
 	return obj, nil
 }
 
@@ -446,12 +451,17 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	kind := "partial"
 	if full {
 		kind = "full"
-		in, err := c.input(ctx)
+		in, err := c.input(ctx, false)
 		if err != nil {
 			return err
 		}
 		c.base = nil // its memory, before the new one is built
-		c.base, r = check.RunBase(in)
+		// The pods as the cache keeps them, packed: decoding them all
+		// for Objects would hold every pod's structs at once.
+		c.base, _ = check.RunBase(in)
+		if r, err = c.base.Update(c.packedPods()); err != nil {
+			return err
+		}
 		c.settings = in
 		c.settings.Objects = check.Objects{}
 	}
@@ -585,16 +595,18 @@ func boolIndex(b bool) int {
 }
 
 // input assembles check's input from the caches, in a stable order.
-func (c *Controller) input(ctx context.Context) (check.Input, error) {
+func (c *Controller) input(ctx context.Context, withPods bool) (check.Input, error) {
 	var o check.Objects
 	var err error
 	all := labels.Everything()
 	collect := func(e error) {
 		err = cmp.Or(err, e)
 	}
-	pods, e := c.pods.List(all)
-	collect(e)
-	o.Pods = sorted(pods)
+	if withPods {
+		pods, e := c.pods.List(all)
+		collect(e)
+		o.Pods = sorted(pods)
+	}
 	deps, e := c.deployments.List(all)
 	collect(e)
 	o.Deployments = sorted(deps)
@@ -695,6 +707,11 @@ func sorted[T named](s []T) []T {
 // cached objects are slimmed, so a pod's condition or a node's heartbeat
 // leaves them equal but for the resource version, and costs no sync.
 func changed(old, cur any) bool {
+	if a, ok := old.(*check.PackedPod); ok {
+		if b, ok := cur.(*check.PackedPod); ok {
+			return !a.SameExceptVersion(b)
+		}
+	}
 	return !reflect.DeepEqual(withoutVersion(old), withoutVersion(cur))
 }
 

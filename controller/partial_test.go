@@ -27,7 +27,7 @@ func (c *Controller) syncs(kind string) int {
 func fullSnapshot(t *testing.T, c *Controller) Snapshot {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
-	in, err := c.input(ctx)
+	in, err := c.input(ctx, true)
 	if err != nil {
 		t.Fatal(err)
 	}

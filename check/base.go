@@ -42,12 +42,14 @@ type Base struct {
 	mcs map[string]string
 
 	// The objects Update changes, by namespace/name.
-	pods      map[string]*PackedPod // decoded when an entry is built, then dropped
+	// Pods, given claims and volumes are kept packed (see Packed), decoded
+	// when an entry is built or decided, then dropped.
+	pods      map[string]any // *Packed, or the object itself if it cannot be packed
 	workloads [numWorkloadKinds]map[string]any
-	claims    map[string]*corev1.PersistentVolumeClaim            // given, namespace defaulted
+	claims    map[string]any                                      // as pods
 	synth     map[string]map[string]*corev1.PersistentVolumeClaim // claim -> template entry key -> claim
 	synthOf   map[string][]string                                 // template entry key -> its claims
-	pvs       map[string]*corev1.PersistentVolume
+	pvs       map[string]any                                      // as pods
 
 	entries map[string]*baseEntry
 	// What report reads, kept by attach, detach and subject so that a
@@ -87,6 +89,7 @@ type baseEntry struct {
 	users   []UserVolume // the first use of each volume key
 	claims  []string     // the claims its pod reads
 	owner   string       // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
+	drivers []string     // the CSI drivers it counts (driversOf)
 	bare    bool         // a pod without a controller: its own subject's object
 }
 
@@ -146,8 +149,8 @@ func Incremental(kind string) bool {
 func RunBase(in Input) (*Base, Report) {
 	b := &Base{
 		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
-		mcs: map[string]string{}, pods: map[string]*PackedPod{}, claims: map[string]*corev1.PersistentVolumeClaim{},
-		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]*corev1.PersistentVolume{},
+		mcs: map[string]string{}, pods: map[string]any{}, claims: map[string]any{},
+		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]any{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
@@ -168,7 +171,7 @@ func RunBase(in Input) (*Base, Report) {
 		}
 	}
 	for _, pv := range o.PVs {
-		b.pvs[pv.Name] = pv
+		b.pvs[pv.Name] = pack(pv)
 	}
 	for _, d := range o.CSIDrivers {
 		if d.Spec.SELinuxMount != nil && *d.Spec.SELinuxMount {
@@ -184,7 +187,7 @@ func RunBase(in Input) (*Base, Report) {
 		changesOf("ReplicationController", o.ReplicationControllers),
 		changesOf("PersistentVolumeClaim", o.PVCs))
 	b.in = in
-	b.in.Objects = Objects{PVs: o.PVs, StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
+	b.in.Objects = Objects{StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
 		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
 	r, _ := b.Update(changes) // every kind given is incremental
 	return b, r
@@ -232,17 +235,9 @@ func (b *Base) Apply(changes []Change) ([]Finding, error) {
 // apply applies changes and returns the volumes whose users changed and the
 // subjects whose entries changed.
 func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) {
-	packed := map[*corev1.Pod]*PackedPod{} // typed pods, packed before anything changes
 	for _, ch := range changes {
 		if !Incremental(ch.Kind) {
 			return nil, nil, &IncompleteError{Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
-		}
-		if p, ok := ch.Object.(*corev1.Pod); ok && p != nil {
-			pp, err := PackPod(p)
-			if err != nil {
-				return nil, nil, err
-			}
-			packed[p] = pp
 		}
 	}
 	// The lock covers the changes to what Users reads; the findings and
@@ -265,25 +260,14 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		key := ns(ch.Namespace) + "/" + ch.Name
 		switch ch.Kind {
 		case "Pod":
-			switch p := ch.Object.(type) {
-			case *PackedPod:
-				if p != nil {
-					b.pods[key] = p
-				} else {
-					delete(b.pods, key)
-				}
-			case *corev1.Pod:
-				if p != nil {
-					b.pods[key] = packed[p]
-				} else {
-					delete(b.pods, key)
-				}
-			default:
+			if p := pack(ch.Object); p != nil {
+				b.pods[key] = p
+			} else {
 				delete(b.pods, key)
 			}
 		case "PersistentVolumeClaim":
-			if c, ok := ch.Object.(*corev1.PersistentVolumeClaim); ok && c != nil {
-				b.claims[key] = workload.Claims([]*corev1.PersistentVolumeClaim{c}, nil)[0]
+			if c := pack(ch.Object); c != nil {
+				b.claims[key] = c
 			} else {
 				delete(b.claims, key)
 			}
@@ -349,8 +333,14 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	parallel.For(len(built), func(i int) {
 		be := built[i]
 		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
+		be.drivers = driversOf(&be.target)
+		// Decided: what was decoded for it goes (b keeps it packed).
 		if be.e.running {
-			be.e.pod = nil // decided: kept packed in b.pods
+			be.e.pod = nil
+		}
+		release(&be.target)
+		if be.current != nil {
+			release(be.current)
 		}
 	})
 	for _, be := range built {
@@ -415,6 +405,36 @@ func (b *Base) conflictsOf(volumes []string, subjects map[*baseSubject]bool) []F
 	return out
 }
 
+// release drops what p's volumes point to of the objects decided from, once
+// entryUses has read them: the PersistentVolume, and the claim when bound
+// to a volume named (volumeName and the upstream text read only unbound
+// ones). The Base decodes them from their packed form for each decision,
+// so each would otherwise be a copy kept per entry.
+func release(p *decide.Pod) {
+	for i := range p.Volumes {
+		v := &p.Volumes[i]
+		v.Facts.PV = nil
+		if v.Facts.Claim != nil && claimBound(v.Facts.Claim) && v.PersistentVolume != "" {
+			v.Facts.Claim = nil
+		}
+	}
+}
+
+// pack returns a pod, claim or volume packed (see Packed), obj itself if it
+// is packed already or cannot be packed, nil for nil.
+func pack(obj any) any {
+	if obj == nil || isNil(obj) {
+		return nil
+	}
+	if _, ok := obj.(*Packed); ok {
+		return obj
+	}
+	if p, err := Pack(obj); err == nil {
+		return p
+	}
+	return obj
+}
+
 // isNil reports whether obj is a typed nil pointer.
 func isNil(obj any) bool {
 	switch o := obj.(type) {
@@ -431,6 +451,14 @@ func isNil(obj any) bool {
 	case *batchv1.CronJob:
 		return o == nil
 	case *corev1.ReplicationController:
+		return o == nil
+	case *corev1.Pod:
+		return o == nil
+	case *corev1.PersistentVolumeClaim:
+		return o == nil
+	case *corev1.PersistentVolume:
+		return o == nil
+	case *Packed:
 		return o == nil
 	}
 	return false
@@ -480,8 +508,10 @@ func templateClaims(obj any) []*corev1.PersistentVolumeClaim {
 // claim resolves a claim as decide does over workload.Claims: a given one
 // wins, else the template's that comes last.
 func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
-	if c := b.claims[key]; c != nil {
-		return c
+	if packed := b.claims[key]; packed != nil {
+		if c, err := unpackClaim(packed); err == nil { // cannot fail: Pack encoded it
+			return workload.Claims([]*corev1.PersistentVolumeClaim{c}, nil)[0] // namespace defaulted
+		}
 	}
 	last := ""
 	for tk := range b.synth[key] {
@@ -499,7 +529,7 @@ func (b *Base) build(ref objRef) *baseEntry {
 		if packed == nil {
 			return nil
 		}
-		p, err := packed.Unpack() // cannot fail: PackPod encoded it
+		p, err := unpackPod(packed) // cannot fail: Pack encoded it
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return nil
 		}
@@ -590,7 +620,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	for _, k := range b.index.Remove(ek) {
 		touched[k] = true
 	}
-	countDrivers(b.used, &be.target, -1)
+	addDrivers(b.used, be.drivers, -1)
 	for _, uv := range be.users {
 		list := b.byVolume[uv.Key]
 		if i, ok := slices.BinarySearch(list, ek); ok {
@@ -644,7 +674,7 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 	if be.owner != "" {
 		link(b.byOwner, be.owner, be.key)
 	}
-	countDrivers(b.used, &be.target, 1)
+	addDrivers(b.used, be.drivers, 1)
 	var uses []volindex.Use
 	for _, res := range be.results {
 		if res.key == "" {
@@ -736,7 +766,9 @@ func (b *Base) decide(built []*baseEntry) {
 			objs.PVCs = append(objs.PVCs, c)
 			if n := c.Spec.VolumeName; n != "" && !pvs[n] && b.pvs[n] != nil {
 				pvs[n] = true
-				objs.PVs = append(objs.PVs, b.pvs[n])
+				if pv, err := unpackVolume(b.pvs[n]); err == nil { // cannot fail: Pack encoded it
+					objs.PVs = append(objs.PVs, pv)
+				}
 			}
 		}
 	}

@@ -148,7 +148,7 @@ func (w *world) change() Change {
 		w.objs[ref] = ch.Object
 		if p, ok := ch.Object.(*corev1.Pod); ok && w.rng.IntN(2) == 0 {
 			// Packed, as the controller's cache gives it.
-			pp, err := PackPod(p)
+			pp, err := Pack(p)
 			if err != nil {
 				panic(err)
 			}

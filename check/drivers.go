@@ -96,12 +96,27 @@ func driversUsed(pods []decide.Pod) map[string]int {
 
 // countDrivers adds d times the driver volumes of p to used.
 func countDrivers(used map[string]int, p *decide.Pod, d int) {
+	addDrivers(used, driversOf(p), d)
+}
+
+// driversOf lists the CSI drivers of p's PersistentVolumes that SELinux
+// concerns, once per volume.
+func driversOf(p *decide.Pod) []string {
+	var out []string
 	for _, v := range p.Volumes {
 		if v.Facts.SELinux && v.Facts.Kind == "csi" && v.Facts.CSIDriver != "" && v.Facts.PV != nil {
-			used[v.Facts.CSIDriver] += d
-			if used[v.Facts.CSIDriver] == 0 {
-				delete(used, v.Facts.CSIDriver)
-			}
+			out = append(out, v.Facts.CSIDriver)
+		}
+	}
+	return out
+}
+
+// addDrivers adds d times each of drivers to used.
+func addDrivers(used map[string]int, drivers []string, d int) {
+	for _, name := range drivers {
+		used[name] += d
+		if used[name] == 0 {
+			delete(used, name)
 		}
 	}
 }

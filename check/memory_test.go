@@ -47,6 +47,7 @@ func TestMeasureMemory(t *testing.T) {
 	before := liveHeap()
 	var o Objects
 	var packed []Change
+	var pvs []*Packed
 	for _, raw := range list.Items {
 		var tm struct{ Kind string }
 		if err := json.Unmarshal(raw, &tm); err != nil {
@@ -78,15 +79,20 @@ func TestMeasureMemory(t *testing.T) {
 		m.SetResourceVersion(strconv.Itoa(100000 + len(o.Pods) + len(o.PVCs)))
 		m.SetCreationTimestamp(metav1.Now())
 		Slim(obj)
-		if p, ok := obj.(*corev1.Pod); ok {
-			pp, err := PackPod(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			packed = append(packed, Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: pp})
+		if tm.Kind == "CSIDriver" {
+			continue
+		}
+		p, err := Pack(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.Kind == "PersistentVolume" {
+			pvs = append(pvs, p)
+		} else {
+			packed = append(packed, Change{Kind: tm.Kind, Namespace: p.Namespace, Name: p.Name, Object: p})
 		}
 	}
-	o.Pods = nil
+	o.Pods, o.PVCs, o.PVs = nil, nil, nil
 	list.Items = nil
 	objects := liveHeap() - before
 	target, err := kubever.NewGates(kubever.V(37), nil)
@@ -95,7 +101,17 @@ func TestMeasureMemory(t *testing.T) {
 	}
 	defaults, _ := label.Profile("fedora")
 	o.Sort()
+	// The volumes come decoded, as the controller's full sync lists them
+	// from its cache; the Base packs them.
+	for _, p := range pvs {
+		v, err := p.Unpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.PVs = append(o.PVs, v.(*corev1.PersistentVolume))
+	}
 	b, _ := RunBase(Input{Objects: o, SELinuxEnabled: true, Defaults: defaults, Source: SourceCluster, Target: target})
+	o.PVs = nil
 	r, err := b.Update(packed)
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +134,7 @@ func TestMeasureMemory(t *testing.T) {
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(o)
 	runtime.KeepAlive(packed)
+	runtime.KeepAlive(pvs)
 }
 
 // liveHeap returns the bytes of live heap objects after a full collection.

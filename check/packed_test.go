@@ -33,14 +33,15 @@ func TestPackPodRoundTrip(t *testing.T) {
 	before := p.DeepCopy()
 
 	// Act
-	pp, err := PackPod(p)
+	pp, err := Pack(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := pp.Unpack()
+	obj, err := pp.Unpack()
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := obj.(*corev1.Pod)
 
 	// Assert: the pod back, the given one untouched.
 	if !reflect.DeepEqual(p, before) {
@@ -58,9 +59,39 @@ func TestPackPodRoundTrip(t *testing.T) {
 	}
 }
 
+func TestPackClaimAndVolume(t *testing.T) {
+	// Arrange
+	c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "c", UID: "u-3", ResourceVersion: "9"},
+		Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: "pv", AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}}
+	v := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv", ResourceVersion: "10"},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "d", VolumeHandle: "h"}},
+			ClaimRef: &corev1.ObjectReference{Namespace: "a", Name: "c"}}}
+
+	for _, obj := range []metav1.Object{c, v} {
+		// Act
+		p, err := Pack(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Unpack()
+
+		// Assert
+		if err != nil || !reflect.DeepEqual(got, obj) {
+			t.Errorf("Unpack gave %+v, %v; want %+v", got, err, obj)
+		}
+		if key, _ := cache.MetaNamespaceKeyFunc(p); key != cache.MetaObjectToName(obj).String() {
+			t.Errorf("key %q", key)
+		}
+	}
+	if _, err := Pack(&corev1.Node{}); err == nil {
+		t.Error("Pack packed a Node")
+	}
+}
+
 func TestPackedPodMeta(t *testing.T) {
 	// Arrange
-	pp, err := PackPod(packedTestPod())
+	pp, err := Pack(packedTestPod())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +111,11 @@ func TestPackedPodMeta(t *testing.T) {
 func TestPackedPodSameExceptVersion(t *testing.T) {
 	// Arrange
 	p := packedTestPod()
-	a, _ := PackPod(p)
+	a, _ := Pack(p)
 	p.ResourceVersion = "8"
-	b, _ := PackPod(p)
+	b, _ := Pack(p)
 	p.Spec.NodeName = "n2"
-	c, _ := PackPod(p)
+	c, _ := Pack(p)
 
 	// Act, Assert
 	if !a.SameExceptVersion(b) {

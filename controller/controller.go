@@ -233,8 +233,8 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 }
 
 // slim is the informers' transform: check.Slim on every object, and the
-// last state of a deleted one; pods are then packed (check.PackedPod), which
-// the listers unpack.
+// last state of a deleted one; pods, claims and volumes are then packed
+// (check.Packed), which the listers unpack.
 func slim(obj any) (any, error) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		o, err := slim(d.Obj)
@@ -242,8 +242,9 @@ func slim(obj any) (any, error) {
 		return d, err
 	}
 	check.Slim(obj)
-	if p, ok := obj.(*corev1.Pod); ok {
-		return check.PackPod(p)
+	switch obj.(type) {
+	case *corev1.Pod, *corev1.PersistentVolumeClaim, *corev1.PersistentVolume:
+		return check.Pack(obj)
 	}
 	return obj, nil
 }
@@ -456,10 +457,10 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 			return err
 		}
 		c.base = nil // its memory, before the new one is built
-		// The pods as the cache keeps them, packed: decoding them all
-		// for Objects would hold every pod's structs at once.
+		// The claims and pods as the caches keep them, packed: decoding
+		// them all for Objects would hold all their structs at once.
 		c.base, _ = check.RunBase(in)
-		if r, err = c.base.Update(c.packedPods()); err != nil {
+		if r, err = c.base.Update(slices.Concat(c.packedChanges("PersistentVolumeClaim"), c.packedChanges("Pod"))); err != nil {
 			return err
 		}
 		c.settings = in
@@ -594,15 +595,17 @@ func boolIndex(b bool) int {
 	return 0
 }
 
-// input assembles check's input from the caches, in a stable order.
-func (c *Controller) input(ctx context.Context, withPods bool) (check.Input, error) {
+// input assembles check's input from the caches, in a stable order; pods
+// and claims only with podsAndClaims (a full sync gives the Base them
+// packed, as the caches keep them, instead).
+func (c *Controller) input(ctx context.Context, podsAndClaims bool) (check.Input, error) {
 	var o check.Objects
 	var err error
 	all := labels.Everything()
 	collect := func(e error) {
 		err = cmp.Or(err, e)
 	}
-	if withPods {
+	if podsAndClaims {
 		pods, e := c.pods.List(all)
 		collect(e)
 		o.Pods = sorted(pods)
@@ -628,9 +631,11 @@ func (c *Controller) input(ctx context.Context, withPods bool) (check.Input, err
 	rcs, e := c.rcs.List(all)
 	collect(e)
 	o.ReplicationControllers = sorted(rcs)
-	pvcs, e := c.pvcs.List(all)
-	collect(e)
-	o.PVCs = sorted(pvcs)
+	if podsAndClaims {
+		pvcs, e := c.pvcs.List(all)
+		collect(e)
+		o.PVCs = sorted(pvcs)
+	}
 	pvs, e := c.pvs.List(all)
 	collect(e)
 	o.PVs = sorted(pvs)
@@ -707,8 +712,8 @@ func sorted[T named](s []T) []T {
 // cached objects are slimmed, so a pod's condition or a node's heartbeat
 // leaves them equal but for the resource version, and costs no sync.
 func changed(old, cur any) bool {
-	if a, ok := old.(*check.PackedPod); ok {
-		if b, ok := cur.(*check.PackedPod); ok {
+	if a, ok := old.(*check.Packed); ok {
+		if b, ok := cur.(*check.Packed); ok {
 			return !a.SameExceptVersion(b)
 		}
 	}

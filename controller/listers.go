@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -50,7 +52,9 @@ func (c *Controller) register(f informers.SharedInformerFactory) []kindInformer 
 	deps, sts, dss, rss := apps.Deployments(), apps.StatefulSets(), apps.DaemonSets(), apps.ReplicaSets()
 	jobs, cjs := batch.Jobs(), batch.CronJobs()
 	c.listers = listers{
-		pods: packedPods{pods.Informer().GetIndexer()}, pvcs: pvcs.Lister(), pvs: pvs.Lister(), namespaces: nss.Lister(), nodes: nodes.Lister(),
+		pods: podLister{unpacking[*corev1.Pod]{pods.Informer().GetIndexer(), "pods"}},
+		pvcs: claimLister{unpacking[*corev1.PersistentVolumeClaim]{pvcs.Informer().GetIndexer(), "persistentvolumeclaims"}},
+		pvs:  unpacking[*corev1.PersistentVolume]{pvs.Informer().GetIndexer(), "persistentvolumes"}, namespaces: nss.Lister(), nodes: nodes.Lister(),
 		csiDrivers: drivers.Lister(), storageClasses: classes.Lister(),
 		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
 		jobs: jobs.Lister(), cronJobs: cjs.Lister(), rcs: rcs.Lister(),
@@ -85,84 +89,123 @@ func (c *Controller) cached(kind, namespace, name string) (any, error) {
 	return obj, nil
 }
 
-// packedPods lists the pods of an informer whose transform packs them
-// (check.PackedPod), unpacked: client-go's PodLister would assert the cached
-// objects to be *corev1.Pod. Each call decodes the pods it returns, new
-// objects the caller owns.
-type packedPods struct{ indexer cache.Indexer }
+// The informers' transform packs pods, claims and volumes (check.Packed):
+// client-go's listers would assert the cached objects to be *corev1.Pod and
+// so on. These list them unpacked; each call decodes the objects it
+// returns, new objects the caller owns.
 
-// List returns the pods whose labels selector matches.
-func (l packedPods) List(selector labels.Selector) ([]*corev1.Pod, error) {
-	return unpackAll(l.indexer.List(), selector)
+// unpacking lists the unpacked objects of an indexer whose objects are T,
+// packed or not.
+type unpacking[T metav1.Object] struct {
+	indexer  cache.Indexer
+	resource string // for NotFound errors: "pods", ...
 }
 
-// Pods returns the lister of one namespace's pods.
-func (l packedPods) Pods(namespace string) corelisters.PodNamespaceLister {
-	return packedNamespacePods{l.indexer, namespace}
-}
-
-type packedNamespacePods struct {
-	indexer   cache.Indexer
-	namespace string
-}
-
-// List returns the namespace's pods whose labels selector matches.
-func (l packedNamespacePods) List(selector labels.Selector) ([]*corev1.Pod, error) {
-	objs, err := l.indexer.ByIndex(cache.NamespaceIndex, l.namespace)
-	if err != nil {
-		return nil, err
-	}
-	return unpackAll(objs, selector)
-}
-
-// Get returns the pod name of the namespace, a NotFound error when the
-// cache has none.
-func (l packedNamespacePods) Get(name string) (*corev1.Pod, error) {
-	obj, ok, err := l.indexer.GetByKey(l.namespace + "/" + name)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
-	}
-	return unpack(obj)
-}
-
-// unpack returns a cached pod as a *corev1.Pod.
-func unpack(obj any) (*corev1.Pod, error) {
-	switch o := obj.(type) {
-	case *check.PackedPod:
-		return o.Unpack()
-	case *corev1.Pod:
-		return o, nil
-	}
-	return nil, fmt.Errorf("the pod cache holds a %T", obj)
-}
-
-func unpackAll(objs []any, selector labels.Selector) ([]*corev1.Pod, error) {
-	out := make([]*corev1.Pod, 0, len(objs))
+func (l unpacking[T]) list(objs []any, selector labels.Selector) ([]T, error) {
+	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
-		p, err := unpack(obj)
+		o, err := unpackAs[T](obj)
 		if err != nil {
 			return nil, err
 		}
-		if selector.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
+		if selector.Matches(labels.Set(o.GetLabels())) {
+			out = append(out, o)
 		}
 	}
 	return out, nil
 }
 
-// packedPods returns every cached pod as a change for check.Base, packed
-// as the cache keeps it.
-func (c *Controller) packedPods() []check.Change {
-	objs := c.stores["Pod"].List()
+// List returns the objects whose labels selector matches.
+func (l unpacking[T]) List(selector labels.Selector) ([]T, error) {
+	return l.list(l.indexer.List(), selector)
+}
+
+// Get returns the object of a cluster-scoped kind.
+func (l unpacking[T]) Get(name string) (T, error) {
+	return l.get("", name)
+}
+
+func (l unpacking[T]) get(namespace, name string) (T, error) {
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	obj, ok, err := l.indexer.GetByKey(key)
+	if err != nil || !ok {
+		var zero T
+		if err == nil {
+			err = apierrors.NewNotFound(corev1.Resource(l.resource), name)
+		}
+		return zero, err
+	}
+	return unpackAs[T](obj)
+}
+
+// inNamespace lists one namespace's objects.
+type inNamespace[T metav1.Object] struct {
+	unpacking[T]
+	namespace string
+}
+
+// List returns the namespace's objects whose labels selector matches.
+func (l inNamespace[T]) List(selector labels.Selector) ([]T, error) {
+	objs, err := l.indexer.ByIndex(cache.NamespaceIndex, l.namespace)
+	if err != nil {
+		return nil, err
+	}
+	return l.list(objs, selector)
+}
+
+// Get returns the namespace's object name.
+func (l inNamespace[T]) Get(name string) (T, error) {
+	return l.get(l.namespace, name)
+}
+
+// unpackAs returns a cached object as a T.
+func unpackAs[T metav1.Object](obj any) (T, error) {
+	if p, ok := obj.(*check.Packed); ok {
+		u, err := p.Unpack()
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		obj = u
+	}
+	o, ok := obj.(T)
+	if !ok {
+		return o, fmt.Errorf("the cache holds a %T, not a %T", obj, o)
+	}
+	return o, nil
+}
+
+type podLister struct{ unpacking[*corev1.Pod] }
+
+func (l podLister) Pods(namespace string) corelisters.PodNamespaceLister {
+	return inNamespace[*corev1.Pod]{l.unpacking, namespace}
+}
+
+type claimLister struct {
+	unpacking[*corev1.PersistentVolumeClaim]
+}
+
+func (l claimLister) PersistentVolumeClaims(namespace string) corelisters.PersistentVolumeClaimNamespaceLister {
+	return inNamespace[*corev1.PersistentVolumeClaim]{l.unpacking, namespace}
+}
+
+var (
+	_ corelisters.PodLister                   = podLister{}
+	_ corelisters.PersistentVolumeClaimLister = claimLister{}
+	_ corelisters.PersistentVolumeLister      = unpacking[*corev1.PersistentVolume]{}
+)
+
+// packedChanges returns every cached object of kind (pods, claims) as a
+// change for check.Base, packed as the cache keeps it.
+func (c *Controller) packedChanges(kind string) []check.Change {
+	objs := c.stores[kind].List()
 	out := make([]check.Change, 0, len(objs))
 	for _, obj := range objs {
-		if p, ok := obj.(*check.PackedPod); ok {
-			out = append(out, check.Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: p})
-		} else if p, ok := obj.(*corev1.Pod); ok {
-			out = append(out, check.Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Object: p})
+		if m, err := meta.Accessor(obj); err == nil {
+			out = append(out, check.Change{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj})
 		}
 	}
 	return out
@@ -170,7 +213,8 @@ func (c *Controller) packedPods() []check.Change {
 
 // Listers read the controller's caches (slimmed objects: see check.Slim).
 // Callers must not modify the objects they return. The cache keeps pods
-// packed (check.PackedPod): Pods decodes the ones it returns at each call.
+// packed (check.Packed), as it does claims and volumes: Pods, PVCs and PVs
+// decode the ones they return at each call.
 type Listers struct {
 	Pods           corelisters.PodLister
 	PVCs           corelisters.PersistentVolumeClaimLister

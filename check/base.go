@@ -173,14 +173,32 @@ func RunBase(in Input) (*Base, Report) {
 	for _, pv := range o.PVs {
 		b.pvs[pv.Name] = pack(pv)
 	}
+	var packed []Change
+	for _, p := range o.Packed {
+		switch p.Kind {
+		case "PersistentVolume":
+			b.pvs[p.Name] = p
+		default:
+			packed = append(packed, Change{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Object: p})
+		}
+	}
+	var pvs []*corev1.PersistentVolume // decoded for sharedSuperblock, then dropped
 	for _, d := range o.CSIDrivers {
 		if d.Spec.SELinuxMount != nil && *d.Spec.SELinuxMount {
-			if f, ok := sharedSuperblock(d.Name, o.PVs, o.StorageClasses); ok {
+			if pvs == nil {
+				pvs = slices.Clip(o.PVs)
+				for _, p := range o.Packed {
+					if v, err := unpackVolume(p); err == nil {
+						pvs = append(pvs, v)
+					}
+				}
+			}
+			if f, ok := sharedSuperblock(d.Name, pvs, o.StorageClasses); ok {
 				b.blocks[d.Name] = &f
 			}
 		}
 	}
-	changes := slices.Concat(changesOf("Pod", o.Pods),
+	changes := slices.Concat(packed, changesOf("Pod", o.Pods),
 		changesOf("Deployment", o.Deployments), changesOf("StatefulSet", o.StatefulSets),
 		changesOf("DaemonSet", o.DaemonSets), changesOf("ReplicaSet", o.ReplicaSets),
 		changesOf("Job", o.Jobs), changesOf("CronJob", o.CronJobs),

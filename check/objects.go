@@ -5,6 +5,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"slices"
 )
 
 // Objects are the API objects a check reads, by kind. Order matters, as in
@@ -38,6 +39,11 @@ type Objects struct {
 	// to find the node plugins of CSI drivers (DaemonSets are checked as
 	// workloads and searched for node plugins too).
 	NodePlugins []*appsv1.DaemonSet
+	// Packed are pods, claims and volumes kept packed (see Packed), as a
+	// long-running caller's cache keeps them, read as if they were in
+	// Pods, PVCs and PVs (after those). Run decodes them; RunBase keeps
+	// them packed.
+	Packed []*Packed
 
 	// added holds the kind of every workload given to Add, in order.
 	added []workloadKind
@@ -58,7 +64,7 @@ const (
 )
 
 // Add files obj, a pointer to a typed API object as manifest.Decode returns
-// it, under its kind, and reports whether check reads that kind. A
+// it (or a *Packed), under its kind, and reports whether check reads that kind. A
 // DaemonSet is added as a workload, not as a node plugin.
 func (o *Objects) Add(obj any) bool {
 	switch v := obj.(type) {
@@ -97,6 +103,8 @@ func (o *Objects) Add(obj any) bool {
 		o.Namespaces = append(o.Namespaces, v)
 	case *corev1.Node:
 		o.Nodes = append(o.Nodes, v)
+	case *Packed:
+		o.Packed = append(o.Packed, v)
 	default:
 		return false
 	}
@@ -107,7 +115,30 @@ func (o *Objects) Add(obj any) bool {
 func (o *Objects) Len() int {
 	return len(o.Pods) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.ReplicaSets) +
 		len(o.Jobs) + len(o.CronJobs) + len(o.ReplicationControllers) + len(o.PVCs) + len(o.PVs) +
-		len(o.StorageClasses) + len(o.CSIDrivers) + len(o.Namespaces) + len(o.Nodes) + len(o.NodePlugins)
+		len(o.StorageClasses) + len(o.CSIDrivers) + len(o.Namespaces) + len(o.Nodes) + len(o.NodePlugins) + len(o.Packed)
+}
+
+// unpacked returns the objects with Packed decoded into Pods, PVCs and
+// PVs, after those; o is not modified. An object that cannot be decoded
+// (never one Pack encoded) is left out.
+func (o *Objects) unpacked() Objects {
+	out := *o
+	out.Pods, out.PVCs, out.PVs, out.Packed = slices.Clip(o.Pods), slices.Clip(o.PVCs), slices.Clip(o.PVs), nil
+	for _, p := range o.Packed {
+		obj, err := p.Unpack()
+		if err != nil {
+			continue
+		}
+		switch v := obj.(type) {
+		case *corev1.Pod:
+			out.Pods = append(out.Pods, v)
+		case *corev1.PersistentVolumeClaim:
+			out.PVCs = append(out.PVCs, v)
+		case *corev1.PersistentVolume:
+			out.PVs = append(out.PVs, v)
+		}
+	}
+	return out
 }
 
 // templates calls f with every workload, in the order they were added when

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -124,4 +126,44 @@ func TestPackedPodSameExceptVersion(t *testing.T) {
 	if a.SameExceptVersion(c) {
 		t.Error("packings of different nodes are the same")
 	}
+}
+
+// TestPackedInputAgrees: Run and RunBase give the same report whether pods,
+// claims and volumes come decoded or packed (Objects.Packed).
+func TestPackedInputAgrees(t *testing.T) {
+	for seed := range uint64(10) {
+		// Arrange
+		w := newWorld(seed)
+		for range 30 {
+			w.change()
+		}
+		in := w.input(t, 33)
+		packedIn := in
+		o := in.Objects
+		packedIn.Objects.Pods, packedIn.Objects.PVCs, packedIn.Objects.PVs = nil, nil, nil
+		for _, obj := range slices.Concat(anySlice(o.Pods), anySlice(o.PVCs), anySlice(o.PVs)) {
+			p, err := Pack(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packedIn.Objects.Packed = append(packedIn.Objects.Packed, p)
+		}
+
+		// Act
+		want := Run(in)
+		got := Run(packedIn)
+		_, gotBase := RunBase(packedIn)
+
+		// Assert
+		compareReports(t, fmt.Sprintf("seed %d: Run, packed", seed), got, want)
+		compareReports(t, fmt.Sprintf("seed %d: RunBase, packed", seed), gotBase, want)
+	}
+}
+
+func anySlice[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

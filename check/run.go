@@ -66,6 +66,9 @@ func RunUsers(in Input) (Report, *Users) {
 }
 
 func run(in Input, withUsers bool) (Report, *Users) {
+	if len(in.Objects.Packed) > 0 {
+		in.Objects = in.Objects.unpacked()
+	}
 	c := newCollector()
 	c.collect(&in.Objects)
 	objs := decideObjects(&in.Objects, c)

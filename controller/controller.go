@@ -452,17 +452,12 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	kind := "partial"
 	if full {
 		kind = "full"
-		in, err := c.input(ctx, false)
+		in, err := c.input(ctx, true)
 		if err != nil {
 			return err
 		}
 		c.base = nil // its memory, before the new one is built
-		// The claims and pods as the caches keep them, packed: decoding
-		// them all for Objects would hold all their structs at once.
-		c.base, _ = check.RunBase(in)
-		if r, err = c.base.Update(slices.Concat(c.packedChanges("PersistentVolumeClaim"), c.packedChanges("Pod"))); err != nil {
-			return err
-		}
+		c.base, r = check.RunBase(in)
 		c.settings = in
 		c.settings.Objects = check.Objects{}
 	}
@@ -595,20 +590,29 @@ func boolIndex(b bool) int {
 	return 0
 }
 
-// input assembles check's input from the caches, in a stable order; pods
-// and claims only with podsAndClaims (a full sync gives the Base them
-// packed, as the caches keep them, instead).
-func (c *Controller) input(ctx context.Context, podsAndClaims bool) (check.Input, error) {
+// input assembles check's input from the caches, in a stable order. Pods,
+// claims and volumes come packed, as the caches keep them, in
+// Objects.Packed, or decoded in their fields when not packed (decoding
+// them all holds all their structs at once).
+func (c *Controller) input(ctx context.Context, packed bool) (check.Input, error) {
 	var o check.Objects
 	var err error
 	all := labels.Everything()
 	collect := func(e error) {
 		err = cmp.Or(err, e)
 	}
-	if podsAndClaims {
+	if packed {
+		o.Packed = c.packed("Pod", "PersistentVolumeClaim", "PersistentVolume")
+	} else {
 		pods, e := c.pods.List(all)
 		collect(e)
 		o.Pods = sorted(pods)
+		pvcs, e := c.pvcs.List(all)
+		collect(e)
+		o.PVCs = sorted(pvcs)
+		pvs, e := c.pvs.List(all)
+		collect(e)
+		o.PVs = sorted(pvs)
 	}
 	deps, e := c.deployments.List(all)
 	collect(e)
@@ -631,14 +635,6 @@ func (c *Controller) input(ctx context.Context, podsAndClaims bool) (check.Input
 	rcs, e := c.rcs.List(all)
 	collect(e)
 	o.ReplicationControllers = sorted(rcs)
-	if podsAndClaims {
-		pvcs, e := c.pvcs.List(all)
-		collect(e)
-		o.PVCs = sorted(pvcs)
-	}
-	pvs, e := c.pvs.List(all)
-	collect(e)
-	o.PVs = sorted(pvs)
 	scs, e := c.storageClasses.List(all)
 	collect(e)
 	o.StorageClasses = sorted(scs)

@@ -5,7 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -198,14 +197,15 @@ var (
 	_ corelisters.PersistentVolumeLister      = unpacking[*corev1.PersistentVolume]{}
 )
 
-// packedChanges returns every cached object of kind (pods, claims) as a
-// change for check.Base, packed as the cache keeps it.
-func (c *Controller) packedChanges(kind string) []check.Change {
-	objs := c.stores[kind].List()
-	out := make([]check.Change, 0, len(objs))
-	for _, obj := range objs {
-		if m, err := meta.Accessor(obj); err == nil {
-			out = append(out, check.Change{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj})
+// packed returns the cached objects of kinds (pods, claims, volumes) as
+// the caches keep them: packed.
+func (c *Controller) packed(kinds ...string) []*check.Packed {
+	var out []*check.Packed
+	for _, kind := range kinds {
+		for _, obj := range c.stores[kind].List() {
+			if p, ok := obj.(*check.Packed); ok {
+				out = append(out, p)
+			}
 		}
 	}
 	return out

@@ -27,7 +27,7 @@ func (c *Controller) syncs(kind string) int {
 func fullSnapshot(t *testing.T, c *Controller) Snapshot {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
-	in, err := c.input(ctx, true)
+	in, err := c.input(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,8 +82,8 @@ type baseEntry struct {
 	e       *entry
 	key     string // in the volume index; keys sort in input order
 	ref     objRef
-	target  decide.Pod
-	current *decide.Pod
+	target  decide.Pod  // until the uses are computed
+	current *decide.Pod // until the uses are computed
 	results []useResult
 	errs    []*decide.InputError
 	users   []UserVolume // the first use of each volume key
@@ -352,14 +352,14 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		be := built[i]
 		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
 		be.drivers = driversOf(&be.target)
-		// Decided: what was decoded for it goes (b keeps it packed).
+		// Decided: what was decoded for it goes (b keeps it packed), and
+		// of the decision what the uses of volumes it may share read.
 		if be.e.running {
 			be.e.pod = nil
 		}
 		release(&be.target)
-		if be.current != nil {
-			release(be.current)
-		}
+		be.results = keptResults(be.results)
+		be.target, be.current = decide.Pod{}, nil
 	})
 	for _, be := range built {
 		b.attach(be, touched, subjects)
@@ -420,6 +420,29 @@ func (b *Base) conflictsOf(volumes []string, subjects map[*baseSubject]bool) []F
 		}
 	}
 	sortFindings(out)
+	return out
+}
+
+// keptResults returns what a Base keeps of an entry's results: the uses
+// of volumes it may share (a key), each with its own copy of its volume's
+// decision, so that the entry's decision (every volume of the pod: its
+// service account token, config maps...) and the other uses can go; of the
+// other results, the findings.
+func keptResults(results []useResult) []useResult {
+	var out []useResult
+	for _, res := range results {
+		switch {
+		case res.key != "":
+			u, v := *res.u, *res.u.target
+			u.target = &v
+			res.u = &u
+		case len(res.findings) > 0:
+			res.u = nil
+		default:
+			continue
+		}
+		out = append(out, res)
+	}
 	return out
 }
 

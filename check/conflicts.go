@@ -334,7 +334,7 @@ func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[str
 			} else if notEligible == "" {
 				notEligible = u.target.Facts.EligibleReason
 			}
-			if u.current == nil && u.target.Facts.Eligible || u.current != nil && u.current.Facts.Eligible {
+			if u.eligibleNow {
 				eligibleNow = true
 			}
 		}

@@ -41,14 +41,16 @@ type Input struct {
 
 // use is one entry's use of one shared volume.
 type use struct {
-	e       *entry
-	key     string // the entry's key in the volume index: keys sort in input order
-	target  *decide.Volume
-	current *decide.Volume // nil when the current version is unknown
-	policy  string         // "Recursive" or "MountOption" as the kubelet honours it
-	ctrl    ctrlView
-	seen    bool   // the upstream controller sees this use
-	skip    string // why not (unseen*)
+	e      *entry
+	key    string // the entry's key in the volume index: keys sort in input order
+	target *decide.Volume
+	// eligibleNow: the volume can be mounted with a context in the current
+	// version (the target's answer when the current version is unknown).
+	eligibleNow bool
+	policy      string // "Recursive" or "MountOption" as the kubelet honours it
+	ctrl        ctrlView
+	seen        bool   // the upstream controller sees this use
+	skip        string // why not (unseen*)
 }
 
 // Run checks the input and returns the report.
@@ -202,8 +204,9 @@ func entryUses(e *entry, key string, pe, cur *decide.Pod, in Input) []useResult 
 		}
 		u := &uses[j]
 		*u = use{e: e, key: key, target: v, policy: string(v.Facts.Policy)}
+		u.eligibleNow = v.Facts.Eligible
 		if cur != nil && j < len(cur.Volumes) {
-			u.current = &cur.Volumes[j]
+			u.eligibleNow = cur.Volumes[j].Facts.Eligible
 		}
 		if e.running {
 			u.ctrl = controllerView(v)

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/selmount/selmount/apiversion"
@@ -65,8 +66,11 @@ type Base struct {
 	byClaim          map[string]*keySet // claim -> entries that read it
 	index            *volindex.Index[string]
 	perVolume        map[string][]Finding
-	used             map[string]int      // CSI driver -> volumes (driversUsed)
-	blocks           map[string]*Finding // CSI driver -> its shared-superblock finding (the PVs do not change)
+	used             map[string]int                       // CSI driver -> volumes (driversUsed)
+	byPV             map[string]*keySet                   // PersistentVolume -> entries whose claims are bound to it
+	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
+	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
+	noteOf           map[string]string                    // PersistentVolume -> the driver of its note
 
 	// The users, read by Users under mu.
 	mu        sync.RWMutex
@@ -90,6 +94,7 @@ type baseEntry struct {
 	claims  []string     // the claims its pod reads
 	owner   string       // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
 	drivers []string     // the CSI drivers it counts (driversOf)
+	pvs     []string     // the PersistentVolumes its claims are bound to, when decided
 	bare    bool         // a pod without a controller: its own subject's object
 }
 
@@ -104,17 +109,17 @@ type baseSubject struct {
 type Change struct {
 	// Kind is "Pod", a workload kind ("Deployment", "StatefulSet",
 	// "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
-	// or "PersistentVolumeClaim".
+	// "PersistentVolumeClaim" or "PersistentVolume" (Namespace empty).
 	Kind      string
 	Namespace string
 	Name      string
 	// Object is a pointer to the typed object as it is now (as in Objects),
-	// or a pod's *PackedPod; nil when deleted.
+	// or a pod's, claim's or volume's *Packed; nil when deleted.
 	Object any
 }
 
 // IncompleteError is Update's error for a change it cannot apply: a
-// PersistentVolume, StorageClass, CSIDriver, Namespace or Node (each can
+// StorageClass, CSIDriver, Namespace or Node (each can
 // change the decision of any number of pods, and Nodes the versions
 // checked), or an unknown kind. The Base is left as it was: the caller runs
 // RunBase again over every object.
@@ -140,7 +145,7 @@ var workloadKinds = map[string]workloadKind{
 // the others with an IncompleteError.
 func Incremental(kind string) bool {
 	_, ok := workloadKinds[kind]
-	return ok || kind == "Pod" || kind == "PersistentVolumeClaim"
+	return ok || kind == "Pod" || kind == "PersistentVolumeClaim" || kind == "PersistentVolume"
 }
 
 // RunBase checks in like Run and returns the state Update changes, with
@@ -154,6 +159,7 @@ func RunBase(in Input) (*Base, Report) {
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
+		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{}, noteOf: map[string]string{},
 		byVolume: map[string][]string{}, userEntry: map[User]string{},
 	}
 	for k := range b.workloads {
@@ -170,33 +176,27 @@ func RunBase(in Input) (*Base, Report) {
 			b.mcs[n.Name] = n.Annotations[openshiftMCS]
 		}
 	}
+	b.in = in
+	b.in.Objects = Objects{StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
+		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
 	for _, pv := range o.PVs {
 		b.pvs[pv.Name] = pack(pv)
+		b.note(pv)
 	}
 	var packed []Change
 	for _, p := range o.Packed {
 		switch p.Kind {
 		case "PersistentVolume":
 			b.pvs[p.Name] = p
+			if v, err := unpackVolume(p); err == nil { // cannot fail: Pack encoded it
+				b.note(v)
+			}
 		default:
 			packed = append(packed, Change{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Object: p})
 		}
 	}
-	var pvs []*corev1.PersistentVolume // decoded for sharedSuperblock, then dropped
 	for _, d := range o.CSIDrivers {
-		if d.Spec.SELinuxMount != nil && *d.Spec.SELinuxMount {
-			if pvs == nil {
-				pvs = slices.Clip(o.PVs)
-				for _, p := range o.Packed {
-					if v, err := unpackVolume(p); err == nil {
-						pvs = append(pvs, v)
-					}
-				}
-			}
-			if f, ok := sharedSuperblock(d.Name, pvs, o.StorageClasses); ok {
-				b.blocks[d.Name] = &f
-			}
-		}
+		b.block(d.Name)
 	}
 	changes := slices.Concat(packed, changesOf("Pod", o.Pods),
 		changesOf("Deployment", o.Deployments), changesOf("StatefulSet", o.StatefulSets),
@@ -204,9 +204,6 @@ func RunBase(in Input) (*Base, Report) {
 		changesOf("Job", o.Jobs), changesOf("CronJob", o.CronJobs),
 		changesOf("ReplicationController", o.ReplicationControllers),
 		changesOf("PersistentVolumeClaim", o.PVCs))
-	b.in = in
-	b.in.Objects = Objects{StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
-		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
 	r, _ := b.Update(changes) // every kind given is incremental
 	return b, r
 }
@@ -274,9 +271,34 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			dirty[b.entries[ek].ref] = true
 		}
 	}
+	drivers := map[string]bool{} // whose shared-superblock notes changed
 	for _, ch := range changes {
 		key := ns(ch.Namespace) + "/" + ch.Name
 		switch ch.Kind {
+		case "PersistentVolume":
+			key = ch.Name
+			if d, ok := b.noteOf[key]; ok {
+				drivers[d] = true
+				delete(b.superblock[d], key)
+				if len(b.superblock[d]) == 0 {
+					delete(b.superblock, d)
+				}
+				delete(b.noteOf, key)
+			}
+			if p := pack(ch.Object); p != nil {
+				b.pvs[key] = p
+				if v, err := unpackVolume(ch.Object); err == nil {
+					if d := b.note(v); d != "" {
+						drivers[d] = true
+					}
+				}
+			} else {
+				delete(b.pvs, key)
+			}
+			for ek := range b.byPV[key].all() {
+				dirty[b.entries[ek].ref] = true
+			}
+			continue // not an entry
 		case "Pod":
 			if p := pack(ch.Object); p != nil {
 				b.pods[key] = p
@@ -290,6 +312,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 				delete(b.claims, key)
 			}
 			readers(key)
+			continue // not an entry
 		default:
 			k := workloadKinds[ch.Kind]
 			if ch.Object != nil && !isNil(ch.Object) {
@@ -326,6 +349,10 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			}
 		}
 		dirty[objRef{ch.Kind, key}] = true
+	}
+
+	for d := range drivers {
+		b.block(d)
 	}
 
 	// Drop the entries of changed objects, then build them again.
@@ -421,6 +448,40 @@ func (b *Base) conflictsOf(volumes []string, subjects map[*baseSubject]bool) []F
 	}
 	sortFindings(out)
 	return out
+}
+
+// note records pv's shared-superblock note, if it has one, and returns
+// its driver ("" when none).
+func (b *Base) note(pv *corev1.PersistentVolume) string {
+	d, n, ok := superblockNoteOf(pv)
+	if !ok {
+		return ""
+	}
+	if b.superblock[d] == nil {
+		b.superblock[d] = map[string]superblockNote{}
+	}
+	b.superblock[d][pv.Name] = n
+	b.noteOf[pv.Name] = d
+	return d
+}
+
+// block brings the shared-superblock finding of driver up to date (see
+// sharedSuperblock; the volumes in name order, as Objects.Sort puts them).
+func (b *Base) block(driver string) {
+	delete(b.blocks, driver)
+	if !slices.ContainsFunc(b.in.Objects.CSIDrivers, func(d *storagev1.CSIDriver) bool {
+		return d.Name == driver && d.Spec.SELinuxMount != nil && *d.Spec.SELinuxMount
+	}) {
+		return
+	}
+	m := b.superblock[driver]
+	notes := make([]superblockNote, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		notes = append(notes, m[name])
+	}
+	if f, ok := superblockFinding(driver, notes, b.in.Objects.StorageClasses); ok {
+		b.blocks[driver] = &f
+	}
 }
 
 // keptResults returns what a Base keeps of an entry's results: the uses
@@ -593,7 +654,10 @@ func (b *Base) build(ref objRef) *baseEntry {
 		be.key = podEntryKey(p)
 		be.e = newEntry(b.subject(kind, pod.Namespace, name).s, pod, true, 0)
 	} else {
-		k := workloadKinds[ref.kind]
+		k, ok := workloadKinds[ref.kind]
+		if !ok {
+			return nil
+		}
 		obj := b.workloads[k][ref.key]
 		if obj == nil || owned(obj) {
 			return nil
@@ -649,6 +713,9 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	subjects[bs] = true
 	for _, c := range be.claims {
 		unlink(b.byClaim, c, ek)
+	}
+	for _, pv := range be.pvs {
+		unlink(b.byPV, pv, ek)
 	}
 	if be.owner != "" {
 		unlink(b.byOwner, be.owner, ek)
@@ -711,6 +778,9 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 	subjects[bs] = true
 	for _, c := range be.claims {
 		link(b.byClaim, c, be.key)
+	}
+	for _, pv := range be.pvs {
+		link(b.byPV, pv, be.key)
 	}
 	if be.owner != "" {
 		link(b.byOwner, be.owner, be.key)
@@ -796,15 +866,23 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 // objects they need.
 func (b *Base) decide(built []*baseEntry) {
 	objs := decide.Objects{StorageClasses: b.in.Objects.StorageClasses, CSIDrivers: b.in.Objects.CSIDrivers}
-	claims, pvs := map[string]bool{}, map[string]bool{}
+	claims, pvs := map[string]*corev1.PersistentVolumeClaim{}, map[string]bool{}
 	for _, be := range built {
 		for _, ck := range be.claims {
-			c := b.claim(ck)
-			if claims[ck] || c == nil {
+			c, seen := claims[ck]
+			if !seen {
+				c = b.claim(ck)
+				claims[ck] = c
+				if c != nil {
+					objs.PVCs = append(objs.PVCs, c)
+				}
+			}
+			if c == nil {
 				continue
 			}
-			claims[ck] = true
-			objs.PVCs = append(objs.PVCs, c)
+			if n := c.Spec.VolumeName; n != "" {
+				be.pvs = append(be.pvs, n) // a change of the volume changes the decision, even of a missing one
+			}
 			if n := c.Spec.VolumeName; n != "" && !pvs[n] && b.pvs[n] != nil {
 				pvs[n] = true
 				if pv, err := unpackVolume(b.pvs[n]); err == nil { // cannot fail: Pack encoded it
@@ -986,6 +1064,7 @@ func (o *Objects) Sort() {
 	sortNamed(o.CronJobs, byName)
 	sortNamed(o.ReplicationControllers, byName)
 	sortNamed(o.PVCs, byName)
+	sortNamed(o.PVs, byName)
 	o.added = nil
 }
 

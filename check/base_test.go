@@ -22,7 +22,7 @@ import (
 // come and go.
 type world struct {
 	rng  *rand.Rand
-	objs map[objRef]any // pods, workloads and claims by kind and namespace/name
+	objs map[objRef]any // pods, workloads, claims and volumes by kind and namespace/name
 }
 
 var (
@@ -38,6 +38,10 @@ func (w *world) pick(s []string) string { return s[w.rng.IntN(len(s))] }
 // two are one storage volume.
 func newWorld(seed uint64) *world {
 	w := &world{rng: rand.New(rand.NewPCG(seed, 1)), objs: map[objRef]any{}}
+	for _, v := range []*corev1.PersistentVolume{pv("pv0", "csi.example.com", "h0"), pv("pv1", "csi.example.com", "h0"),
+		pv("pv2", "csi.example.com", "h2"), pv("pv3", "plain.example.com", "h3", corev1.ReadWriteOncePod)} {
+		w.objs[objRef{"PersistentVolume", "/" + v.Name}] = v
+	}
 	for i, name := range worldClaims[:4] {
 		for _, namespace := range worldNamespaces {
 			c := pvc(namespace, name, fmt.Sprintf("pv%d", i))
@@ -88,7 +92,7 @@ func (w *world) change() Change {
 		return []metav1.OwnerReference{{Kind: kind, Name: name, Controller: &yes}}
 	}
 	var ch Change
-	switch w.rng.IntN(14) {
+	switch w.rng.IntN(16) {
 	case 0, 1, 2, 3, 4, 11:
 		p := &corev1.Pod{ObjectMeta: meta(fmt.Sprintf("p%d", w.rng.IntN(12))), Spec: w.spec()}
 		p.CreationTimestamp = metav1.NewTime(time.Unix(int64(w.rng.IntN(4)), 0))
@@ -130,6 +134,22 @@ func (w *world) change() Change {
 	case 10:
 		ds := &appsv1.DaemonSet{ObjectMeta: meta("ds0"), Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: w.spec()}}}
 		ch = Change{Kind: "DaemonSet", Object: ds}
+	case 14, 15:
+		// A volume replaced, added (one claims name but none existed),
+		// or deleted: another driver, handle or access mode; NFS ones
+		// with or without the option that gives a mount its superblock.
+		v := pv(w.pick([]string{"pv0", "pv1", "pv2", "pv3", "pvmissing"}), w.pick([]string{"csi.example.com", "csi.example.com", "plain.example.com", "nfs.example.com"}),
+			w.pick([]string{"h0", "h2", "h3"}), []corev1.PersistentVolumeAccessMode{"", corev1.ReadWriteOncePod}[w.rng.IntN(2)])
+		if v.Spec.AccessModes[0] == "" {
+			v.Spec.AccessModes = nil
+		}
+		if w.rng.IntN(2) == 0 {
+			v.Spec.CSI.VolumeAttributes = map[string]string{"server": "nfs.example.com", "share": "/export"}
+		}
+		if w.rng.IntN(3) == 0 {
+			v.Spec.MountOptions = []string{"nosharecache"}
+		}
+		ch = Change{Kind: "PersistentVolume", Object: v}
 	default:
 		c := pvc(namespace, w.pick(worldClaims[:4]), w.pick([]string{"pv0", "pv1", "pv2", "pv3", "pv0", "pv1", "", "pvmissing"}))
 		c.Status.Phase = []corev1.PersistentVolumeClaimPhase{corev1.ClaimBound, corev1.ClaimBound, corev1.ClaimPending, ""}[w.rng.IntN(4)]
@@ -146,9 +166,9 @@ func (w *world) change() Change {
 		delete(w.objs, ref)
 	} else {
 		w.objs[ref] = ch.Object
-		if p, ok := ch.Object.(*corev1.Pod); ok && w.rng.IntN(2) == 0 {
+		if packable := ch.Kind == "Pod" || ch.Kind == "PersistentVolumeClaim" || ch.Kind == "PersistentVolume"; packable && w.rng.IntN(2) == 0 {
 			// Packed, as the controller's cache gives it.
-			pp, err := Pack(p)
+			pp, err := Pack(ch.Object)
 			if err != nil {
 				panic(err)
 			}
@@ -161,11 +181,8 @@ func (w *world) change() Change {
 // input is the world's objects as Run takes them, sorted as a Base
 // reports them, with the storage objects every world has.
 func (w *world) input(t *testing.T, current int) Input {
-	objs := []any{driver("csi.example.com", &yes), driver("plain.example.com", nil),
-		pv("pv0", "csi.example.com", "h0"), pv("pv1", "csi.example.com", "h0"), pv("pv2", "csi.example.com", "h2"),
-		pv("pv3", "plain.example.com", "h3", corev1.ReadWriteOncePod)}
-	sc := storageClass("fast", "csi.example.com")
-	objs = append(objs, sc)
+	objs := []any{driver("csi.example.com", &yes), driver("plain.example.com", nil), driver("nfs.example.com", &yes),
+		storageClass("fast", "csi.example.com"), storageClass("nfs", "nfs.example.com")}
 	for _, o := range w.objs {
 		objs = append(objs, o)
 	}
@@ -319,12 +336,12 @@ func TestBaseIncomplete(t *testing.T) {
 		w.change()
 	}
 	b, before := RunBase(w.input(t, 0))
-	_, err := b.Update([]Change{{Kind: "Pod", Namespace: "a", Name: "p1"}, {Kind: "PersistentVolume", Name: "pv0"}})
+	_, err := b.Update([]Change{{Kind: "Pod", Namespace: "a", Name: "p1"}, {Kind: "StorageClass", Name: "fast"}})
 	var ie *IncompleteError
-	if !errors.As(err, &ie) || ie.Kind != "PersistentVolume" || ie.Name != "pv0" {
-		t.Fatalf("Update with a PersistentVolume: %v, want an IncompleteError naming it", err)
+	if !errors.As(err, &ie) || ie.Kind != "StorageClass" || ie.Name != "fast" {
+		t.Fatalf("Update with a StorageClass: %v, want an IncompleteError naming it", err)
 	}
-	if want := "check: a change of PersistentVolume pv0 cannot be applied incrementally: run the whole check again"; err.Error() != want {
+	if want := "check: a change of StorageClass fast cannot be applied incrementally: run the whole check again"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 	// Nothing was applied: an empty update gives the same report.
@@ -363,4 +380,46 @@ func TestBaseUsersWhileUpdating(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestBaseClaimNamedAsWorkload: a claim and a workload of one namespace and
+// name; changes of either agree with Run (a claim's change marks its
+// readers changed, never an entry of its own).
+func TestBaseClaimNamedAsWorkload(t *testing.T) {
+	// Arrange: Deployment a/c0 on claim c0; a pod of another level on it.
+	claim := pvc("a", "c0", "pv0")
+	claim.Status.Phase = corev1.ClaimBound
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "c0"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: podSpec("c0", withLevel("s0:c1,c2"))}}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "p"}, Spec: podSpec("c0", withLevel("s0:c3,c4"), onNode("n1"))}
+	objs := []any{driver("csi.example.com", &yes), pv("pv0", "csi.example.com", "h0"), claim, dep, p}
+	b, _ := RunBase(input(t, 37, 0, objs...))
+
+	// Act: the claim changes (bound to the same volume, a new phase).
+	claim2 := claim.DeepCopy()
+	claim2.Status.Phase = ""
+	got, err := b.Update([]Change{{Kind: "PersistentVolumeClaim", Namespace: "a", Name: "c0", Object: claim2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Assert
+	want := Run(input(t, 37, 0, driver("csi.example.com", &yes), pv("pv0", "csi.example.com", "h0"), claim2, dep, p))
+	compareReports(t, "after the claim's change", got, want)
+	if got.Summary.Workloads != 1 {
+		t.Errorf("%d workloads, want 1", got.Summary.Workloads)
+	}
+
+	// Act: the Deployment goes, then the claim changes back.
+	steps := [][]Change{{{Kind: "Deployment", Namespace: "a", Name: "c0"}}, {{Kind: "PersistentVolumeClaim", Namespace: "a", Name: "c0", Object: claim}}}
+	for i, changes := range steps {
+		got, err := b.Update(changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Assert
+		want := Run(input(t, 37, 0, driver("csi.example.com", &yes), pv("pv0", "csi.example.com", "h0"), []any{claim2, claim}[i], p))
+		compareReports(t, fmt.Sprintf("step %d", i+1), got, want)
+	}
 }

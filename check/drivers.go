@@ -189,32 +189,66 @@ func missingHostPaths(ds *appsv1.DaemonSet) []string {
 // driver for the option that gives each mount its own superblock, without
 // which two volumes of one server cannot carry two labels.
 func sharedSuperblock(driver string, pvs []*corev1.PersistentVolume, classes []*storagev1.StorageClass) (Finding, bool) {
-	kind, opt := "", ""
+	var notes []superblockNote
+	for _, pv := range pvs {
+		if d, n, ok := superblockNoteOf(pv); ok && d == driver {
+			notes = append(notes, n)
+		}
+	}
+	return superblockFinding(driver, notes, classes)
+}
+
+// superblockNote is a PersistentVolume without the option that gives its
+// mounts their own superblock: kind is "NFS" or "CIFS/SMB", opt the option.
+type superblockNote struct{ pv, kind, opt string }
+
+// superblockKind is the kind of filesystem a driver's name says it mounts,
+// and that kind's option; "" when the name does not tell.
+func superblockKind(driver string) (kind, opt string) {
 	lower := strings.ToLower(driver)
 	switch {
 	case strings.Contains(lower, "nfs"):
-		kind, opt = "NFS", "nosharecache"
+		return "NFS", "nosharecache"
 	case strings.Contains(lower, "smb"), strings.Contains(lower, "cifs"):
-		kind, opt = "CIFS/SMB", "nosharesock"
+		return "CIFS/SMB", "nosharesock"
+	}
+	return "", ""
+}
+
+// superblockNoteOf returns pv's CSI driver and its note, ok when pv is NFS
+// or CIFS/SMB (by its driver's name, else by its volume attributes) and
+// lacks the option.
+func superblockNoteOf(pv *corev1.PersistentVolume) (string, superblockNote, bool) {
+	csi := pv.Spec.CSI
+	if csi == nil {
+		return "", superblockNote{}, false
+	}
+	k, o := superblockKind(csi.Driver)
+	if k == "" {
+		if csi.VolumeAttributes["server"] != "" && csi.VolumeAttributes["share"] != "" {
+			k, o = "NFS", "nosharecache"
+		} else if strings.HasPrefix(csi.VolumeAttributes["source"], "//") {
+			k, o = "CIFS/SMB", "nosharesock"
+		}
+	}
+	if k == "" || hasOption(pv.Spec.MountOptions, o) {
+		return "", superblockNote{}, false
+	}
+	return csi.Driver, superblockNote{pv: pv.Name, kind: k, opt: o}, true
+}
+
+// superblockFinding is the shared-superblock finding of driver, whose
+// PersistentVolumes without the option are notes (in order), ok false when
+// there is nothing to report. The StorageClasses are checked when the kind
+// is known: from the driver's name, else from the first note.
+func superblockFinding(driver string, notes []superblockNote, classes []*storagev1.StorageClass) (Finding, bool) {
+	kind, opt := superblockKind(driver)
+	if kind == "" && len(notes) > 0 {
+		kind, opt = notes[0].kind, notes[0].opt
 	}
 	var missing []string
-	for _, pv := range pvs {
-		csi := pv.Spec.CSI
-		if csi == nil || csi.Driver != driver {
-			continue
-		}
-		k, o := kind, opt
-		if k == "" {
-			if csi.VolumeAttributes["server"] != "" && csi.VolumeAttributes["share"] != "" {
-				k, o = "NFS", "nosharecache"
-			} else if strings.HasPrefix(csi.VolumeAttributes["source"], "//") {
-				k, o = "CIFS/SMB", "nosharesock"
-			}
-		}
-		if k != "" && !hasOption(pv.Spec.MountOptions, o) {
-			kind, opt = k, o
-			missing = append(missing, "PersistentVolume "+pv.Name)
-		}
+	for _, n := range notes {
+		missing = append(missing, "PersistentVolume "+n.pv)
 	}
 	for _, sc := range classes {
 		if sc.Provisioner == driver && kind != "" && !hasOption(sc.MountOptions, opt) {

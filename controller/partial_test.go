@@ -68,10 +68,28 @@ func TestPartialSyncs(t *testing.T) {
 		t.Errorf("users = %v, want %s", users, want)
 	}
 
-	// Act: a PersistentVolume changes, which Base cannot apply.
+	// Act: a PersistentVolume changes: its NFS attributes, without the
+	// option that gives each mount its own superblock.
+	partial = c.syncs("partial")
 	p := pv("pv-b")
-	p.Spec.MountOptions = []string{"noatime"}
+	p.Spec.CSI.VolumeAttributes = map[string]string{"server": "nfs.example.com", "share": "/export"}
 	if _, err := client.CoreV1().PersistentVolumes().Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Assert: a partial sync that agrees with a full check.
+	waitFor(t, "a partial sync", func() bool { return c.syncs("partial") > partial })
+	if n := c.syncs("full"); n != 1 {
+		t.Errorf("%d full syncs after the volume's change, want 1", n)
+	}
+	snap, _ = c.State().Snapshot()
+	if full := fullSnapshot(t, c); !sameSnapshot(snap, full) {
+		t.Errorf("after the volume's change, the partial sync's snapshot\n%+v\ndiffers from a full check's\n%+v", snap, full)
+	}
+
+	// Act: a CSIDriver changes, which Base cannot apply.
+	d := csiDriver()
+	d.Labels = map[string]string{"changed": "yes"}
+	if _, err := client.StorageV1().CSIDrivers().Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Assert: a full sync.

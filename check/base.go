@@ -384,7 +384,6 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		if be.e.running {
 			be.e.pod = nil
 		}
-		release(&be.target)
 		be.results = keptResults(be.results)
 		be.target, be.current = decide.Pod{}, nil
 	})
@@ -485,17 +484,16 @@ func (b *Base) block(driver string) {
 }
 
 // keptResults returns what a Base keeps of an entry's results: the uses
-// of volumes it may share (a key), each with its own copy of its volume's
-// decision, so that the entry's decision (every volume of the pod: its
-// service account token, config maps...) and the other uses can go; of the
-// other results, the findings.
+// of volumes it may share (a key), each copied out of the entry's uses (each
+// use has its own copy of its volume's decision, decided), so that the other
+// uses can go; of the other results, the findings.
 func keptResults(results []useResult) []useResult {
 	var out []useResult
 	for _, res := range results {
 		switch {
 		case res.key != "":
-			u, v := *res.u, *res.u.target
-			u.target = &v
+			u := *res.u
+			release(u.target) // the use's own copy
 			res.u = &u
 		case len(res.findings) > 0:
 			res.u = nil
@@ -507,18 +505,15 @@ func keptResults(results []useResult) []useResult {
 	return out
 }
 
-// release drops what p's volumes point to of the objects decided from, once
-// entryUses has read them: the PersistentVolume, and the claim when bound
-// to a volume named (volumeName and the upstream text read only unbound
-// ones). The Base decodes them from their packed form for each decision,
-// so each would otherwise be a copy kept per entry.
-func release(p *decide.Pod) {
-	for i := range p.Volumes {
-		v := &p.Volumes[i]
-		v.Facts.PV = nil
-		if v.Facts.Claim != nil && claimBound(v.Facts.Claim) && v.PersistentVolume != "" {
-			v.Facts.Claim = nil
-		}
+// release drops what a kept decision points to of the objects decided
+// from, once entryUses has read them: the PersistentVolume, and the claim
+// when bound to a volume named (volumeName and the upstream text read only
+// unbound ones). The Base decodes them from their packed form for each
+// decision, so each would otherwise be a copy kept per entry.
+func release(v *decided) {
+	v.Facts.PV = nil
+	if v.Facts.Claim != nil && claimBound(v.Facts.Claim) && v.PersistentVolume != "" {
+		v.Facts.Claim = nil
 	}
 }
 

@@ -229,7 +229,7 @@ func conflictFindings(vu volumeUsers, in Input) []Finding {
 
 // upstreamOnly reports the users that the upstream controller finds in
 // conflict with a user of the same kubelet label: only they are named.
-func upstreamOnly(vu volumeUsers, users []string, first *decide.Volume) Finding {
+func upstreamOnly(vu volumeUsers, users []string, first *decided) Finding {
 	g := &group{}
 	var raw []string
 	for _, k := range users {

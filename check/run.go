@@ -43,7 +43,7 @@ type Input struct {
 type use struct {
 	e      *entry
 	key    string // the entry's key in the volume index: keys sort in input order
-	target *decide.Volume
+	target *decided
 	// eligibleNow: the volume can be mounted with a context in the current
 	// version (the target's answer when the current version is unknown).
 	eligibleNow bool
@@ -203,7 +203,7 @@ func entryUses(e *entry, key string, pe, cur *decide.Pod, in Input) []useResult 
 			continue
 		}
 		u := &uses[j]
-		*u = use{e: e, key: key, target: v, policy: string(v.Facts.Policy)}
+		*u = use{e: e, key: key, target: decidedOf(v), policy: string(v.Facts.Policy)}
 		u.eligibleNow = v.Facts.Eligible
 		if cur != nil && j < len(cur.Volumes) {
 			u.eligibleNow = cur.Volumes[j].Facts.Eligible
@@ -216,7 +216,7 @@ func entryUses(e *entry, key string, pe, cur *decide.Pod, in Input) []useResult 
 		if len(v.Facts.Multiple) > 0 || u.skip == unseenMultiple {
 			res.findings = append(res.findings, multipleFinding(u, in))
 		}
-		res.findings = append(res.findings, slowPathFindings(u, in)...)
+		res.findings = append(res.findings, slowPathFindings(u, v, in)...)
 		out[j] = res
 	}
 	return out
@@ -272,7 +272,20 @@ func decideObjects(in *Objects, c *collector) decide.Objects {
 	return o
 }
 
-func volumeName(v *decide.Volume) string {
+// decided is what the check reads of a volume's decision once its use is
+// made: a copy, so that a Base keeps it without the pod's whole decision
+// (a decide.Volume is twice its size).
+type decided struct {
+	Name, PersistentVolume string
+	Method                 decide.Method
+	Facts                  decide.Facts
+}
+
+func decidedOf(v *decide.Volume) *decided {
+	return &decided{Name: v.Name, PersistentVolume: v.PersistentVolume, Method: v.Method, Facts: v.Facts}
+}
+
+func volumeName(v *decided) string {
 	if v.PersistentVolume != "" {
 		return v.PersistentVolume
 	}

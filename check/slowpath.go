@@ -11,7 +11,7 @@ import (
 // slowPathFindings reports a PersistentVolume that will be relabeled file by
 // file, with the change that would give it a constant-time context mount,
 // and levels that give no isolation or no access at all.
-func slowPathFindings(u *use, in Input) []Finding {
+func slowPathFindings(u *use, full *decide.Volume, in Input) []Finding {
 	v := u.target
 	var subj []Subject // built for the first finding: most uses have none
 	subjects := func() []Subject {
@@ -45,7 +45,7 @@ func slowPathFindings(u *use, in Input) []Finding {
 		return out
 	}
 	var failing []decide.Condition
-	for _, c := range v.Conditions {
+	for _, c := range full.Conditions {
 		if !c.Passed && !c.Advisory {
 			failing = append(failing, c)
 		}

@@ -86,7 +86,7 @@ type baseEntry struct {
 	e       *entry
 	key     string // in the volume index; keys sort in input order
 	ref     objRef
-	target  decide.Pod  // until the uses are computed
+	target  *decide.Pod // until the uses are computed
 	current *decide.Pod // until the uses are computed
 	results []useResult
 	errs    []*decide.InputError
@@ -377,15 +377,15 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	b.decide(built)
 	parallel.For(len(built), func(i int) {
 		be := built[i]
-		be.results = entryUses(be.e, be.key, &be.target, be.current, b.in)
-		be.drivers = driversOf(&be.target)
+		be.results = entryUses(be.e, be.key, be.target, be.current, b.in)
+		be.drivers = driversOf(be.target)
 		// Decided: what was decoded for it goes (b keeps it packed), and
 		// of the decision what the uses of volumes it may share read.
 		if be.e.running {
 			be.e.pod = nil
 		}
 		be.results = keptResults(be.results)
-		be.target, be.current = decide.Pod{}, nil
+		be.target, be.current = nil, nil
 	})
 	for _, be := range built {
 		b.attach(be, touched, subjects)
@@ -919,7 +919,7 @@ func (b *Base) decide(built []*baseEntry) {
 			errs[ie.Pod] = append(errs[ie.Pod], ie)
 		}
 		for i, be := range batch {
-			be.target = target.Pods[i]
+			be.target = &target.Pods[i]
 			if current != nil {
 				be.current = &current.Pods[i]
 			}

@@ -185,14 +185,14 @@ func RunBase(in Input) (*Base, Report) {
 	}
 	var packed []Change
 	for _, p := range o.Packed {
-		switch p.Kind {
+		switch p.Kind() {
 		case "PersistentVolume":
 			b.pvs[p.Name] = p
 			if v, err := unpackVolume(p); err == nil { // cannot fail: Pack encoded it
 				b.note(v)
 			}
 		default:
-			packed = append(packed, Change{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Object: p})
+			packed = append(packed, Change{Kind: p.Kind(), Namespace: p.Namespace, Name: p.Name, Object: p})
 		}
 	}
 	for _, d := range o.CSIDrivers {

@@ -17,7 +17,7 @@ func TestObjectsAdd(t *testing.T) {
 		&corev1.Pod{}, &appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{}, &appsv1.ReplicaSet{},
 		&batchv1.Job{}, &batchv1.CronJob{}, &corev1.ReplicationController{}, &corev1.PersistentVolumeClaim{},
 		&corev1.PersistentVolume{}, &storagev1.StorageClass{}, &storagev1.CSIDriver{}, &corev1.Namespace{}, &corev1.Node{},
-		&Packed{Kind: "Pod"},
+		&Packed{kind: packedPod},
 	}
 	for _, obj := range read {
 		if !o.Add(obj) {

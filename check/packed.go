@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Packed is a slimmed Pod, PersistentVolumeClaim or PersistentVolume kept
@@ -20,16 +19,35 @@ import (
 // is analysed.
 //
 // A Packed carries what a cache's key and index functions read (namespace
-// and name, through GetObjectMeta), the UID an event's reference needs and
-// the resource version, outside the encoding: SameExceptVersion compares two
-// packings without it, as a change detector wants.
+// and name, through GetObjectMeta) and the resource version, outside the
+// encoding: SameExceptVersion compares two packings without it, as a change
+// detector wants. Everything else (the UID too) is read by unpacking.
 type Packed struct {
-	Kind            string // "Pod", "PersistentVolumeClaim" or "PersistentVolume"
+	kind            packedKind
 	Namespace       string
 	Name            string
-	UID             types.UID
 	ResourceVersion string
 	data            []byte // the object, without its resource version
+}
+
+// packedKind is the kind of a Packed object, a byte where a string would
+// take 16.
+type packedKind uint8
+
+const (
+	packedPod packedKind = iota + 1
+	packedClaim
+	packedVolume
+)
+
+var packedKinds = [...]string{packedPod: "Pod", packedClaim: "PersistentVolumeClaim", packedVolume: "PersistentVolume"}
+
+// Kind is "Pod", "PersistentVolumeClaim" or "PersistentVolume".
+func (p *Packed) Kind() string {
+	if int(p.kind) < len(packedKinds) {
+		return packedKinds[p.kind]
+	}
+	return ""
 }
 
 // packable is an object Pack encodes.
@@ -42,18 +60,18 @@ type packable interface {
 // *corev1.PersistentVolume as it is, without modifying it: Slim it first to
 // keep only what the analysis reads.
 func Pack(obj any) (*Packed, error) {
-	var kind string
+	var kind packedKind
 	var enc packable
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		cp := *o // shallow: the encoding only reads
-		kind, enc = "Pod", &cp
+		kind, enc = packedPod, &cp
 	case *corev1.PersistentVolumeClaim:
 		cp := *o
-		kind, enc = "PersistentVolumeClaim", &cp
+		kind, enc = packedClaim, &cp
 	case *corev1.PersistentVolume:
 		cp := *o
-		kind, enc = "PersistentVolume", &cp
+		kind, enc = packedVolume, &cp
 	default:
 		return nil, fmt.Errorf("check.Pack: cannot pack a %T", obj)
 	}
@@ -61,9 +79,9 @@ func Pack(obj any) (*Packed, error) {
 	enc.SetResourceVersion("")
 	data, err := enc.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("packing %s %s: %w", kind, nsName(enc.GetNamespace(), enc.GetName()), err)
+		return nil, fmt.Errorf("packing %s %s: %w", packedKinds[kind], nsName(enc.GetNamespace(), enc.GetName()), err)
 	}
-	return &Packed{Kind: kind, Namespace: enc.GetNamespace(), Name: enc.GetName(), UID: enc.GetUID(), ResourceVersion: rv, data: data}, nil
+	return &Packed{kind: kind, Namespace: enc.GetNamespace(), Name: enc.GetName(), ResourceVersion: rv, data: data}, nil
 }
 
 func nsName(namespace, name string) string {
@@ -80,18 +98,18 @@ func (p *Packed) Unpack() (metav1.Object, error) {
 		metav1.Object
 		Unmarshal([]byte) error
 	}
-	switch p.Kind {
-	case "Pod":
+	switch p.kind {
+	case packedPod:
 		obj = &corev1.Pod{}
-	case "PersistentVolumeClaim":
+	case packedClaim:
 		obj = &corev1.PersistentVolumeClaim{}
-	case "PersistentVolume":
+	case packedVolume:
 		obj = &corev1.PersistentVolume{}
 	default:
-		return nil, fmt.Errorf("unpacking %s %s: unknown kind", p.Kind, nsName(p.Namespace, p.Name))
+		return nil, fmt.Errorf("unpacking %s: unknown kind", nsName(p.Namespace, p.Name))
 	}
 	if err := obj.Unmarshal(p.data); err != nil {
-		return nil, fmt.Errorf("unpacking %s %s: %w", p.Kind, nsName(p.Namespace, p.Name), err)
+		return nil, fmt.Errorf("unpacking %s %s: %w", p.Kind(), nsName(p.Namespace, p.Name), err)
 	}
 	obj.SetResourceVersion(p.ResourceVersion)
 	return obj, nil
@@ -103,14 +121,15 @@ func (p *Packed) Size() int { return len(p.data) }
 // SameExceptVersion reports whether p and q pack the same object, whatever
 // their resource versions.
 func (p *Packed) SameExceptVersion(q *Packed) bool {
-	return p.Kind == q.Kind && p.Namespace == q.Namespace && p.Name == q.Name && p.UID == q.UID && bytes.Equal(p.data, q.data)
+	return p.kind == q.kind && p.Namespace == q.Namespace && p.Name == q.Name && bytes.Equal(p.data, q.data)
 }
 
-// GetObjectMeta returns the object's namespace, name, UID and resource
-// version as object metadata (a new value each call), for meta.Accessor and
-// so for client-go's cache key and index functions.
+// GetObjectMeta returns the object's namespace, name and resource version
+// as object metadata (a new value each call; no UID, labels...: unpack for
+// those), for meta.Accessor and so for client-go's cache key and index
+// functions.
 func (p *Packed) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion}
+	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion}
 }
 
 // GetObjectKind is part of runtime.Object: a Packed carries no type

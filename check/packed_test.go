@@ -105,8 +105,11 @@ func TestPackedPodMeta(t *testing.T) {
 	if err != nil || key != "a/p" {
 		t.Errorf("key %q, %v; want a/p", key, err)
 	}
-	if m := pp.GetObjectMeta(); m.GetUID() != "u-1" || m.GetResourceVersion() != "7" {
+	if m := pp.GetObjectMeta(); m.GetNamespace() != "a" || m.GetName() != "p" || m.GetResourceVersion() != "7" {
 		t.Errorf("meta %+v", m)
+	}
+	if pp.Kind() != "Pod" {
+		t.Errorf("kind %q", pp.Kind())
 	}
 }
 

@@ -544,3 +544,20 @@ func TestSyncsDoNotWaitForStatus(t *testing.T) {
 	})
 	waitFor(t, "the conflict's events while the status write hangs", func() bool { return len(rec.list()) == 2 })
 }
+
+// TestPodEventsCarryUIDs: events about bare pods, which the cache keeps
+// packed, refer to them with their UIDs.
+func TestPodEventsCarryUIDs(t *testing.T) {
+	// Arrange: two bare pods of two levels on the shared volume.
+	p1, p2 := pod("a", "p1", "s0:c1,c2"), pod("b", "p2", "s0:c3,c4")
+	p1.UID, p2.UID = "uid-p1", "uid-p2"
+	_, _, rec := start(t, Options{}, append(cluster(), p1, p2)...)
+
+	// Assert
+	waitFor(t, "an event on each pod", func() bool { return len(rec.list()) >= 2 })
+	for _, e := range rec.list() {
+		if e.ref.Kind != "Pod" || string(e.ref.UID) != "uid-"+e.ref.Name {
+			t.Errorf("event regarding %+v: want the pod with its UID", e.ref)
+		}
+	}
+}

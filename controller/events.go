@@ -365,6 +365,12 @@ var apiVersions = map[string]string{
 func (c *Controller) objectRef(kind, ns, name string) *corev1.ObjectReference {
 	ref := &corev1.ObjectReference{Kind: kind, APIVersion: apiVersions[kind], Namespace: ns, Name: name}
 	if obj, err := c.cached(kind, ns, name); err == nil && obj != nil {
+		if p, ok := obj.(*check.Packed); ok {
+			// Packed objects keep their UID in the encoding.
+			if u, err := p.Unpack(); err == nil {
+				obj = u
+			}
+		}
 		if m, err := meta.Accessor(obj); err == nil {
 			ref.UID = m.GetUID()
 		}

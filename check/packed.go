@@ -111,6 +111,10 @@ func (p *Packed) Unpack() (metav1.Object, error) {
 	if err := obj.Unmarshal(p.data); err != nil {
 		return nil, fmt.Errorf("unpacking %s %s: %w", p.Kind(), nsName(p.Namespace, p.Name), err)
 	}
+	// The packing's strings, not the decoded copies: what is kept of the
+	// object (names in a Base's entries and decisions) shares them.
+	obj.SetNamespace(p.Namespace)
+	obj.SetName(p.Name)
 	obj.SetResourceVersion(p.ResourceVersion)
 	return obj, nil
 }

@@ -244,7 +244,11 @@ func slim(obj any) (any, error) {
 	check.Slim(obj)
 	switch obj.(type) {
 	case *corev1.Pod, *corev1.PersistentVolumeClaim, *corev1.PersistentVolume:
-		return check.Pack(obj)
+		if p, err := check.Pack(obj); err == nil {
+			return p, nil
+		}
+		// Kept decoded (never seen: the API's objects encode): an error
+		// would make the informer list everything again, for ever.
 	}
 	return obj, nil
 }
@@ -602,7 +606,7 @@ func (c *Controller) input(ctx context.Context, packed bool) (check.Input, error
 		err = cmp.Or(err, e)
 	}
 	if packed {
-		o.Packed = c.packed("Pod", "PersistentVolumeClaim", "PersistentVolume")
+		c.addCached(&o, "Pod", "PersistentVolumeClaim", "PersistentVolume")
 	} else {
 		pods, e := c.pods.List(all)
 		collect(e)

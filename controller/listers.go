@@ -197,18 +197,15 @@ var (
 	_ corelisters.PersistentVolumeLister      = unpacking[*corev1.PersistentVolume]{}
 )
 
-// packed returns the cached objects of kinds (pods, claims, volumes) as
-// the caches keep them: packed.
-func (c *Controller) packed(kinds ...string) []*check.Packed {
-	var out []*check.Packed
+// addCached adds the cached objects of kinds (pods, claims, volumes) to o
+// as the caches keep them: packed, in o.Packed, or as typed objects if the
+// transform could not pack them.
+func (c *Controller) addCached(o *check.Objects, kinds ...string) {
 	for _, kind := range kinds {
 		for _, obj := range c.stores[kind].List() {
-			if p, ok := obj.(*check.Packed); ok {
-				out = append(out, p)
-			}
+			o.Add(obj)
 		}
 	}
-	return out
 }
 
 // Listers read the controller's caches (slimmed objects: see check.Slim).

@@ -188,7 +188,7 @@ func RunBase(in Input) (*Base, Report) {
 		switch p.Kind() {
 		case "PersistentVolume":
 			b.pvs[p.Name] = p
-			if v, err := unpackVolume(p); err == nil { // cannot fail: Pack encoded it
+			if v, err := Unpacked[*corev1.PersistentVolume](p); err == nil { // cannot fail: Pack encoded it
 				b.note(v)
 			}
 		default:
@@ -287,7 +287,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			}
 			if p := pack(ch.Object); p != nil {
 				b.pvs[key] = p
-				if v, err := unpackVolume(ch.Object); err == nil {
+				if v, err := Unpacked[*corev1.PersistentVolume](ch.Object); err == nil {
 					if d := b.note(v); d != "" {
 						drivers[d] = true
 					}
@@ -606,7 +606,7 @@ func templateClaims(obj any) []*corev1.PersistentVolumeClaim {
 // wins, else the template's that comes last.
 func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
 	if packed := b.claims[key]; packed != nil {
-		if c, err := unpackClaim(packed); err == nil { // cannot fail: Pack encoded it
+		if c, err := Unpacked[*corev1.PersistentVolumeClaim](packed); err == nil { // cannot fail: Pack encoded it
 			return workload.Claims([]*corev1.PersistentVolumeClaim{c}, nil)[0] // namespace defaulted
 		}
 	}
@@ -626,7 +626,7 @@ func (b *Base) build(ref objRef) *baseEntry {
 		if packed == nil {
 			return nil
 		}
-		p, err := unpackPod(packed) // cannot fail: Pack encoded it
+		p, err := Unpacked[*corev1.Pod](packed) // cannot fail: Pack encoded it
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return nil
 		}
@@ -880,7 +880,7 @@ func (b *Base) decide(built []*baseEntry) {
 			}
 			if n := c.Spec.VolumeName; n != "" && !pvs[n] && b.pvs[n] != nil {
 				pvs[n] = true
-				if pv, err := unpackVolume(b.pvs[n]); err == nil { // cannot fail: Pack encoded it
+				if pv, err := Unpacked[*corev1.PersistentVolume](b.pvs[n]); err == nil { // cannot fail: Pack encoded it
 					objs.PVs = append(objs.PVs, pv)
 				}
 			}

@@ -150,44 +150,20 @@ func (p *Packed) DeepCopyObject() runtime.Object {
 var _ runtime.Object = &Packed{}
 var _ metav1.ObjectMetaAccessor = &Packed{}
 
-// unpackPod returns a pod packed or not.
-func unpackPod(obj any) (*corev1.Pod, error) {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return o, nil
-	case *Packed:
-		u, err := o.Unpack()
-		if p, ok := u.(*corev1.Pod); ok || err != nil {
-			return p, err
+// Unpacked returns obj, a cached object, as a T (*corev1.Pod...): decoded
+// when it is a *Packed, else obj itself.
+func Unpacked[T metav1.Object](obj any) (T, error) {
+	if p, ok := obj.(*Packed); ok {
+		u, err := p.Unpack()
+		if err != nil {
+			var zero T
+			return zero, err
 		}
+		obj = u
 	}
-	return nil, fmt.Errorf("not a pod: %T", obj)
-}
-
-// unpackClaim returns a claim packed or not.
-func unpackClaim(obj any) (*corev1.PersistentVolumeClaim, error) {
-	switch o := obj.(type) {
-	case *corev1.PersistentVolumeClaim:
-		return o, nil
-	case *Packed:
-		u, err := o.Unpack()
-		if c, ok := u.(*corev1.PersistentVolumeClaim); ok || err != nil {
-			return c, err
-		}
+	o, ok := obj.(T)
+	if !ok {
+		return o, fmt.Errorf("a %T, not a %T", obj, o)
 	}
-	return nil, fmt.Errorf("not a PersistentVolumeClaim: %T", obj)
-}
-
-// unpackVolume returns a PersistentVolume packed or not.
-func unpackVolume(obj any) (*corev1.PersistentVolume, error) {
-	switch o := obj.(type) {
-	case *corev1.PersistentVolume:
-		return o, nil
-	case *Packed:
-		u, err := o.Unpack()
-		if v, ok := u.(*corev1.PersistentVolume); ok || err != nil {
-			return v, err
-		}
-	}
-	return nil, fmt.Errorf("not a PersistentVolume: %T", obj)
+	return o, nil
 }

@@ -111,6 +111,12 @@ func TestPackedPodMeta(t *testing.T) {
 	if pp.Kind() != "Pod" {
 		t.Errorf("kind %q", pp.Kind())
 	}
+	if p, err := Unpacked[*corev1.Pod](pp); err != nil || p.UID != "u-1" {
+		t.Errorf("Unpacked pod: %v, %v", p, err)
+	}
+	if _, err := Unpacked[*corev1.Node](pp); err == nil {
+		t.Error("Unpacked gave a pod as a Node")
+	}
 }
 
 func TestPackedPodSameExceptVersion(t *testing.T) {

@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,7 +101,7 @@ type unpacking[T metav1.Object] struct {
 func (l unpacking[T]) list(objs []any, selector labels.Selector) ([]T, error) {
 	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
-		o, err := unpackAs[T](obj)
+		o, err := check.Unpacked[T](obj)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +135,7 @@ func (l unpacking[T]) get(namespace, name string) (T, error) {
 		}
 		return zero, err
 	}
-	return unpackAs[T](obj)
+	return check.Unpacked[T](obj)
 }
 
 // inNamespace lists one namespace's objects.
@@ -158,23 +156,6 @@ func (l inNamespace[T]) List(selector labels.Selector) ([]T, error) {
 // Get returns the namespace's object name.
 func (l inNamespace[T]) Get(name string) (T, error) {
 	return l.get(l.namespace, name)
-}
-
-// unpackAs returns a cached object as a T.
-func unpackAs[T metav1.Object](obj any) (T, error) {
-	if p, ok := obj.(*check.Packed); ok {
-		u, err := p.Unpack()
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		obj = u
-	}
-	o, ok := obj.(T)
-	if !ok {
-		return o, fmt.Errorf("the cache holds a %T, not a %T", obj, o)
-	}
-	return o, nil
 }
 
 type podLister struct{ unpacking[*corev1.Pod] }

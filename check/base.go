@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -534,31 +535,8 @@ func pack(obj any) any {
 
 // isNil reports whether obj is a typed nil pointer.
 func isNil(obj any) bool {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		return o == nil
-	case *appsv1.StatefulSet:
-		return o == nil
-	case *appsv1.DaemonSet:
-		return o == nil
-	case *appsv1.ReplicaSet:
-		return o == nil
-	case *batchv1.Job:
-		return o == nil
-	case *batchv1.CronJob:
-		return o == nil
-	case *corev1.ReplicationController:
-		return o == nil
-	case *corev1.Pod:
-		return o == nil
-	case *corev1.PersistentVolumeClaim:
-		return o == nil
-	case *corev1.PersistentVolume:
-		return o == nil
-	case *Packed:
-		return o == nil
-	}
-	return false
+	v := reflect.ValueOf(obj)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // templateKey is the entry key of a workload's template: templates come

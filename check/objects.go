@@ -125,17 +125,8 @@ func (o *Objects) unpacked() Objects {
 	out := *o
 	out.Pods, out.PVCs, out.PVs, out.Packed = slices.Clip(o.Pods), slices.Clip(o.PVCs), slices.Clip(o.PVs), nil
 	for _, p := range o.Packed {
-		obj, err := p.Unpack()
-		if err != nil {
-			continue
-		}
-		switch v := obj.(type) {
-		case *corev1.Pod:
-			out.Pods = append(out.Pods, v)
-		case *corev1.PersistentVolumeClaim:
-			out.PVCs = append(out.PVCs, v)
-		case *corev1.PersistentVolume:
-			out.PVs = append(out.PVs, v)
+		if obj, err := p.Unpack(); err == nil {
+			out.Add(obj)
 		}
 	}
 	return out

@@ -328,9 +328,12 @@ func Escape(s string) string { return escape(s, false) }
 
 // escape encodes s; with commas set, it also encodes commas outside double
 // quotes, so that an option value that contained an escaped comma stays one
-// option.
+// option, and an option's double quotes when they are odd in number (an
+// escaped quote in the kernel's line), so that they do not open a quote that
+// swallows the next comma.
 func escape(s string, commas bool) string {
-	need := false
+	oddQuotes := commas && strings.Count(s, `"`)%2 == 1
+	need := oddQuotes
 	for i := 0; i < len(s); i++ {
 		if mustEscape(s[i]) || commas && s[i] == ',' {
 			need = true
@@ -345,10 +348,10 @@ func escape(s string, commas bool) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '"':
+		case c == '"' && !oddQuotes:
 			quoted = !quoted
 			b.WriteByte(c)
-		case mustEscape(c) || commas && c == ',' && !quoted:
+		case mustEscape(c) || commas && c == ',' && !quoted || c == '"':
 			b.WriteByte('\\')
 			b.WriteByte('0' + c>>6)
 			b.WriteByte('0' + (c>>3)&7)

@@ -391,7 +391,14 @@ func (r *reader) document(src Source, doc []byte) Result {
 		defer jsonBuffers.Put(buf)
 		if js, ok := fastyaml.ToJSON((*buf)[:0], doc); ok {
 			*buf = js // keep the grown buffer
-			return r.jsonDocument(src, js)
+			// fastyaml keeps the document's key order, sigs.k8s.io/yaml
+			// sorts the keys, and which of two bad values the decoder
+			// reports depends on the order: a document with errors is
+			// decoded again the standard way, so that it reports what the
+			// standard path does (errors are rare, the cost is theirs).
+			if res := r.jsonDocument(src, js); len(res.Errors) == 0 {
+				return res
+			}
 		}
 	}
 	js, err := yaml.YAMLToJSON(doc)

@@ -71,7 +71,6 @@ type Base struct {
 	byPV             map[string]*keySet                   // PersistentVolume -> entries whose claims are bound to it
 	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
 	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
-	noteOf           map[string]string                    // PersistentVolume -> the driver of its note
 
 	// The users, read by Users under mu.
 	mu        sync.RWMutex
@@ -160,7 +159,7 @@ func RunBase(in Input) (*Base, Report) {
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
-		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{}, noteOf: map[string]string{},
+		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{},
 		byVolume: map[string][]string{}, userEntry: map[User]string{},
 	}
 	for k := range b.workloads {
@@ -181,17 +180,13 @@ func RunBase(in Input) (*Base, Report) {
 	b.in.Objects = Objects{StorageClasses: o.StorageClasses, CSIDrivers: o.CSIDrivers,
 		Namespaces: o.Namespaces, Nodes: o.Nodes, NodePlugins: o.NodePlugins}
 	for _, pv := range o.PVs {
-		b.pvs[pv.Name] = pack(pv)
-		b.note(pv)
+		b.setVolume(pv.Name, pv)
 	}
 	var packed []Change
 	for _, p := range o.Packed {
 		switch p.Kind() {
 		case "PersistentVolume":
-			b.pvs[p.Name] = p
-			if v, err := Unpacked[*corev1.PersistentVolume](p); err == nil { // cannot fail: Pack encoded it
-				b.note(v)
-			}
+			b.setVolume(p.Name, p)
 		default:
 			packed = append(packed, Change{Kind: p.Kind(), Namespace: p.Namespace, Name: p.Name, Object: p})
 		}
@@ -278,23 +273,8 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		switch ch.Kind {
 		case "PersistentVolume":
 			key = ch.Name
-			if d, ok := b.noteOf[key]; ok {
+			for _, d := range b.setVolume(key, ch.Object) {
 				drivers[d] = true
-				delete(b.superblock[d], key)
-				if len(b.superblock[d]) == 0 {
-					delete(b.superblock, d)
-				}
-				delete(b.noteOf, key)
-			}
-			if p := pack(ch.Object); p != nil {
-				b.pvs[key] = p
-				if v, err := Unpacked[*corev1.PersistentVolume](ch.Object); err == nil {
-					if d := b.note(v); d != "" {
-						drivers[d] = true
-					}
-				}
-			} else {
-				delete(b.pvs, key)
 			}
 			for ek := range b.byPV[key].all() {
 				dirty[b.entries[ek].ref] = true
@@ -450,19 +430,38 @@ func (b *Base) conflictsOf(volumes []string, subjects map[*baseSubject]bool) []F
 	return out
 }
 
-// note records pv's shared-superblock note, if it has one, and returns
-// its driver ("" when none).
-func (b *Base) note(pv *corev1.PersistentVolume) string {
-	d, n, ok := superblockNoteOf(pv)
-	if !ok {
-		return ""
+// setVolume keeps the PersistentVolume name as obj (typed or packed; nil:
+// deleted) and its shared-superblock note (see superblockNoteOf), and
+// returns the drivers whose notes changed: its old one and its new one.
+// The shared-superblock findings are left to block.
+func (b *Base) setVolume(name string, obj any) []string {
+	var drivers []string
+	for d, notes := range b.superblock { // a few drivers
+		if _, ok := notes[name]; ok {
+			drivers = append(drivers, d)
+			if delete(notes, name); len(notes) == 0 {
+				delete(b.superblock, d)
+			}
+		}
 	}
-	if b.superblock[d] == nil {
-		b.superblock[d] = map[string]superblockNote{}
+	p := pack(obj)
+	if p == nil {
+		delete(b.pvs, name)
+		return drivers
 	}
-	b.superblock[d][pv.Name] = n
-	b.noteOf[pv.Name] = d
-	return d
+	b.pvs[name] = p
+	pv, err := Unpacked[*corev1.PersistentVolume](obj) // decoded only when given packed
+	if err != nil {
+		return drivers
+	}
+	if d, n, ok := superblockNoteOf(pv); ok {
+		if b.superblock[d] == nil {
+			b.superblock[d] = map[string]superblockNote{}
+		}
+		b.superblock[d][name] = n
+		drivers = append(drivers, d)
+	}
+	return drivers
 }
 
 // block brings the shared-superblock finding of driver up to date (see
@@ -853,10 +852,12 @@ func (b *Base) decide(built []*baseEntry) {
 			if c == nil {
 				continue
 			}
-			if n := c.Spec.VolumeName; n != "" {
-				be.pvs = append(be.pvs, n) // a change of the volume changes the decision, even of a missing one
+			n := c.Spec.VolumeName
+			if n == "" {
+				continue
 			}
-			if n := c.Spec.VolumeName; n != "" && !pvs[n] && b.pvs[n] != nil {
+			be.pvs = append(be.pvs, n) // a change of the volume changes the decision, even of a missing one
+			if !pvs[n] && b.pvs[n] != nil {
 				pvs[n] = true
 				if pv, err := Unpacked[*corev1.PersistentVolume](b.pvs[n]); err == nil { // cannot fail: Pack encoded it
 					objs.PVs = append(objs.PVs, pv)

@@ -89,14 +89,9 @@ func driverFindings(in Input, csiDrivers []*storagev1.CSIDriver, used map[string
 func driversUsed(pods []decide.Pod) map[string]int {
 	used := map[string]int{}
 	for i := range pods {
-		countDrivers(used, &pods[i], 1)
+		addDrivers(used, driversOf(&pods[i]), 1)
 	}
 	return used
-}
-
-// countDrivers adds d times the driver volumes of p to used.
-func countDrivers(used map[string]int, p *decide.Pod, d int) {
-	addDrivers(used, driversOf(p), d)
 }
 
 // driversOf lists the CSI drivers of p's PersistentVolumes that SELinux

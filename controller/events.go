@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
@@ -116,11 +116,10 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	s.notes.next()
 	written, budget := 0, max(0, maxEventsPerSync-early)
 	for _, p := range todo {
-		if written < budget && !s.pace.TryAccept() {
-			budget = written // out of tokens: the rest wait
-		}
-		if written == budget {
-			// Left for the next sync: not remembered as written.
+		if written == budget || !s.pace.TryAccept() {
+			// Left for the next sync (out of budget or of tokens): not
+			// remembered as written.
+			budget = written
 			delete(current, p.key)
 			continue
 		}
@@ -365,13 +364,8 @@ var apiVersions = map[string]string{
 func (c *Controller) objectRef(kind, ns, name string) *corev1.ObjectReference {
 	ref := &corev1.ObjectReference{Kind: kind, APIVersion: apiVersions[kind], Namespace: ns, Name: name}
 	if obj, err := c.cached(kind, ns, name); err == nil && obj != nil {
-		if p, ok := obj.(*check.Packed); ok {
-			// Packed objects keep their UID in the encoding.
-			if u, err := p.Unpack(); err == nil {
-				obj = u
-			}
-		}
-		if m, err := meta.Accessor(obj); err == nil {
+		// Unpacked: a packed object keeps its UID in the encoding.
+		if m, err := check.Unpacked[metav1.Object](obj); err == nil {
 			ref.UID = m.GetUID()
 		}
 	}

@@ -50,48 +50,41 @@ func TestMeasureMemory(t *testing.T) {
 		raw += uint64(cap(r))
 	}
 	before := liveHeap() - raw
+	kinds := map[string]func() metav1.Object{
+		"Pod":                   func() metav1.Object { return &corev1.Pod{} },
+		"PersistentVolumeClaim": func() metav1.Object { return &corev1.PersistentVolumeClaim{} },
+		"PersistentVolume":      func() metav1.Object { return &corev1.PersistentVolume{} },
+		"CSIDriver":             func() metav1.Object { return &storagev1.CSIDriver{} },
+	}
 	var o Objects
-	for _, raw := range list.Items {
+	for i, raw := range list.Items {
 		var tm struct{ Kind string }
 		if err := json.Unmarshal(raw, &tm); err != nil {
 			t.Fatal(err)
 		}
-		var obj any
-		switch tm.Kind {
-		case "Pod":
-			p := &corev1.Pod{}
-			o.Pods, obj = append(o.Pods, p), p
-		case "PersistentVolumeClaim":
-			c := &corev1.PersistentVolumeClaim{}
-			o.PVCs, obj = append(o.PVCs, c), c
-		case "PersistentVolume":
-			v := &corev1.PersistentVolume{}
-			o.PVs, obj = append(o.PVs, v), v
-		case "CSIDriver":
-			d := &storagev1.CSIDriver{}
-			o.CSIDrivers, obj = append(o.CSIDrivers, d), d
-		default:
+		newObj, ok := kinds[tm.Kind]
+		if !ok {
 			t.Fatalf("unexpected kind %q", tm.Kind)
 		}
+		obj := newObj()
 		if err := json.Unmarshal(raw, obj); err != nil {
 			t.Fatal(err)
 		}
 		// What the API server adds and Slim keeps.
-		m := obj.(metav1.Object)
-		m.SetUID(types.UID(fmt.Sprintf("%08x-0000-4000-8000-%012x", len(o.Pods), len(o.PVCs))))
-		m.SetResourceVersion(strconv.Itoa(100000 + len(o.Pods) + len(o.PVCs)))
-		m.SetCreationTimestamp(metav1.Now())
+		obj.SetUID(types.UID(fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)))
+		obj.SetResourceVersion(strconv.Itoa(100000 + i))
+		obj.SetCreationTimestamp(metav1.Now())
 		Slim(obj)
 		if tm.Kind == "CSIDriver" {
+			o.Add(obj)
 			continue
 		}
 		p, err := Pack(obj)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Packed = append(o.Packed, p) // as the controller's caches keep them
+		o.Add(p) // as the controller's caches keep them
 	}
-	o.Pods, o.PVCs, o.PVs = nil, nil, nil
 	list.Items = nil
 	objects := liveHeap() - before
 	target, err := kubever.NewGates(kubever.V(37), nil)

@@ -133,6 +133,12 @@ func podFindings(t check.FindingType, n int) []check.Finding {
 	return out
 }
 
+// unpacedSink is an event sink with no pace, and its recorder.
+func unpacedSink() (*recorder, *eventSink) {
+	rec := &recorder{}
+	return rec, newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
+}
+
 // ref is an event sink's reference to an object: no UID.
 func ref(kind, ns, name string) *corev1.ObjectReference {
 	return &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}
@@ -143,8 +149,7 @@ func ref(kind, ns, name string) *corev1.ObjectReference {
 func TestNewFindingsEventsComeFirst(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	finding := func(i int) check.Finding { return podFinding(check.TypeSlowPath, i) }
-	rec := &recorder{}
-	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
+	rec, sink := unpacedSink()
 	fs := podFindings(check.TypeSlowPath, maxEventsPerSync+50)
 	if left := sink.emit(ctx, fs, ref, 0); left != 50 || len(rec.list()) != maxEventsPerSync {
 		t.Fatalf("first emit: %d written, %d left; want %d and 50", len(rec.list()), left, maxEventsPerSync)
@@ -167,8 +172,7 @@ func TestNewFindingsEventsComeFirst(t *testing.T) {
 func TestEmitNewWritesOnceAhead(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	finding := func(i int) check.Finding { return podFinding(check.TypeConflict, i) }
-	rec := &recorder{}
-	sink := newEventSink(rec, flowcontrol.NewFakeAlwaysRateLimiter())
+	rec, sink := unpacedSink()
 	fs := podFindings(check.TypeConflict, maxEventsPerSync+10)
 	if left := sink.emit(ctx, fs, ref, 0); left != 10 {
 		t.Fatalf("first emit: %d left, want 10", left)
@@ -199,7 +203,7 @@ func TestEmitNewWritesOnceAhead(t *testing.T) {
 		t.Errorf("events on %d objects, want %d", len(seen), maxEventsPerSync+11)
 	}
 	// The budget: early events count against the sync's emit.
-	sink = newEventSink(&recorder{}, flowcontrol.NewFakeAlwaysRateLimiter())
+	_, sink = unpacedSink()
 	if left := sink.emit(ctx, fs, ref, maxEventsPerSync-5); left != len(fs)-5 {
 		t.Errorf("emit after %d early events: %d left, want %d", maxEventsPerSync-5, left, len(fs)-5)
 	}

@@ -23,9 +23,9 @@ import (
 // TestMeasureMemory reports the heap kept by the slimmed objects of N pods
 // (each with its claim and volume, decoded one by one as an informer
 // decodes them, every string its own allocation, with the UID, resource
-// version and creation time the API server adds; the pods packed) and by a
-// Base over them: what the controller holds between syncs, without the
-// informers' indexes.
+// version and creation time the API server adds; pods, claims and volumes
+// packed, as the controller's caches keep them) and by a Base over them:
+// what the controller holds between syncs, without the informers' indexes.
 // A measurement, not a test; docs/controller.md quotes it:
 //
 //	SELMOUNT_MEASURE_MEMORY=50000 go test -run TestMeasureMemory -v ./check/

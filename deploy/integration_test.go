@@ -438,17 +438,31 @@ func checkTenantAccess(ctx context.Context, t *testing.T, c *testcluster.Cluster
 		{authorizationv1.ResourceAttributes{Verb: "update", Group: "selmount.io", Resource: "selinuxreports", Namespace: "team-a"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "get", Group: "selmount.io", Resource: "clusterselinuxreports"}, false},
 	}
-	for _, tc := range tests {
-		attr := tc.attr
-		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: "tenant", Groups: []string{"system:authenticated"}, ResourceAttributes: &attr}}
-		got, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
+	// The API server's authorizer sees the new RoleBinding (and the
+	// aggregated role) through its informers, a moment after the writes:
+	// the answers are asked again until they all hold, for a few seconds.
+	var wrong []string
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		wrong = nil
+		for _, tc := range tests {
+			attr := tc.attr
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: "tenant", Groups: []string{"system:authenticated"}, ResourceAttributes: &attr}}
+			got, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				return false, err
+			}
+			if got.Status.Allowed != tc.want {
+				wrong = append(wrong, fmt.Sprintf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want))
+			}
 		}
-		if got.Status.Allowed != tc.want {
-			t.Errorf("tenant %s %s in %q: allowed %v, want %v", attr.Verb, attr.Resource, attr.Namespace, got.Status.Allowed, tc.want)
-		}
+		return len(wrong) == 0, nil
+	})
+	if err != nil && len(wrong) == 0 {
+		t.Fatal(err) // the review itself failed
+	}
+	for _, w := range wrong {
+		t.Error(w)
 	}
 }
 

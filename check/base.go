@@ -506,14 +506,13 @@ func keptResults(results []useResult) []useResult {
 }
 
 // release drops what a kept decision points to of the objects decided
-// from, once entryUses has read them: the PersistentVolume, and the claim
-// when bound to a volume named (volumeName and the upstream text read only
+// from, once entryUses has read them: the claim when bound to a volume
+// named (volumeName and the upstream text read only
 // unbound ones). The Base decodes them from their packed form for each
 // decision, so each would otherwise be a copy kept per entry.
 func release(v *decided) {
-	v.Facts.PV = nil
-	if v.Facts.Claim != nil && claimBound(v.Facts.Claim) && v.PersistentVolume != "" {
-		v.Facts.Claim = nil
+	if v.Claim != nil && claimBound(v.Claim) && v.PersistentVolume != "" {
+		v.Claim = nil
 	}
 }
 
@@ -766,7 +765,7 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 		touched[res.key] = true
 		uses = append(uses, indexUse(res.key, res.u))
 		if !slices.ContainsFunc(be.users, func(uv UserVolume) bool { return uv.Key == res.key }) {
-			be.users = append(be.users, UserVolume{Key: res.key, Name: volumeName(res.u.target), Label: res.u.target.Facts.KubeletLabel})
+			be.users = append(be.users, UserVolume{Key: res.key, Name: volumeName(res.u.target), Label: res.u.target.KubeletLabel})
 		}
 	}
 	for _, k := range b.index.Set(be.key, uses) {

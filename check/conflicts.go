@@ -95,14 +95,14 @@ func indexUse(key string, u *use) volindex.Use {
 	iu := volindex.Use{
 		Volume:         key,
 		Group:          volindex.Group{Label: indexLabel(u), Policy: u.policy},
-		MultipleLabels: len(v.Facts.Multiple) > 0,
+		MultipleLabels: len(v.Multiple) > 0,
 		Created:        u.e.created,
 	}
 	if u.e.running {
 		iu.Node = u.e.node
 	}
 	if u.seen {
-		iu.Upstream = volindex.Upstream{Seen: true, Volume: v.Facts.UniqueName, Label: u.ctrl.label, Policy: u.ctrl.policy}
+		iu.Upstream = volindex.Upstream{Seen: true, Volume: v.UniqueName, Label: u.ctrl.label, Policy: u.ctrl.policy}
 	}
 	return iu
 }
@@ -115,10 +115,10 @@ const randomMark = "\x00random "
 // indexLabel is the label the index groups u by: the kubelet's label, made
 // unique when its level is drawn at random.
 func indexLabel(u *use) string {
-	if f := &u.target.Facts; f.RandomLevel {
-		return f.KubeletLabel + randomMark + u.key
+	if d := u.target; d.RandomLevel {
+		return d.KubeletLabel + randomMark + u.key
 	}
-	return u.target.Facts.KubeletLabel
+	return u.target.KubeletLabel
 }
 
 // displayLabel is an index group's label as reports show it, and whether
@@ -246,7 +246,7 @@ func upstreamOnly(vu volumeUsers, users []string, first *decided) Finding {
 	}
 	return Finding{
 		Type: TypeConflict, Severity: SeverityInfo, Property: PropertyUpstreamOnly,
-		Volume: volumeName(first), Driver: first.Facts.CSIDriver, Subjects: subj,
+		Volume: volumeName(first), Driver: first.CSIDriver, Subjects: subj,
 		When:                      WhenUpstreamOnly,
 		UpstreamControllerReports: true,
 		UpstreamDifference:        fmt.Sprintf("the upstream controller compares raw seLinuxOptions (%s): it reports a conflict the kubelet does not have, because only user and level reach the file label and node defaults fill empty fields", strings.Join(quoted, " vs ")),
@@ -301,7 +301,7 @@ func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[str
 	others := slices.Concat(groups[:ri], groups[ri+1:])
 	ordered := append([]*group{ref}, others...)
 	v := ref.uses[0].target
-	f := Finding{Type: TypeConflict, Volume: volumeName(v), Driver: v.Facts.CSIDriver, KubeletConflict: true}
+	f := Finding{Type: TypeConflict, Volume: volumeName(v), Driver: v.CSIDriver, KubeletConflict: true}
 	for _, g := range ordered {
 		f.Subjects = append(f.Subjects, g.subjects()...)
 	}
@@ -329,10 +329,10 @@ func volumeFinding(vu volumeUsers, groups []*group, agree volindex.Agreement[str
 	var notEligible string
 	for _, g := range groups {
 		for _, u := range g.uses {
-			if u.target.Facts.Eligible {
+			if u.target.Eligible {
 				eligibleTarget = true
 			} else if notEligible == "" {
-				notEligible = u.target.Facts.EligibleReason
+				notEligible = u.target.EligibleReason
 			}
 			if u.eligibleNow {
 				eligibleNow = true
@@ -489,7 +489,7 @@ func upstreamDifference(vu volumeUsers, groups []*group, agree volindex.Agreemen
 	if us := unseen[unseenUnbound]; len(us) > 0 {
 		var claims []string
 		for _, u := range us {
-			c := u.target.Facts.Claim
+			c := u.target.Claim
 			phase := string(c.Status.Phase)
 			if c.Spec.VolumeName == "" {
 				phase = "not bound"
@@ -524,8 +524,8 @@ func curVersion(in Input) string {
 
 func multipleFinding(u *use, in Input) Finding {
 	v := u.target
-	f := Finding{Type: TypeConflict, Property: PropertyMultipleLabels, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: []Subject{subjectOf(u)}}
-	f.KubeletConflict = len(v.Facts.Multiple) > 0
+	f := Finding{Type: TypeConflict, Property: PropertyMultipleLabels, Volume: volumeName(v), Driver: v.CSIDriver, Subjects: []Subject{subjectOf(u)}}
+	f.KubeletConflict = len(v.Multiple) > 0
 	f.UpstreamControllerReports = u.skip == unseenMultiple
 	switch {
 	case !f.KubeletConflict:
@@ -533,7 +533,7 @@ func multipleFinding(u *use, in Input) Finding {
 		f.Message = fmt.Sprintf("Volume %s: the containers of %s set different seLinuxOptions, which the upstream controller reports, but they translate to one file label: nothing fails.", f.Volume, subjectsText(f.Subjects))
 		f.Fix = "None needed; write the same seLinuxOptions in every container to silence the upstream event."
 		return f
-	case v.Facts.Eligible:
+	case v.Eligible:
 		f.Severity, f.When = SeverityError, WhenNow
 	default:
 		f.Severity, f.When = SeverityWarning, WhenWarningOnly
@@ -547,7 +547,7 @@ func multipleFinding(u *use, in Input) Finding {
 	default:
 		f.UpstreamDifference = "the upstream controller compares raw seLinuxOptions, which are the same in every container (the kubelet draws a random level for each container without one)"
 	}
-	f.Message = fmt.Sprintf("Volume %s: the containers of %s that mount it translate to different labels (%s); the kubelet refuses such a pod when the volume qualifies for a context mount.", f.Volume, subjectsText(f.Subjects), strings.Join(v.Facts.Multiple, ", "))
+	f.Message = fmt.Sprintf("Volume %s: the containers of %s that mount it translate to different labels (%s); the kubelet refuses such a pod when the volume qualifies for a context mount.", f.Volume, subjectsText(f.Subjects), strings.Join(v.Multiple, ", "))
 	f.Fix = "Give every container that mounts the volume the same seLinuxOptions (set them once at pod level and remove the container-level ones)."
 	return f
 }

@@ -207,10 +207,8 @@ func uniqueSubjects(g *group) []*subject {
 // levelOf returns the level as written by the first user of g.
 func levelOf(g *group) string {
 	for _, u := range g.uses {
-		for _, o := range u.target.Facts.Options {
-			if o != nil && o.Level != "" {
-				return o.Level
-			}
+		if l := u.target.Level; l != "" {
+			return l
 		}
 	}
 	return ""

@@ -130,7 +130,7 @@ func run(in Input, withUsers bool) (Report, *Users) {
 			if res.key != "" {
 				uses = append(uses, indexUse(res.key, res.u))
 				if users != nil {
-					users.add(c.entries[i], res.key, volumeName(res.u.target), res.u.target.Facts.KubeletLabel)
+					users.add(c.entries[i], res.key, volumeName(res.u.target), res.u.target.KubeletLabel)
 				}
 			}
 		}
@@ -273,26 +273,55 @@ func decideObjects(in *Objects, c *collector) decide.Objects {
 }
 
 // decided is what the check reads of a volume's decision once its use is
-// made: a copy, so that a Base keeps it without the pod's whole decision
-// (a decide.Volume is twice its size).
+// made: a copy of the few facts it reads, its repeated strings interned,
+// so that a Base keeps it without the pod's whole decision (a decide.Volume
+// is five times its size) or the decoded objects that one points to.
 type decided struct {
 	Name, PersistentVolume string
 	Method                 decide.Method
-	Facts                  decide.Facts
+	UniqueName, SpecName   string
+	CSIDriver, Kind        string
+	KubeletLabel           string
+	EligibleReason         string
+	// Level is the first level written in the seLinuxOptions of the
+	// containers that mount the volume, "" when none is.
+	Level string
+	// Claim is the claim, nil for inline volumes; a Base drops it once the
+	// claim is bound (see release).
+	Claim                                 *corev1.PersistentVolumeClaim
+	Multiple                              []string
+	PluginSupports, Eligible, RandomLevel bool
 }
 
 func decidedOf(v *decide.Volume) *decided {
-	return &decided{Name: v.Name, PersistentVolume: v.PersistentVolume, Method: v.Method, Facts: v.Facts}
+	f := &v.Facts
+	d := &decided{
+		Name: intern(v.Name), PersistentVolume: v.PersistentVolume, Method: v.Method,
+		UniqueName: f.UniqueName, SpecName: f.SpecName, CSIDriver: intern(f.CSIDriver), Kind: intern(f.Kind),
+		KubeletLabel: intern(f.KubeletLabel), EligibleReason: intern(f.EligibleReason),
+		Claim: f.Claim, Multiple: f.Multiple,
+		PluginSupports: f.PluginSupports, Eligible: f.Eligible, RandomLevel: f.RandomLevel,
+	}
+	if d.SpecName == d.PersistentVolume {
+		d.SpecName = d.PersistentVolume // one string, not two equal ones
+	}
+	for _, o := range f.Options {
+		if o != nil && o.Level != "" {
+			d.Level = intern(o.Level)
+			break
+		}
+	}
+	return d
 }
 
 func volumeName(v *decided) string {
 	if v.PersistentVolume != "" {
 		return v.PersistentVolume
 	}
-	if c := v.Facts.Claim; c != nil {
+	if c := v.Claim; c != nil {
 		return "claim " + c.Namespace + "/" + c.Name
 	}
-	return v.Facts.SpecName
+	return v.SpecName
 }
 
 // findingSet remembers findings by type, property, volume and subjects, so
@@ -338,7 +367,7 @@ func (seen findingSet) append(list []Finding, fs ...Finding) []Finding {
 
 func subjectOf(u *use) Subject {
 	s := u.e.subj
-	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: u.target.Facts.KubeletLabel, Policy: u.policy, Nodes: s.nodes, Running: s.running,
+	return Subject{Kind: s.kind, Namespace: s.namespace, Name: s.name, Label: u.target.KubeletLabel, Policy: u.policy, Nodes: s.nodes, Running: s.running,
 		Volume: volumeName(u.target)}
 }
 

@@ -21,27 +21,27 @@ func slowPathFindings(u *use, full *decide.Volume, in Input) []Finding {
 		return subj
 	}
 	var out []Finding
-	for _, o := range v.Facts.Options {
+	for _, o := range full.Facts.Options {
 		if o == nil || o.Level == "" {
 			continue
 		}
 		if lv, err := label.ParseLevel(o.Level); err == nil && lv.Low().Categories.IsEmpty() && lv.High().Categories.IsEmpty() {
 			out = append(out, Finding{
-				Type: TypeSlowPath, Severity: SeverityWarning, Property: PropertyNoIsolation, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects(),
+				Type: TypeSlowPath, Severity: SeverityWarning, Property: PropertyNoIsolation, Volume: volumeName(v), Driver: v.CSIDriver, Subjects: subjects(),
 				Message: fmt.Sprintf("%s sets seLinuxOptions.level %q without categories: every such pod shares one label, so SELinux no longer separates them (a pattern some linters push), and they all share one context mount.", subjectsText(subjects()), o.Level),
 				Fix:     "Give each workload (or namespace) its own category pair, e.g. level: s0:c123,c456, as OpenShift allocates per namespace.",
 			})
 			break
 		}
 	}
-	if v.Method == decide.MountOption && v.Facts.RandomLevel {
+	if v.Method == decide.MountOption && v.RandomLevel {
 		out = append(out, Finding{
-			Type: TypeSlowPath, Severity: SeverityError, Property: PropertyNoLevel, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects(),
+			Type: TypeSlowPath, Severity: SeverityError, Property: PropertyNoLevel, Volume: volumeName(v), Driver: v.CSIDriver, Subjects: subjects(),
 			Message: fmt.Sprintf("Volume %s: %s sets seLinuxOptions without a level. The kubelet mounts the volume with a random level that the container will not get, so the container cannot use its files.", volumeName(v), subjectsText(subjects())),
 			Fix:     "Set seLinuxOptions.level (a category pair unique to the workload, e.g. s0:c123,c456).",
 		})
 	}
-	if v.Method != decide.Recursive || v.Facts.PV == nil || len(v.Facts.Multiple) > 0 {
+	if v.Method != decide.Recursive || full.Facts.PV == nil || len(v.Multiple) > 0 {
 		return out
 	}
 	var failing []decide.Condition
@@ -53,7 +53,7 @@ func slowPathFindings(u *use, full *decide.Volume, in Input) []Finding {
 	if len(failing) == 0 {
 		return out
 	}
-	f := Finding{Type: TypeSlowPath, Severity: SeverityWarning, Volume: volumeName(v), Driver: v.Facts.CSIDriver, Subjects: subjects()}
+	f := Finding{Type: TypeSlowPath, Severity: SeverityWarning, Volume: volumeName(v), Driver: v.CSIDriver, Subjects: subjects()}
 	lead := fmt.Sprintf("Volume %s of %s is relabeled file by file by the container runtime at every start", volumeName(v), subjectsText(f.Subjects))
 	if len(failing) > 1 {
 		names := make([]string, len(failing))
@@ -83,10 +83,10 @@ func slowPathFindings(u *use, full *decide.Volume, in Input) []Finding {
 	case decide.CondPlugin:
 		f.Property = PropertyDriverSupport
 		switch {
-		case v.Facts.CSIDriver != "":
-			f.Fix = fmt.Sprintf("Set spec.seLinuxMount: true on CSIDriver %s, once its node plugin is ready for it (see the DriverReadiness findings) and every volume of the driver can be mounted with its own context.", v.Facts.CSIDriver)
+		case v.CSIDriver != "":
+			f.Fix = fmt.Sprintf("Set spec.seLinuxMount: true on CSIDriver %s, once its node plugin is ready for it (see the DriverReadiness findings) and every volume of the driver can be mounted with its own context.", v.CSIDriver)
 		default:
-			f.Fix = fmt.Sprintf("The in-tree %s plugin never mounts with a context: move the data to a CSI driver that announces seLinuxMount.", v.Facts.Kind)
+			f.Fix = fmt.Sprintf("The in-tree %s plugin never mounts with a context: move the data to a CSI driver that announces seLinuxMount.", v.Kind)
 		}
 	default:
 		f.Property = Property(c.Name)

@@ -96,15 +96,17 @@ type Use struct {
 // once, in its volume; a volume whose users share one label keeps no map.
 type Index[K cmp.Ordered] struct {
 	mu        sync.RWMutex
-	users     map[K][]string  // the reverse index: user -> its volumes
-	slots     map[slot[K]]int // (volume, user) -> position in volume.entries
+	users     map[K][]slot // the reverse index: user -> its volumes and positions
 	volumes   map[string]*volume[K]
 	conflicts map[string]bool // volumes with more than one label
 }
 
-type slot[K cmp.Ordered] struct {
+// slot is where a user's use of a volume is: its position in the volume's
+// entries. Kept in the user's own list, which is short, rather than in a
+// map of (volume, user) pairs, which would cost a map entry per use.
+type slot struct {
 	volume string
-	user   K
+	pos    int
 }
 
 // volume is the state of one volume: its uses, and how many grouped uses
@@ -126,7 +128,7 @@ type classKey struct{ volume, label, policy string }
 
 // New returns an empty index.
 func New[K cmp.Ordered]() *Index[K] {
-	return &Index[K]{users: map[K][]string{}, slots: map[slot[K]]int{}, volumes: map[string]*volume[K]{}, conflicts: map[string]bool{}}
+	return &Index[K]{users: map[K][]slot{}, volumes: map[string]*volume[K]{}, conflicts: map[string]bool{}}
 }
 
 // Set replaces every use of user by uses and returns the volumes whose
@@ -155,29 +157,31 @@ func (x *Index[K]) Set(user K, uses []Use) []string {
 	defer x.mu.Unlock()
 	var touched []string
 	prev := x.users[user]
-	for _, key := range prev {
-		old := x.volumes[key].entries[x.slots[slot[K]{key, user}]].use
-		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == key }); i >= 0 && next[i] == old {
+	slots := make([]slot, 0, len(next))
+	for _, s := range prev {
+		// Dropping another volume of this user moves only other users'
+		// entries: s.pos still holds.
+		old := x.volumes[s.volume].entries[s.pos].use
+		if i := slices.IndexFunc(next, func(n Use) bool { return n.Volume == s.volume }); i >= 0 && next[i] == old {
+			slots = append(slots, s) // unchanged
 			continue
 		}
-		x.drop(user, key)
-		touched = append(touched, key)
+		x.drop(s)
+		touched = append(touched, s.volume)
 	}
-	vols := make([]string, 0, len(next))
 	for _, u := range next {
-		vols = append(vols, u.Volume)
-		if _, ok := x.slots[slot[K]{u.Volume, user}]; ok {
+		if slices.ContainsFunc(slots, func(s slot) bool { return s.volume == u.Volume }) {
 			continue // unchanged
 		}
-		x.add(user, u)
-		if !slices.Contains(prev, u.Volume) {
+		slots = append(slots, x.add(user, u))
+		if !slices.ContainsFunc(prev, func(s slot) bool { return s.volume == u.Volume }) {
 			touched = append(touched, u.Volume)
 		}
 	}
-	if len(vols) == 0 {
+	if len(slots) == 0 {
 		delete(x.users, user)
 	} else {
-		x.users[user] = vols
+		x.users[user] = slots
 	}
 	slices.Sort(touched)
 	return touched
@@ -187,34 +191,37 @@ func (x *Index[K]) Set(user K, uses []Use) []string {
 // Removing an unknown user does nothing.
 func (x *Index[K]) Remove(user K) []string { return x.Set(user, nil) }
 
-func (x *Index[K]) add(user K, u Use) {
+// add files user's use u in its volume and returns where.
+func (x *Index[K]) add(user K, u Use) slot {
 	v := x.volumes[u.Volume]
 	if v == nil {
 		v = &volume[K]{}
 		x.volumes[u.Volume] = v
 	}
-	x.slots[slot[K]{u.Volume, user}] = len(v.entries)
+	s := slot{u.Volume, len(v.entries)}
 	v.entries = append(v.entries, entry[K]{user, u})
 	if !u.MultipleLabels {
 		v.count(u.Group.Label, 1)
 	}
 	x.mark(u.Volume, v)
+	return s
 }
 
-// drop removes user's use of key: the last entry takes its place.
-func (x *Index[K]) drop(user K, key string) {
+// drop removes the use at s; the volume's last entry takes its place, and
+// its user's slot follows it (a search of that user's few volumes). The
+// caller updates the slots of the user whose use it drops.
+func (x *Index[K]) drop(s slot) {
+	key, i := s.volume, s.pos
 	v := x.volumes[key]
-	s := slot[K]{key, user}
-	i := x.slots[s]
 	u := v.entries[i].use
 	last := len(v.entries) - 1
 	if i != last {
 		v.entries[i] = v.entries[last]
-		x.slots[slot[K]{key, v.entries[i].user}] = i
+		moved := x.users[v.entries[i].user]
+		moved[slices.IndexFunc(moved, func(m slot) bool { return m.volume == key })].pos = i
 	}
 	v.entries[last] = entry[K]{}
 	v.entries = v.entries[:last]
-	delete(x.slots, s)
 	if !u.MultipleLabels {
 		v.count(u.Group.Label, -1)
 	}
@@ -390,27 +397,27 @@ func (x *Index[K]) Check() error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n := 0
-	for user, vols := range x.users {
-		if len(vols) == 0 {
+	for user, slots := range x.users {
+		if len(slots) == 0 {
 			return fmt.Errorf("user %v has an empty entry", user)
 		}
-		for _, key := range vols {
+		for j, s := range slots {
 			n++
+			key, i := s.volume, s.pos
+			if slices.ContainsFunc(slots[:j], func(o slot) bool { return o.volume == key }) {
+				return fmt.Errorf("user %v holds %s twice", user, key)
+			}
 			v := x.volumes[key]
 			if v == nil {
 				return fmt.Errorf("user %v uses %s, which is not indexed", user, key)
 			}
-			i, ok := x.slots[slot[K]{key, user}]
-			if !ok || i >= len(v.entries) || v.entries[i].user != user {
-				return fmt.Errorf("user %v of %s: no entry at position %d (%v)", user, key, i, ok)
+			if i < 0 || i >= len(v.entries) || v.entries[i].user != user {
+				return fmt.Errorf("user %v of %s: no entry at position %d", user, key, i)
 			}
 			if got := v.entries[i].use.Volume; got != key {
 				return fmt.Errorf("user %v: use of %s filed under %s", user, got, key)
 			}
 		}
-	}
-	if n != len(x.slots) {
-		return fmt.Errorf("users hold %d uses, positions %d", n, len(x.slots))
 	}
 	m := 0
 	for key, v := range x.volumes {
@@ -420,7 +427,7 @@ func (x *Index[K]) Check() error {
 		m += len(v.entries)
 		labels := map[string]int{}
 		for i, e := range v.entries {
-			if x.slots[slot[K]{key, e.user}] != i || !slices.Contains(x.users[e.user], key) {
+			if !slices.Contains(x.users[e.user], slot{key, i}) {
 				return fmt.Errorf("volume %s: entry %d (user %v) is not in the reverse index", key, i, e.user)
 			}
 			if !e.use.MultipleLabels {

@@ -43,15 +43,15 @@ type Base struct {
 	cur *decide.Config // nil when the current version is unknown
 	mcs map[string]string
 
-	// The objects Update changes, by namespace/name.
-	// Pods, given claims and volumes are kept packed (see Packed), decoded
-	// when an entry is built or decided, then dropped.
-	pods      map[string]any // *Packed, or the object itself if it cannot be packed
+	// The objects Update changes, by namespace/name. Given claims and
+	// volumes are kept packed (see Packed), decoded when an entry is built
+	// or decided, then dropped; a pod is kept packed by its entry (a pod
+	// without one, a finished pod, is read again only when it changes).
 	workloads [numWorkloadKinds]map[string]any
-	claims    map[string]any                                      // as pods
+	claims    map[string]any                                      // *Packed, or the object itself if it cannot be packed
 	synth     map[string]map[string]*corev1.PersistentVolumeClaim // claim -> template entry key -> claim
 	synthOf   map[string][]string                                 // template entry key -> its claims
-	pvs       map[string]any                                      // as pods
+	pvs       map[string]any                                      // as claims
 
 	entries map[string]*baseEntry
 	// What report reads, kept by attach, detach and subject so that a
@@ -84,6 +84,7 @@ type objRef struct{ kind, key string }
 // baseEntry is one entry with everything computed from it alone.
 type baseEntry struct {
 	e       *entry
+	obj     any    // a pod's packed object (see pack); nil for a template
 	key     string // in the volume index; keys sort in input order
 	ref     objRef
 	target  *decide.Pod // until the uses are computed
@@ -154,7 +155,7 @@ func Incremental(kind string) bool {
 func RunBase(in Input) (*Base, Report) {
 	b := &Base{
 		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
-		mcs: map[string]string{}, pods: map[string]any{}, claims: map[string]any{},
+		mcs: map[string]string{}, claims: map[string]any{},
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]any{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
@@ -268,6 +269,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		}
 	}
 	drivers := map[string]bool{} // whose shared-superblock notes changed
+	pods := map[string]any{}     // the pods given, packed; nil when deleted
 	for _, ch := range changes {
 		key := ns(ch.Namespace) + "/" + ch.Name
 		switch ch.Kind {
@@ -281,11 +283,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			}
 			continue // not an entry
 		case "Pod":
-			if p := pack(ch.Object); p != nil {
-				b.pods[key] = p
-			} else {
-				delete(b.pods, key)
-			}
+			pods[key] = pack(ch.Object)
 		case "PersistentVolumeClaim":
 			if c := pack(ch.Object); c != nil {
 				b.claims[key] = c
@@ -346,12 +344,15 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	slices.SortFunc(refs, func(a, b objRef) int { return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.key, b.key)) })
 	for _, ref := range refs {
 		if ek, ok := b.entryOf[ref]; ok {
+			if _, given := pods[ref.key]; ref.kind == "Pod" && !given {
+				pods[ref.key] = b.entries[ek].obj // built again from what it kept
+			}
 			b.detach(ek, touched, subjects)
 		}
 	}
 	var built []*baseEntry
 	for _, ref := range refs {
-		if be := b.build(ref); be != nil {
+		if be := b.build(ref, pods); be != nil {
 			built = append(built, be)
 		}
 	}
@@ -594,14 +595,16 @@ func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
 }
 
 // build makes the entry of ref's object as the collector would, without
-// its decision; nil when the object has none.
-func (b *Base) build(ref objRef) *baseEntry {
+// its decision; nil when the object has none. A pod's object is in pods
+// (by namespace/name), packed.
+func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 	be := &baseEntry{ref: ref}
 	if ref.kind == "Pod" {
-		packed := b.pods[ref.key]
+		packed := pods[ref.key]
 		if packed == nil {
 			return nil
 		}
+		be.obj = packed
 		p, err := Unpacked[*corev1.Pod](packed) // cannot fail: Pack encoded it
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return nil
@@ -808,7 +811,7 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 				nodes[n] = true
 			}
 			if be.bare {
-				bare = b.pods[be.ref.key]
+				bare = be.obj
 			}
 		}
 	}

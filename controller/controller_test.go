@@ -15,6 +15,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
@@ -432,6 +434,24 @@ func TestControllerKeepsTheLastIndex(t *testing.T) {
 	}
 	if _, err := c.Listers().Pods.Pods("b").Get("db-0"); err != nil {
 		t.Errorf("Listers().Pods: %v", err)
+	}
+	// The pods' informer keeps no namespace index: a namespace's list
+	// walks the cache, and finds that namespace's pods only.
+	if _, ok := c.stores["Pod"].(cache.Indexer).GetIndexers()[cache.NamespaceIndex]; ok {
+		t.Error("the pods' informer has a namespace index")
+	}
+	for ns, want := range map[string]string{"b": "[db-0]", "a": "[]", "c": "[]"} {
+		pods, err := c.Listers().Pods.Pods(ns).List(labels.Everything())
+		if err != nil {
+			t.Fatalf("Listers().Pods.Pods(%q).List: %v", ns, err)
+		}
+		var names []string
+		for _, p := range pods {
+			names = append(names, p.Name)
+		}
+		if got := fmt.Sprint(names); got != want {
+			t.Errorf("pods of %s: %v, want %s", ns, got, want)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -333,7 +334,9 @@ func (n *notes) note(f check.Finding, ns string) string {
 	text, ok := n.cur[k]
 	if !ok {
 		if text, ok = n.last[k]; !ok {
-			text = Note(f, ns)
+			// Interned: the event sink and the status remember the same
+			// notes, each in its own memo, and share one copy.
+			text = unique.Make(Note(f, ns)).Value()
 		}
 		n.cur[k] = text
 	}

@@ -1,11 +1,16 @@
 package controller
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -43,6 +48,20 @@ type kindInformer struct {
 // them with their kinds.
 func (c *Controller) register(f informers.SharedInformerFactory) []kindInformer {
 	core, storage, apps, batch := f.Core().V1(), f.Storage().V1(), f.Apps().V1(), f.Batch().V1()
+	// Pods, claims and volumes are most of the objects. Their informers
+	// keep no namespace index (a set entry per object: 7 MB at 50,000
+	// pods, and one set of every volume under "" for the cluster-scoped
+	// volumes); inNamespace lists without it. Registered first, so that
+	// the factory hands these to everyone sharing it.
+	f.InformerFor(&corev1.Pod{}, func(cl kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewPodInformer(cl, metav1.NamespaceAll, resync, cache.Indexers{})
+	})
+	f.InformerFor(&corev1.PersistentVolumeClaim{}, func(cl kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewPersistentVolumeClaimInformer(cl, metav1.NamespaceAll, resync, cache.Indexers{})
+	})
+	f.InformerFor(&corev1.PersistentVolume{}, func(cl kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewPersistentVolumeInformer(cl, resync, cache.Indexers{})
+	})
 	pods, pvcs, pvs := core.Pods(), core.PersistentVolumeClaims(), core.PersistentVolumes()
 	nss, nodes, rcs := core.Namespaces(), core.Nodes(), core.ReplicationControllers()
 	drivers, classes := storage.CSIDrivers(), storage.StorageClasses()
@@ -144,11 +163,23 @@ type inNamespace[T metav1.Object] struct {
 	namespace string
 }
 
-// List returns the namespace's objects whose labels selector matches.
+// List returns the namespace's objects whose labels selector matches: from
+// the namespace index when the informer has one, else by a walk of every
+// object (the controller's own informers of pods and claims have none;
+// nothing it runs lists a namespace).
 func (l inNamespace[T]) List(selector labels.Selector) ([]T, error) {
-	objs, err := l.indexer.ByIndex(cache.NamespaceIndex, l.namespace)
-	if err != nil {
-		return nil, err
+	if _, ok := l.indexer.GetIndexers()[cache.NamespaceIndex]; ok {
+		objs, err := l.indexer.ByIndex(cache.NamespaceIndex, l.namespace)
+		if err != nil {
+			return nil, err
+		}
+		return l.list(objs, selector)
+	}
+	var objs []any
+	for _, obj := range l.indexer.List() {
+		if m, err := meta.Accessor(obj); err == nil && m.GetNamespace() == l.namespace {
+			objs = append(objs, obj)
+		}
 	}
 	return l.list(objs, selector)
 }

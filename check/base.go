@@ -72,10 +72,11 @@ type Base struct {
 	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
 	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
 
-	// The users, read by Users under mu.
+	// The users, read by Users under mu. A user's entry is found through
+	// entryOf (see volumesOf), its volumes in its results.
 	mu        sync.RWMutex
 	byVolume  map[string][]string // volume key -> entry keys, sorted
-	userEntry map[User]string
+	withUsers int                 // entries with a volume in byVolume
 }
 
 // objRef names an object Update changes: its kind and namespace/name.
@@ -91,7 +92,6 @@ type baseEntry struct {
 	current *decide.Pod // until the uses are computed
 	results []useResult
 	errs    []*decide.InputError
-	users   []UserVolume // the first use of each volume key
 	claims  []string     // the claims its pod reads
 	owner   string       // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
 	drivers []string     // the CSI drivers it counts (driversOf)
@@ -161,7 +161,7 @@ func RunBase(in Input) (*Base, Report) {
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{},
-		byVolume: map[string][]string{}, userEntry: map[User]string{},
+		byVolume: map[string][]string{},
 	}
 	for k := range b.workloads {
 		b.workloads[k] = map[string]any{}
@@ -703,19 +703,20 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 		touched[k] = true
 	}
 	addDrivers(b.used, be.drivers, -1)
-	for _, uv := range be.users {
-		list := b.byVolume[uv.Key]
+	keys := be.volumeKeys()
+	for _, k := range keys {
+		list := b.byVolume[k]
 		if i, ok := slices.BinarySearch(list, ek); ok {
 			list = slices.Delete(list, i, i+1)
 		}
 		if len(list) == 0 {
-			delete(b.byVolume, uv.Key)
+			delete(b.byVolume, k)
 		} else {
-			b.byVolume[uv.Key] = list
+			b.byVolume[k] = list
 		}
 	}
-	if len(be.users) > 0 {
-		delete(b.userEntry, userOf(be.e))
+	if len(keys) > 0 {
+		b.withUsers--
 	}
 }
 
@@ -767,20 +768,18 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 		}
 		touched[res.key] = true
 		uses = append(uses, indexUse(res.key, res.u))
-		if !slices.ContainsFunc(be.users, func(uv UserVolume) bool { return uv.Key == res.key }) {
-			be.users = append(be.users, UserVolume{Key: res.key, Name: volumeName(res.u.target), Label: res.u.target.KubeletLabel})
-		}
 	}
 	for _, k := range b.index.Set(be.key, uses) {
 		touched[k] = true
 	}
-	for _, uv := range be.users {
-		list := b.byVolume[uv.Key]
+	keys := be.volumeKeys()
+	for _, k := range keys {
+		list := b.byVolume[k]
 		i, _ := slices.BinarySearch(list, be.key)
-		b.byVolume[uv.Key] = slices.Insert(list, i, be.key)
+		b.byVolume[k] = slices.Insert(list, i, be.key)
 	}
-	if len(be.users) > 0 {
-		b.userEntry[userOf(be.e)] = be.key
+	if len(keys) > 0 {
+		b.withUsers++
 	}
 }
 
@@ -1010,16 +1009,47 @@ func (b *Base) usersOf(key string) []User {
 func (b *Base) volumesOf(user User) []UserVolume {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if ek, ok := b.userEntry[user]; ok {
-		return slices.Clone(b.entries[ek].users)
+	// A pod's entry is its own; a template's is its workload's, which is
+	// the subject its user names.
+	ek, ok := b.entryOf[objRef{user.Kind, ns(user.Namespace) + "/" + user.Name}]
+	if !ok {
+		return nil
 	}
-	return nil
+	be := b.entries[ek]
+	if userOf(be.e) != user {
+		return nil
+	}
+	return be.usersVolumes()
+}
+
+// volumeKeys returns the keys of the volumes be may share, each once, in
+// the order of its results.
+func (be *baseEntry) volumeKeys() []string {
+	var keys []string
+	for _, res := range be.results {
+		if res.key != "" && !slices.Contains(keys, res.key) {
+			keys = append(keys, res.key)
+		}
+	}
+	return keys
+}
+
+// usersVolumes returns be's uses of the volumes it may share as Users
+// gives them: the first use of each volume key.
+func (be *baseEntry) usersVolumes() []UserVolume {
+	var out []UserVolume
+	for _, res := range be.results {
+		if res.key != "" && !slices.ContainsFunc(out, func(uv UserVolume) bool { return uv.Key == res.key }) {
+			out = append(out, UserVolume{Key: res.key, Name: volumeName(res.u.target), Label: res.u.target.KubeletLabel})
+		}
+	}
+	return out
 }
 
 func (b *Base) usersLen() (users, volumes int) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.userEntry), len(b.byVolume)
+	return b.withUsers, len(b.byVolume)
 }
 
 // Sort orders the objects as a Base reports them: pods by creation time,

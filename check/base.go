@@ -62,7 +62,7 @@ type Base struct {
 	runningPods      int
 	workloadSubjects int
 	entryOf          map[objRef]string // object -> the key of its entry
-	subjects         map[string]*baseSubject
+	subjects         map[string]*baseSubject // by key(); bare pods' are their entries' alone
 	byOwner          map[string]*keySet // "ReplicaSet/ns/name" -> pod entries
 	byClaim          map[string]*keySet // claim -> entries that read it
 	index            *volindex.Index[string]
@@ -85,7 +85,8 @@ type objRef struct{ kind, key string }
 // baseEntry is one entry with everything computed from it alone.
 type baseEntry struct {
 	e       *entry
-	obj     any    // a pod's packed object (see pack); nil for a template
+	bs      *baseSubject // e's subject
+	obj     any          // a pod's packed object (see pack); nil for a template
 	key     string // in the volume index; keys sort in input order
 	ref     objRef
 	target  *decide.Pod // until the uses are computed
@@ -101,7 +102,7 @@ type baseEntry struct {
 
 // baseSubject is a subject and its entries.
 type baseSubject struct {
-	s       *subject
+	s       subject
 	entries keySet
 }
 
@@ -626,7 +627,8 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 			}
 		}
 		be.key = podEntryKey(p)
-		be.e = newEntry(b.subject(kind, pod.Namespace, name).s, pod, true, 0)
+		be.bs = b.subject(kind, pod.Namespace, name)
+		be.e = newEntry(&be.bs.s, pod, true, 0)
 	} else {
 		k, ok := workloadKinds[ref.kind]
 		if !ok {
@@ -645,7 +647,8 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 		}
 		r := tpl[0].OwnerReferences[0]
 		be.key = templateKey(k, ref.key)
-		be.e = newEntry(b.subject(r.Kind, tpl[0].Namespace, r.Name).s, tpl[0], false, 0)
+		be.bs = b.subject(r.Kind, tpl[0].Namespace, r.Name)
+		be.e = newEntry(&be.bs.s, tpl[0], false, 0)
 	}
 	pod := be.e.pod
 	for _, v := range pod.Spec.Volumes {
@@ -659,18 +662,36 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 	return be
 }
 
-// subject returns the subject kind/namespace/name, made when new.
+// subject returns the subject kind/namespace/name, made when new. A bare
+// pod's, made anew for each entry of the pod, is that entry's alone: it is
+// not kept in subjects (a map entry and a key for each of 100,000 pods),
+// and refresh finds it through the entry.
 func (b *Base) subject(kind, namespace, name string) *baseSubject {
+	if kind == "Pod" {
+		return &baseSubject{s: subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}}
+	}
 	k := kind + "/" + namespace + "/" + name
 	bs := b.subjects[k]
 	if bs == nil {
-		bs = &baseSubject{s: &subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}}
+		bs = &baseSubject{s: subject{kind: kind, namespace: namespace, name: name, nodes: []string{}}}
 		b.subjects[k] = bs
-		if kind != "Pod" {
-			b.workloadSubjects++
-		}
+		b.workloadSubjects++
 	}
 	return bs
+}
+
+// subjectNamed returns the subject of findings named kind/namespace/name,
+// nil when there is none.
+func (b *Base) subjectNamed(kind, namespace, name string) *baseSubject {
+	if kind != "Pod" {
+		return b.subjects[kind+"/"+namespace+"/"+name]
+	}
+	if ek, ok := b.entryOf[objRef{kind, ns(namespace) + "/" + name}]; ok {
+		if be := b.entries[ek]; be.bs.s.kind == "Pod" {
+			return be.bs
+		}
+	}
+	return nil
 }
 
 // detach removes the entry ek, noting the volumes and subjects it touched.
@@ -682,7 +703,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	if be.e.running {
 		b.runningPods--
 	}
-	bs := b.subjects[be.e.subj.key()]
+	bs := be.bs
 	bs.entries.remove(ek)
 	subjects[bs] = true
 	for _, c := range be.claims {
@@ -748,7 +769,7 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 	if len(be.errs) > 0 || slices.ContainsFunc(be.results, func(r useResult) bool { return len(r.findings) > 0 }) {
 		b.noted[be.key] = true
 	}
-	bs := b.subjects[be.e.subj.key()]
+	bs := be.bs
 	bs.entries.add(be.key)
 	subjects[bs] = true
 	for _, c := range be.claims {
@@ -788,10 +809,10 @@ func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*base
 // all its entries are touched (their fixes patch the object); its pods and
 // nodes only show in the subjects of findings, which report refreshes.
 func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
-	s := bs.s
+	s := &bs.s
 	if bs.entries.len() == 0 {
-		delete(b.subjects, s.key())
 		if s.kind != "Pod" {
+			delete(b.subjects, s.key())
 			b.workloadSubjects--
 		}
 		return
@@ -975,7 +996,7 @@ func (b *Base) refresh(fs []Finding) {
 		f := &fs[i]
 		var cp []Subject
 		for j, s := range f.Subjects {
-			bs := b.subjects[s.Kind+"/"+s.Namespace+"/"+s.Name]
+			bs := b.subjectNamed(s.Kind, s.Namespace, s.Name)
 			if bs == nil || bs.s.running == s.Running && slices.Equal(bs.s.nodes, s.Nodes) {
 				continue
 			}

@@ -61,10 +61,10 @@ type Base struct {
 	noted            map[string]bool
 	runningPods      int
 	workloadSubjects int
-	entryOf          map[objRef]string // object -> the key of its entry
+	entryOf          map[objRef]string       // object -> the key of its entry
 	subjects         map[string]*baseSubject // by key(); bare pods' are their entries' alone
-	byOwner          map[string]*keySet // "ReplicaSet/ns/name" -> pod entries
-	byClaim          map[string]*keySet // claim -> entries that read it
+	byOwner          map[string]*keySet      // "ReplicaSet/ns/name" -> pod entries
+	byClaim          map[string]*keySet      // claim -> entries that read it
 	index            *volindex.Index[string]
 	perVolume        map[string][]Finding
 	used             map[string]int                       // CSI driver -> volumes (driversUsed)
@@ -87,17 +87,17 @@ type baseEntry struct {
 	e       *entry
 	bs      *baseSubject // e's subject
 	obj     any          // a pod's packed object (see pack); nil for a template
-	key     string // in the volume index; keys sort in input order
+	key     string       // in the volume index; keys sort in input order
 	ref     objRef
 	target  *decide.Pod // until the uses are computed
 	current *decide.Pod // until the uses are computed
 	results []useResult
 	errs    []*decide.InputError
-	claims  []string     // the claims its pod reads
-	owner   string       // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
-	drivers []string     // the CSI drivers it counts (driversOf)
-	pvs     []string     // the PersistentVolumes its claims are bound to, when decided
-	bare    bool         // a pod without a controller: its own subject's object
+	claims  []string // the claims its pod reads
+	owner   string   // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
+	drivers []string // the CSI drivers it counts (driversOf)
+	pvs     []string // the PersistentVolumes its claims are bound to, when decided
+	bare    bool     // a pod without a controller: its own subject's object
 }
 
 // baseSubject is a subject and its entries.

@@ -207,6 +207,7 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			want, wantUsers := RunUsers(w.input(t, current))
 			compareReports(t, "RunBase", r, want)
 			last := r
+			slimmed := checkSlim(t, "RunBase", b)
 			for step := range 40 {
 				var changes []Change
 				for range 1 + w.rng.IntN(3) {
@@ -233,9 +234,32 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 				if err := b.index.Check(); err != nil {
 					t.Fatalf("step %d: volume index: %v", step, err)
 				}
+				slimmed += checkSlim(t, fmt.Sprintf("step %d", step), b)
+			}
+			if slimmed == 0 {
+				t.Error("no use was ever slimmed: the test does not exercise slim")
 			}
 		})
 	}
+}
+
+// checkSlim checks that no user of a volume with several users is slimmed
+// (its findings read every user's use) and returns the slimmed uses.
+func checkSlim(t *testing.T, what string, b *Base) int {
+	t.Helper()
+	n := 0
+	for ek, be := range b.entries {
+		for _, res := range be.results {
+			if res.key == "" || res.u != nil {
+				continue
+			}
+			n++
+			if users := b.byVolume[res.key]; len(users) != 1 || users[0] != ek {
+				t.Fatalf("%s: entry %q has a slimmed use of %s, which has users %q", what, ek, res.key, users)
+			}
+		}
+	}
+	return n
 }
 
 // compareFresh checks Apply's findings against the reports before and after

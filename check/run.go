@@ -185,6 +185,9 @@ type useResult struct {
 	u        *use
 	findings []Finding // multiple labels, slow paths
 	key      string    // the volume, "" when not shared
+	// A Base's use of a volume with one user is slimmed: u is nil, and
+	// these are volumeName(u.target) and its KubeletLabel.
+	name, label string
 }
 
 // entryUses computes the uses of the volumes of entry e, whose key in the

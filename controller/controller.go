@@ -125,12 +125,12 @@ func (o *Options) defaults() {
 
 // Controller watches the cluster and reports what check finds.
 type Controller struct {
-	client kubernetes.Interface
-	opts   Options
-	queue  workqueue.TypedRateLimitingInterface[string]
-	listers
-	stores map[string]cache.Store // by kind: the informers' caches
-	synced []cache.InformerSynced
+	client  kubernetes.Interface
+	opts    Options
+	queue   workqueue.TypedRateLimitingInterface[string]
+	listers Listers
+	stores  map[string]cache.Store // by kind: the informers' caches
+	synced  []cache.InformerSynced
 
 	serverVersion atomic.Value // string
 	state         *State
@@ -608,47 +608,47 @@ func (c *Controller) input(ctx context.Context, packed bool) (check.Input, error
 	if packed {
 		c.addCached(&o, "Pod", "PersistentVolumeClaim", "PersistentVolume")
 	} else {
-		pods, e := c.pods.List(all)
+		pods, e := c.listers.Pods.List(all)
 		collect(e)
 		o.Pods = sorted(pods)
-		pvcs, e := c.pvcs.List(all)
+		pvcs, e := c.listers.PVCs.List(all)
 		collect(e)
 		o.PVCs = sorted(pvcs)
-		pvs, e := c.pvs.List(all)
+		pvs, e := c.listers.PVs.List(all)
 		collect(e)
 		o.PVs = sorted(pvs)
 	}
-	deps, e := c.deployments.List(all)
+	deps, e := c.listers.Deployments.List(all)
 	collect(e)
 	o.Deployments = sorted(deps)
-	sts, e := c.statefulSets.List(all)
+	sts, e := c.listers.StatefulSets.List(all)
 	collect(e)
 	o.StatefulSets = sorted(sts)
-	dss, e := c.daemonSets.List(all)
+	dss, e := c.listers.DaemonSets.List(all)
 	collect(e)
 	o.DaemonSets = sorted(dss)
-	rss, e := c.replicaSets.List(all)
+	rss, e := c.listers.ReplicaSets.List(all)
 	collect(e)
 	o.ReplicaSets = sorted(rss)
-	jobs, e := c.jobs.List(all)
+	jobs, e := c.listers.Jobs.List(all)
 	collect(e)
 	o.Jobs = sorted(jobs)
-	cjs, e := c.cronJobs.List(all)
+	cjs, e := c.listers.CronJobs.List(all)
 	collect(e)
 	o.CronJobs = sorted(cjs)
-	rcs, e := c.rcs.List(all)
+	rcs, e := c.listers.RCs.List(all)
 	collect(e)
 	o.ReplicationControllers = sorted(rcs)
-	scs, e := c.storageClasses.List(all)
+	scs, e := c.listers.StorageClasses.List(all)
 	collect(e)
 	o.StorageClasses = sorted(scs)
-	drivers, e := c.csiDrivers.List(all)
+	drivers, e := c.listers.CSIDrivers.List(all)
 	collect(e)
 	o.CSIDrivers = sorted(drivers)
-	nss, e := c.namespaces.List(all)
+	nss, e := c.listers.Namespaces.List(all)
 	collect(e)
 	o.Namespaces = sorted(nss)
-	nodes, e := c.nodes.List(all)
+	nodes, e := c.listers.Nodes.List(all)
 	collect(e)
 	o.Nodes = sorted(nodes)
 	if err != nil {

@@ -196,7 +196,7 @@ func TestControllerConflictEventsRedactedAndDeduplicated(t *testing.T) {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the namespace in the cache", func() bool { _, err := c.namespaces.Get("c"); return err == nil })
+	waitFor(t, "the namespace in the cache", func() bool { _, err := c.listers.Namespaces.Get("c"); return err == nil })
 	c.Resync()
 	time.Sleep(100 * time.Millisecond)
 	// Assert: no second event for the same answer.
@@ -325,7 +325,7 @@ func TestStatusOnlyUpdatesCostNoSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the update in the cache", func() bool {
-		got, err := c.pods.Pods("a").Get("p")
+		got, err := c.listers.Pods.Pods("a").Get("p")
 		return err == nil && got.ResourceVersion == "2"
 	})
 	time.Sleep(100 * time.Millisecond)

@@ -20,24 +20,6 @@ import (
 	"github.com/selmount/selmount/check"
 )
 
-// listers read the informers' caches.
-type listers struct {
-	pods           corelisters.PodLister
-	pvcs           corelisters.PersistentVolumeClaimLister
-	pvs            corelisters.PersistentVolumeLister
-	namespaces     corelisters.NamespaceLister
-	nodes          corelisters.NodeLister
-	csiDrivers     storagelisters.CSIDriverLister
-	storageClasses storagelisters.StorageClassLister
-	deployments    appslisters.DeploymentLister
-	statefulSets   appslisters.StatefulSetLister
-	daemonSets     appslisters.DaemonSetLister
-	replicaSets    appslisters.ReplicaSetLister
-	jobs           batchlisters.JobLister
-	cronJobs       batchlisters.CronJobLister
-	rcs            corelisters.ReplicationControllerLister
-}
-
 // kindInformer is an informer and the kind of its objects.
 type kindInformer struct {
 	kind string
@@ -67,13 +49,13 @@ func (c *Controller) register(f informers.SharedInformerFactory) []kindInformer 
 	drivers, classes := storage.CSIDrivers(), storage.StorageClasses()
 	deps, sts, dss, rss := apps.Deployments(), apps.StatefulSets(), apps.DaemonSets(), apps.ReplicaSets()
 	jobs, cjs := batch.Jobs(), batch.CronJobs()
-	c.listers = listers{
-		pods: podLister{unpacking[*corev1.Pod]{pods.Informer().GetIndexer(), "pods"}},
-		pvcs: claimLister{unpacking[*corev1.PersistentVolumeClaim]{pvcs.Informer().GetIndexer(), "persistentvolumeclaims"}},
-		pvs:  unpacking[*corev1.PersistentVolume]{pvs.Informer().GetIndexer(), "persistentvolumes"}, namespaces: nss.Lister(), nodes: nodes.Lister(),
-		csiDrivers: drivers.Lister(), storageClasses: classes.Lister(),
-		deployments: deps.Lister(), statefulSets: sts.Lister(), daemonSets: dss.Lister(), replicaSets: rss.Lister(),
-		jobs: jobs.Lister(), cronJobs: cjs.Lister(), rcs: rcs.Lister(),
+	c.listers = Listers{
+		Pods: podLister{unpacking[*corev1.Pod]{pods.Informer().GetIndexer(), "pods"}},
+		PVCs: claimLister{unpacking[*corev1.PersistentVolumeClaim]{pvcs.Informer().GetIndexer(), "persistentvolumeclaims"}},
+		PVs:  unpacking[*corev1.PersistentVolume]{pvs.Informer().GetIndexer(), "persistentvolumes"}, Namespaces: nss.Lister(), Nodes: nodes.Lister(),
+		CSIDrivers: drivers.Lister(), StorageClasses: classes.Lister(),
+		Deployments: deps.Lister(), StatefulSets: sts.Lister(), DaemonSets: dss.Lister(), ReplicaSets: rss.Lister(),
+		Jobs: jobs.Lister(), CronJobs: cjs.Lister(), RCs: rcs.Lister(),
 	}
 	kinds := []kindInformer{{"Pod", pods.Informer()}, {"PersistentVolumeClaim", pvcs.Informer()},
 		{"PersistentVolume", pvs.Informer()}, {"Namespace", nss.Informer()}, {"Node", nodes.Informer()},
@@ -242,10 +224,4 @@ type Listers struct {
 }
 
 // Listers returns the listers of the controller's informers.
-func (c *Controller) Listers() Listers {
-	l := c.listers
-	return Listers{Pods: l.pods, PVCs: l.pvcs, PVs: l.pvs, Namespaces: l.namespaces, Nodes: l.nodes,
-		CSIDrivers: l.csiDrivers, StorageClasses: l.storageClasses, Deployments: l.deployments,
-		StatefulSets: l.statefulSets, DaemonSets: l.daemonSets, ReplicaSets: l.replicaSets,
-		Jobs: l.jobs, CronJobs: l.cronJobs, RCs: l.rcs}
-}
+func (c *Controller) Listers() Listers { return c.listers }

@@ -132,11 +132,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	name := e.Name
-	if e.Namespace != "" {
-		name = e.Namespace + "/" + name
-	}
-	return fmt.Sprintf("check: a change of %s %s cannot be applied incrementally: run the whole check again", e.Kind, name)
+	return fmt.Sprintf("check: a change of %s %s cannot be applied incrementally: run the whole check again", e.Kind, nsName(e.Namespace, e.Name))
 }
 
 // workloadKinds maps kind names to the workload fields of Objects.
@@ -531,7 +527,7 @@ func keptResults(results []useResult) []useResult {
 		switch {
 		case res.key != "":
 			u := *res.u
-			release(u.target) // the use's own copy
+			keep(u.target) // the use's own copy
 			res.u = &u
 		case len(res.findings) > 0:
 			res.u = nil
@@ -543,14 +539,20 @@ func keptResults(results []useResult) []useResult {
 	return out
 }
 
-// release drops what a kept decision points to of the objects decided
-// from, once entryUses has read them: the claim when bound to a volume
-// named (volumeName and the upstream text read only
-// unbound ones). The Base decodes them from their packed form for each
+// keep readies a decision for a Base to keep, once entryUses has read it:
+// it drops the claim when bound to a volume named (volumeName and the
+// upstream text read only unbound ones), and interns the strings that
+// thousands of uses repeat (labels, reasons, drivers, levels), which the
+// decoder gave each use a copy of. The Base decodes its objects for each
 // decision, so each would otherwise be a copy kept per entry.
-func release(v *decided) {
+func keep(v *decided) {
 	if v.Claim != nil && claimBound(v.Claim) && v.PersistentVolume != "" {
 		v.Claim = nil
+	}
+	v.CSIDriver, v.Kind, v.Level = intern(v.CSIDriver), intern(v.Kind), intern(v.Level)
+	v.KubeletLabel, v.EligibleReason = intern(v.KubeletLabel), intern(v.EligibleReason)
+	if v.SpecName == v.PersistentVolume {
+		v.SpecName = v.PersistentVolume // one string, not two equal ones
 	}
 }
 

@@ -276,41 +276,37 @@ func decideObjects(in *Objects, c *collector) decide.Objects {
 }
 
 // decided is what the check reads of a volume's decision once its use is
-// made: a copy of the few facts it reads, its repeated strings interned,
-// so that a Base keeps it without the pod's whole decision (a decide.Volume
-// is five times its size) or the decoded objects that one points to.
+// made: a copy of the few facts it reads, so that a Base keeps it without
+// the pod's whole decision (a decide.Volume is five times its size) or the
+// decoded objects that one points to (see keep).
 type decided struct {
-	Name, PersistentVolume string
-	Method                 decide.Method
-	UniqueName, SpecName   string
-	CSIDriver, Kind        string
-	KubeletLabel           string
-	EligibleReason         string
+	PersistentVolume     string
+	Method               decide.Method
+	UniqueName, SpecName string
+	CSIDriver, Kind      string
+	KubeletLabel         string
+	EligibleReason       string
 	// Level is the first level written in the seLinuxOptions of the
 	// containers that mount the volume, "" when none is.
 	Level string
 	// Claim is the claim, nil for inline volumes; a Base drops it once the
-	// claim is bound (see release).
-	Claim                                 *corev1.PersistentVolumeClaim
-	Multiple                              []string
-	PluginSupports, Eligible, RandomLevel bool
+	// claim is bound (see keep).
+	Claim                 *corev1.PersistentVolumeClaim
+	Multiple              []string
+	Eligible, RandomLevel bool
 }
 
 func decidedOf(v *decide.Volume) *decided {
 	f := &v.Facts
 	d := &decided{
-		Name: intern(v.Name), PersistentVolume: v.PersistentVolume, Method: v.Method,
-		UniqueName: f.UniqueName, SpecName: f.SpecName, CSIDriver: intern(f.CSIDriver), Kind: intern(f.Kind),
-		KubeletLabel: intern(f.KubeletLabel), EligibleReason: intern(f.EligibleReason),
-		Claim: f.Claim, Multiple: f.Multiple,
-		PluginSupports: f.PluginSupports, Eligible: f.Eligible, RandomLevel: f.RandomLevel,
-	}
-	if d.SpecName == d.PersistentVolume {
-		d.SpecName = d.PersistentVolume // one string, not two equal ones
+		PersistentVolume: v.PersistentVolume, Method: v.Method,
+		UniqueName: f.UniqueName, SpecName: f.SpecName, CSIDriver: f.CSIDriver, Kind: f.Kind,
+		KubeletLabel: f.KubeletLabel, EligibleReason: f.EligibleReason,
+		Claim: f.Claim, Multiple: f.Multiple, Eligible: f.Eligible, RandomLevel: f.RandomLevel,
 	}
 	for _, o := range f.Options {
 		if o != nil && o.Level != "" {
-			d.Level = intern(o.Level)
+			d.Level = o.Level
 			break
 		}
 	}

@@ -197,14 +197,20 @@ func sharedSuperblock(driver string, pvs []*corev1.PersistentVolume, classes []*
 // mounts their own superblock: kind is "NFS" or "CIFS/SMB", opt the option.
 type superblockNote struct{ pv, kind, opt string }
 
-// superblockKind is the kind of filesystem a driver's name says it mounts,
-// and that kind's option; "" when the name does not tell.
-func superblockKind(driver string) (kind, opt string) {
+// superblockKind is the kind of filesystem a volume of driver mounts, and
+// that kind's option, from the driver's name, else from the volume's
+// attributes (nil: the driver alone); "" when neither tells.
+func superblockKind(driver string, attrs map[string]string) (kind, opt string) {
 	lower := strings.ToLower(driver)
+	nfs, smb := strings.Contains(lower, "nfs"), strings.Contains(lower, "smb") || strings.Contains(lower, "cifs")
+	if !nfs && !smb { // the name does not tell
+		nfs = attrs["server"] != "" && attrs["share"] != ""
+		smb = !nfs && strings.HasPrefix(attrs["source"], "//")
+	}
 	switch {
-	case strings.Contains(lower, "nfs"):
+	case nfs:
 		return "NFS", "nosharecache"
-	case strings.Contains(lower, "smb"), strings.Contains(lower, "cifs"):
+	case smb:
 		return "CIFS/SMB", "nosharesock"
 	}
 	return "", ""
@@ -218,14 +224,7 @@ func superblockNoteOf(pv *corev1.PersistentVolume) (string, superblockNote, bool
 	if csi == nil {
 		return "", superblockNote{}, false
 	}
-	k, o := superblockKind(csi.Driver)
-	if k == "" {
-		if csi.VolumeAttributes["server"] != "" && csi.VolumeAttributes["share"] != "" {
-			k, o = "NFS", "nosharecache"
-		} else if strings.HasPrefix(csi.VolumeAttributes["source"], "//") {
-			k, o = "CIFS/SMB", "nosharesock"
-		}
-	}
+	k, o := superblockKind(csi.Driver, csi.VolumeAttributes)
 	if k == "" || hasOption(pv.Spec.MountOptions, o) {
 		return "", superblockNote{}, false
 	}
@@ -237,7 +236,7 @@ func superblockNoteOf(pv *corev1.PersistentVolume) (string, superblockNote, bool
 // there is nothing to report. The StorageClasses are checked when the kind
 // is known: from the driver's name, else from the first note.
 func superblockFinding(driver string, notes []superblockNote, classes []*storagev1.StorageClass) (Finding, bool) {
-	kind, opt := superblockKind(driver)
+	kind, opt := superblockKind(driver, nil)
 	if kind == "" && len(notes) > 0 {
 		kind, opt = notes[0].kind, notes[0].opt
 	}

@@ -1,11 +1,12 @@
 package check
 
 import (
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"slices"
 )
 
 // Objects are the API objects a check reads, by kind. Order matters, as in

@@ -435,8 +435,13 @@ func TestControllerKeepsTheLastIndex(t *testing.T) {
 	if _, err := c.Listers().Pods.Pods("b").Get("db-0"); err != nil {
 		t.Errorf("Listers().Pods: %v", err)
 	}
-	// The pods' informer keeps no namespace index: a namespace's list
-	// walks the cache, and finds that namespace's pods only.
+}
+
+// TestListersListANamespaceWithoutIndex: the pods' informer keeps no
+// namespace index; a namespace's list walks the cache, and finds that
+// namespace's pods only.
+func TestListersListANamespaceWithoutIndex(t *testing.T) {
+	c, _, _ := start(t, Options{}, append(cluster(), deployment("a", "web", "s0:c1,c2", 0), pod("b", "db-0", "s0:c7,c9"))...)
 	if _, ok := c.stores["Pod"].(cache.Indexer).GetIndexers()[cache.NamespaceIndex]; ok {
 		t.Error("the pods' informer has a namespace index")
 	}

@@ -151,14 +151,15 @@ func (s *eventSink) emitNew(findings []check.Finding, ref func(kind, ns, name st
 		if written == maxEventsPerSync {
 			break
 		}
-		if s.known[p.Key()] || s.last[p.Key()] == sumOf(p.Note) {
+		sum := sumOf(p.Note)
+		if s.known[p.Key()] || s.last[p.Key()] == sum {
 			continue // already reported, or left over by an earlier sync: its turn comes in emit
 		}
 		if !s.pace.TryAccept() {
 			break // out of tokens: emit leaves them for a later sync
 		}
 		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.Note)
-		s.last[p.Key()] = sumOf(p.Note)
+		s.last[p.Key()] = sum
 		written++
 	}
 	return written

@@ -76,11 +76,7 @@ func (c *Controller) cached(kind, namespace, name string) (any, error) {
 	if store == nil {
 		return nil, nil
 	}
-	key := name
-	if namespace != "" {
-		key = namespace + "/" + name
-	}
-	obj, ok, err := store.GetByKey(key)
+	obj, ok, err := store.GetByKey(cache.NewObjectName(namespace, name).String())
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -124,11 +120,7 @@ func (l unpacking[T]) Get(name string) (T, error) {
 }
 
 func (l unpacking[T]) get(namespace, name string) (T, error) {
-	key := name
-	if namespace != "" {
-		key = namespace + "/" + name
-	}
-	obj, ok, err := l.indexer.GetByKey(key)
+	obj, ok, err := l.indexer.GetByKey(cache.NewObjectName(namespace, name).String())
 	if err != nil || !ok {
 		var zero T
 		if err == nil {
@@ -205,7 +197,8 @@ func (c *Controller) addCached(o *check.Objects, kinds ...string) {
 // Listers read the controller's caches (slimmed objects: see check.Slim).
 // Callers must not modify the objects they return. The cache keeps pods
 // packed (check.Packed), as it does claims and volumes: Pods, PVCs and PVs
-// decode the ones they return at each call.
+// decode the ones they return at each call. Their informers keep no
+// namespace index: listing one namespace's pods or claims walks the cache.
 type Listers struct {
 	Pods           corelisters.PodLister
 	PVCs           corelisters.PersistentVolumeClaimLister

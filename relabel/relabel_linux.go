@@ -1012,8 +1012,9 @@ func (wk *worker) readDir(d *dirNode) {
 	}
 }
 
-// handOut splits the entries of wk.buf (order) into up to spare chunks of at
-// least minChunk entries, contiguous in inode order, and queues them.
+// handOut splits the entries of wk.buf (order) into up to four chunks per
+// spare worker and for itself, of at least minChunk entries, contiguous in
+// inode order, and queues them.
 func (wk *worker) handOut(d *dirNode, order []direntRef, spare int) {
 	w := wk.w
 	// Four chunks for each idle worker and for the reader, which takes

@@ -666,7 +666,7 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 		}
 		be.key = podEntryKey(p)
 		be.bs = b.subject(kind, pod.Namespace, name)
-		be.e = newEntry(&be.bs.s, pod, true, 0)
+		be.e = newEntry(&be.bs.s, pod, true)
 	} else {
 		k, ok := workloadKinds[ref.kind]
 		if !ok {
@@ -686,7 +686,7 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 		r := tpl[0].OwnerReferences[0]
 		be.key = templateKey(k, ref.key)
 		be.bs = b.subject(r.Kind, tpl[0].Namespace, r.Name)
-		be.e = newEntry(&be.bs.s, tpl[0], false, 0)
+		be.e = newEntry(&be.bs.s, tpl[0], false)
 	}
 	pod := be.e.pod
 	for _, v := range pod.Spec.Volumes {

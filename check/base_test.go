@@ -206,6 +206,7 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			b, r := RunBase(w.input(t, current))
 			want, wantUsers := RunUsers(w.input(t, current))
 			compareReports(t, "RunBase", r, want)
+			compareUsers(t, "RunBase", b.Users(), wantUsers)
 			last := r
 			slimmed := checkSlim(t, "RunBase", b)
 			for step := range 40 {

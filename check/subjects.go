@@ -31,25 +31,15 @@ type entry struct {
 	namespace, name, node string
 	running               bool // a live Pod object (not a template); may be pending
 	created               time.Time
-	order                 int // position in the input, for pods created at the same time
 }
 
 // newEntry returns the entry of pod (running) or a template.
-func newEntry(s *subject, pod *corev1.Pod, running bool, order int) *entry {
-	e := &entry{subj: s, pod: pod, namespace: pod.Namespace, name: pod.Name, node: pod.Spec.NodeName, running: running, order: order}
+func newEntry(s *subject, pod *corev1.Pod, running bool) *entry {
+	e := &entry{subj: s, pod: pod, namespace: pod.Namespace, name: pod.Name, node: pod.Spec.NodeName, running: running}
 	if running {
 		e.created = pod.CreationTimestamp.Time
 	}
 	return e
-}
-
-// before reports whether e was admitted before o: by creation time, then in
-// input order (manifests carry no timestamps).
-func (e *entry) before(o *entry) bool {
-	if !e.created.Equal(o.created) {
-		return e.created.Before(o.created)
-	}
-	return e.order < o.order
 }
 
 // collector sorts input objects into subjects and entries.
@@ -131,7 +121,7 @@ func (c *collector) collect(objs *Objects) {
 		}
 		ref := tpl[0].OwnerReferences[0]
 		s := c.subject(ref.Kind, tpl[0].Namespace, ref.Name, o)
-		c.entries = append(c.entries, newEntry(s, tpl[0], false, 0))
+		c.entries = append(c.entries, newEntry(s, tpl[0], false))
 		c.claims = append(c.claims, claims...)
 	})
 	for _, p := range objs.Pods {
@@ -160,7 +150,7 @@ func (c *collector) collect(objs *Objects) {
 		if pod.Spec.NodeName != "" {
 			s.nodeSet[pod.Spec.NodeName] = true
 		}
-		c.entries = append(c.entries, newEntry(s, pod, true, len(c.entries)))
+		c.entries = append(c.entries, newEntry(s, pod, true))
 	}
 	for _, s := range c.order {
 		s.sortNodes()

@@ -192,8 +192,6 @@ func TestCostDoesNotGrowWithUsers(t *testing.T) {
 
 // Reference: the same answers by materialising every pair, slowly.
 
-type refPair struct{ a, b int }
-
 func reference(uses map[int]Use) (conflict bool, counts UpstreamCounts, missed [numCauses][]int, only []int, reported bool) {
 	var users []int
 	for k := range uses {

@@ -63,5 +63,7 @@ for b in "${bins[@]}"; do mv -f "$tmp/$b" "bin/$b"; done
 echo "$stamp" >bin/.stamp
 
 bin/kube-apiserver --version
-bin/etcd --version | head -n 1
+# sed reads to the end: head would leave etcd writing into a closed pipe,
+# and its SIGPIPE fails the build under pipefail (it did, once, in CI).
+bin/etcd --version | sed -n 1p
 echo "k8s-bins: built in $((SECONDS - start))s into $PWD/bin"

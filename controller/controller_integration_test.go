@@ -83,8 +83,10 @@ func TestIntegrationController(t *testing.T) {
 
 	// Act: start the controller.
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
-	must(t, broadcaster.StartRecordingToSinkWithContext(ctx))
 	defer broadcaster.Shutdown()
+	stopEvents, err := WriteEvents(ctx, broadcaster, cs.EventsV1())
+	must(t, err)
+	defer stopEvents()
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	c, err := New(ctx, cs, factory, Options{Dynamic: dyn, Recorder: broadcaster.NewRecorder(scheme.Scheme, "selmount-controller"), Recheck: time.Second})
 	must(t, err)

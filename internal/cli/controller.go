@@ -219,9 +219,11 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	}
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: eventsClient.EventsV1()})
 	defer broadcaster.Shutdown()
-	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+	stopEvents, err := controller.WriteEvents(ctx, broadcaster, eventsClient.EventsV1())
+	if err != nil {
 		return fail(err)
 	}
+	defer stopEvents()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, "selmount-controller")
 
 	var leading atomic.Bool

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +21,7 @@ import (
 //
 // A Packed carries what a cache's key and index functions read (namespace
 // and name, through GetObjectMeta) and the resource version, outside the
-// encoding: SameExceptVersion compares two packings without it, as a change
+// encoding (which has none of them): SameExceptVersion compares two packings without it, as a change
 // detector wants. Everything else (the UID too) is read by unpacking.
 type Packed struct {
 	kind            packedKind
@@ -75,13 +76,18 @@ func Pack(obj any) (*Packed, error) {
 	default:
 		return nil, fmt.Errorf("check.Pack: cannot pack a %T", obj)
 	}
-	rv := enc.GetResourceVersion()
+	// The namespace, name and resource version are kept outside the
+	// encoding (Unpack puts them back), and the namespace, which thousands
+	// of objects share, once.
+	ns, name, rv := enc.GetNamespace(), enc.GetName(), enc.GetResourceVersion()
+	enc.SetNamespace("")
+	enc.SetName("")
 	enc.SetResourceVersion("")
 	data, err := enc.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("packing %s %s: %w", packedKinds[kind], nsName(enc.GetNamespace(), enc.GetName()), err)
+		return nil, fmt.Errorf("packing %s %s: %w", packedKinds[kind], nsName(ns, name), err)
 	}
-	return &Packed{kind: kind, Namespace: enc.GetNamespace(), Name: enc.GetName(), ResourceVersion: rv, data: data}, nil
+	return &Packed{kind: kind, Namespace: unique.Make(ns).Value(), Name: name, ResourceVersion: rv, data: data}, nil
 }
 
 func nsName(namespace, name string) string {

@@ -61,6 +61,7 @@ type Base struct {
 	// errors or findings of their own, the running pods among the entries,
 	// and the subjects that are workloads.
 	noted            map[string]bool
+	invalid          map[string][]*decide.InputError // entry key -> its pod's input errors, when any
 	runningPods      int
 	workloadSubjects int
 	entryOf          map[objRef]string       // object -> the key of its entry
@@ -84,22 +85,35 @@ type Base struct {
 // objRef names an object Update changes: its kind and namespace/name.
 type objRef struct{ kind, key string }
 
-// baseEntry is one entry with everything computed from it alone.
+// baseEntry is one entry with everything computed from it alone. There is
+// one per pod and template, so it is kept small: its input errors are in
+// Base.invalid, and the names it refers to share one slice.
 type baseEntry struct {
 	e       *entry
 	bs      *baseSubject // e's subject
 	obj     any          // a pod's packed object (see pack); nil for a template
 	key     string       // in the volume index; keys sort in input order
 	ref     objRef
-	target  *decide.Pod // until the uses are computed
-	current *decide.Pod // until the uses are computed
 	results []useResult
-	errs    []*decide.InputError
-	claims  []string // the claims its pod reads
-	owner   string   // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
-	drivers []string // the CSI drivers it counts (driversOf)
-	pvs     []string // the PersistentVolumes its claims are bound to, when decided
-	bare    bool     // a pod without a controller: its own subject's object
+	// refs are the claims its pod reads (claimKeys), the
+	// PersistentVolumes they are bound to, when decided (pvNames), and the
+	// CSI drivers it counts (driverNames, see driversOf), in this order:
+	// one slice rather than three, as most pods read one claim.
+	refs        []string
+	claims, pvs int32  // where the claims and the volumes end in refs
+	owner       string // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
+	bare        bool   // a pod without a controller: its own subject's object
+}
+
+func (be *baseEntry) claimKeys() []string   { return be.refs[:be.claims] }
+func (be *baseEntry) pvNames() []string     { return be.refs[be.claims:be.pvs] }
+func (be *baseEntry) driverNames() []string { return be.refs[be.pvs:] }
+
+// decision is what decide gives a built entry, until its uses are
+// computed.
+type decision struct {
+	target, current *decide.Pod // current: nil when the current version is unknown
+	errs            []*decide.InputError
 }
 
 // baseSubject is a subject and its entries.
@@ -157,6 +171,7 @@ func RunBase(in Input) (*Base, Report) {
 		mcs: map[string]string{}, claims: map[string]any{},
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]any{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
+		invalid: map[string][]*decide.InputError{},
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{},
@@ -400,21 +415,23 @@ func (b *Base) rebuild(dirty map[objRef]bool, pods map[string]any, touched map[s
 			built = append(built, be)
 		}
 	}
-	b.decide(built)
+	decisions := b.decide(built)
 	parallel.For(len(built), func(i int) {
-		be := built[i]
-		be.results = entryUses(be.e, be.key, be.target, be.current, b.in)
-		be.drivers = driversOf(be.target)
+		be, d := built[i], decisions[i]
+		be.results = entryUses(be.e, be.key, d.target, d.current, b.in)
+		for _, name := range driversOf(d.target) {
+			be.refs = append(be.refs, intern(name))
+		}
+		be.refs = slices.Clone(be.refs) // without the room left by appending
 		// Decided: what was decoded for it goes (b keeps it packed), and
 		// of the decision what the uses of volumes it may share read.
 		if be.e.running {
 			be.e.pod = nil
 		}
 		be.results = keptResults(be.results)
-		be.target, be.current = nil, nil
 	})
-	for _, be := range built {
-		b.attach(be, touched, subjects, refill)
+	for i, be := range built {
+		b.attach(be, decisions[i].errs, touched, subjects, refill)
 	}
 }
 
@@ -692,11 +709,13 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 	for _, v := range pod.Spec.Volumes {
 		switch {
 		case v.PersistentVolumeClaim != nil:
-			be.claims = append(be.claims, pod.Namespace+"/"+v.PersistentVolumeClaim.ClaimName)
+			be.refs = append(be.refs, pod.Namespace+"/"+v.PersistentVolumeClaim.ClaimName)
 		case v.Ephemeral != nil:
-			be.claims = append(be.claims, pod.Namespace+"/"+pod.Name+"-"+v.Name)
+			be.refs = append(be.refs, pod.Namespace+"/"+pod.Name+"-"+v.Name)
 		}
 	}
+	be.claims = int32(len(be.refs))
+	be.pvs = be.claims
 	return be
 }
 
@@ -738,16 +757,17 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	delete(b.entries, ek)
 	delete(b.entryOf, be.ref)
 	delete(b.noted, ek)
+	delete(b.invalid, ek)
 	if be.e.running {
 		b.runningPods--
 	}
 	bs := be.bs
 	bs.entries.remove(ek)
 	subjects[bs] = true
-	for _, c := range be.claims {
+	for _, c := range be.claimKeys() {
 		unlink(b.byClaim, c, ek)
 	}
-	for _, pv := range be.pvs {
+	for _, pv := range be.pvNames() {
 		unlink(b.byPV, pv, ek)
 	}
 	if be.owner != "" {
@@ -761,7 +781,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	for _, k := range b.index.Remove(ek) {
 		touched[k] = true
 	}
-	addDrivers(b.used, be.drivers, -1)
+	addDrivers(b.used, be.driverNames(), -1)
 	keys := be.volumeKeys()
 	for _, k := range keys {
 		list := b.byVolume[k]
@@ -799,28 +819,31 @@ func unlink(m map[string]*keySet, k, ek string) {
 // attach adds the built entry be, noting the volumes and subjects it
 // touches, and in refill the user whose use of a volume be joins was
 // slimmed (see slim).
-func (b *Base) attach(be *baseEntry, touched map[string]bool, subjects map[*baseSubject]bool, refill map[objRef]bool) {
+func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[string]bool, subjects map[*baseSubject]bool, refill map[objRef]bool) {
 	b.entries[be.key] = be
 	b.entryOf[be.ref] = be.key
 	if be.e.running {
 		b.runningPods++
 	}
-	if len(be.errs) > 0 || slices.ContainsFunc(be.results, func(r useResult) bool { return len(r.findings) > 0 }) {
+	if len(errs) > 0 {
+		b.invalid[be.key] = errs
+	}
+	if len(errs) > 0 || slices.ContainsFunc(be.results, func(r useResult) bool { return len(r.findings) > 0 }) {
 		b.noted[be.key] = true
 	}
 	bs := be.bs
 	bs.entries.add(be.key)
 	subjects[bs] = true
-	for _, c := range be.claims {
+	for _, c := range be.claimKeys() {
 		link(b.byClaim, c, be.key)
 	}
-	for _, pv := range be.pvs {
+	for _, pv := range be.pvNames() {
 		link(b.byPV, pv, be.key)
 	}
 	if be.owner != "" {
 		link(b.byOwner, be.owner, be.key)
 	}
-	addDrivers(b.used, be.drivers, 1)
+	addDrivers(b.used, be.driverNames(), 1)
 	var uses []volindex.Use
 	for _, res := range be.results {
 		if res.key == "" {
@@ -901,12 +924,17 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 }
 
 // decide decides the pods of the built entries, reading only the storage
-// objects they need.
-func (b *Base) decide(built []*baseEntry) {
+// objects they need, and notes in each the volumes its claims are bound to.
+func (b *Base) decide(built []*baseEntry) []decision {
+	out := make([]decision, len(built))
+	at := make(map[*baseEntry]int, len(built))
+	for i, be := range built {
+		at[be] = i
+	}
 	objs := decide.Objects{StorageClasses: b.in.Objects.StorageClasses, CSIDrivers: b.in.Objects.CSIDrivers}
 	claims, pvs := map[string]*corev1.PersistentVolumeClaim{}, map[string]bool{}
 	for _, be := range built {
-		for _, ck := range be.claims {
+		for _, ck := range be.claimKeys() {
 			c, seen := claims[ck]
 			if !seen {
 				c = b.claim(ck)
@@ -922,7 +950,8 @@ func (b *Base) decide(built []*baseEntry) {
 			if n == "" {
 				continue
 			}
-			be.pvs = append(be.pvs, n) // a change of the volume changes the decision, even of a missing one
+			be.refs = append(be.refs, n) // a change of the volume changes the decision, even of a missing one
+			be.pvs++
 			if !pvs[n] && b.pvs[n] != nil {
 				pvs[n] = true
 				if pv, err := Unpacked[*corev1.PersistentVolume](b.pvs[n]); err == nil { // cannot fail: Pack encoded it
@@ -964,14 +993,16 @@ func (b *Base) decide(built []*baseEntry) {
 			errs[ie.Pod] = append(errs[ie.Pod], ie)
 		}
 		for i, be := range batch {
-			be.target = &target.Pods[i]
+			d := &out[at[be]]
+			d.target = &target.Pods[i]
 			if current != nil {
-				be.current = &current.Pods[i]
+				d.current = &current.Pods[i]
 			}
-			be.errs = errs[ns(be.e.namespace)+"/"+be.e.name]
+			d.errs = errs[ns(be.e.namespace)+"/"+be.e.name]
 		}
 		rest = later
 	}
+	return out
 }
 
 // useOf returns the use of volume key by an entry, as run's useOf does.
@@ -1001,7 +1032,7 @@ func (b *Base) Report() Report {
 	// sort in it).
 	for _, ek := range slices.Sorted(maps.Keys(b.noted)) {
 		be := b.entries[ek]
-		r.InvalidPods = append(r.InvalidPods, be.errs...)
+		r.InvalidPods = append(r.InvalidPods, b.invalid[ek]...)
 		for _, res := range be.results {
 			r.Findings = once.append(r.Findings, res.findings...)
 		}

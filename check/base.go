@@ -75,11 +75,11 @@ type Base struct {
 	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
 	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
 
-	// The users, read by Users under mu. A user's entry is found through
-	// entryOf (see volumesOf), its volumes in its results.
+	// The users, read by Users under mu: a volume's are its users in the
+	// index, a user's entry is found through entryOf (see volumesOf), its
+	// volumes in its results.
 	mu        sync.RWMutex
-	byVolume  map[string][]string // volume key -> entry keys, sorted
-	withUsers int                 // entries with a volume in byVolume
+	withUsers int // entries with a volume in the index
 }
 
 // objRef names an object Update changes: its kind and namespace/name.
@@ -175,7 +175,6 @@ func RunBase(in Input) (*Base, Report) {
 		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{},
-		byVolume: map[string][]string{},
 	}
 	for k := range b.workloads {
 		b.workloads[k] = map[string]any{}
@@ -360,8 +359,8 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		dirty = refill
 	}
 	for k := range touched { // those with one user now, built or left alone
-		if list := b.byVolume[k]; len(list) == 1 {
-			b.slim(b.entries[list[0]])
+		if b.index.NumUsers(k) == 1 {
+			b.slim(b.entries[b.index.UsersOf(k)[0]])
 		}
 	}
 	for bs := range subjects {
@@ -442,7 +441,7 @@ func (b *Base) rebuild(dirty map[objRef]bool, pods map[string]any, touched map[s
 func (b *Base) slim(be *baseEntry) {
 	for i := range be.results {
 		res := &be.results[i]
-		if res.key != "" && res.u != nil && len(b.byVolume[res.key]) == 1 {
+		if res.key != "" && res.u != nil && b.index.NumUsers(res.key) == 1 {
 			res.name, res.label = volumeName(res.u.target), res.u.target.KubeletLabel
 			res.u = nil
 		}
@@ -782,19 +781,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 		touched[k] = true
 	}
 	addDrivers(b.used, be.driverNames(), -1)
-	keys := be.volumeKeys()
-	for _, k := range keys {
-		list := b.byVolume[k]
-		if i, ok := slices.BinarySearch(list, ek); ok {
-			list = slices.Delete(list, i, i+1)
-		}
-		if len(list) == 0 {
-			delete(b.byVolume, k)
-		} else {
-			b.byVolume[k] = list
-		}
-	}
-	if len(keys) > 0 {
+	if len(be.volumeKeys()) > 0 {
 		b.withUsers--
 	}
 }
@@ -852,19 +839,16 @@ func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[stri
 		touched[res.key] = true
 		uses = append(uses, indexUse(res.key, res.u))
 	}
-	for _, k := range b.index.Set(be.key, uses) {
-		touched[k] = true
-	}
 	keys := be.volumeKeys()
 	for _, k := range keys {
-		list := b.byVolume[k]
-		if len(list) == 1 { // its one user may have been slimmed
-			if other := b.entries[list[0]]; slices.ContainsFunc(other.results, func(r useResult) bool { return r.key == k && r.u == nil }) {
+		if b.index.NumUsers(k) == 1 { // its one user may have been slimmed
+			if other := b.entries[b.index.UsersOf(k)[0]]; slices.ContainsFunc(other.results, func(r useResult) bool { return r.key == k && r.u == nil }) {
 				refill[other.ref] = true
 			}
 		}
-		i, _ := slices.BinarySearch(list, be.key)
-		b.byVolume[k] = slices.Insert(list, i, be.key)
+	}
+	for _, k := range b.index.Set(be.key, uses) {
+		touched[k] = true
 	}
 	if len(keys) > 0 {
 		b.withUsers++
@@ -1094,7 +1078,7 @@ func (b *Base) Users() *Users { return &Users{base: b} }
 func (b *Base) usersOf(key string) []User {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	eks := b.byVolume[key]
+	eks := b.index.UsersOf(key)
 	out := make([]User, len(eks))
 	for i, ek := range eks {
 		out[i] = userOf(b.entries[ek].e)
@@ -1150,7 +1134,7 @@ func (be *baseEntry) usersVolumes() []UserVolume {
 func (b *Base) usersLen() (users, volumes int) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.withUsers, len(b.byVolume)
+	return b.withUsers, b.index.Len()
 }
 
 // Sort orders the objects as a Base reports them: pods by creation time,

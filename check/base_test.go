@@ -255,7 +255,7 @@ func checkSlim(t *testing.T, what string, b *Base) int {
 				continue
 			}
 			n++
-			if users := b.byVolume[res.key]; len(users) != 1 || users[0] != ek {
+			if users := b.index.UsersOf(res.key); len(users) != 1 || users[0] != ek {
 				t.Fatalf("%s: entry %q has a slimmed use of %s, which has users %q", what, ek, res.key, users)
 			}
 		}

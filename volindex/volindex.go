@@ -291,6 +291,33 @@ func (x *Index[K]) Len() int {
 	return len(x.volumes)
 }
 
+// UsersOf returns the users of the volume key, sorted; none when it has
+// none. It costs O(its users · log).
+func (x *Index[K]) UsersOf(key string) []K {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	v := x.volumes[key]
+	if v == nil {
+		return nil
+	}
+	out := make([]K, len(v.entries))
+	for i, e := range v.entries {
+		out[i] = e.user
+	}
+	slices.Sort(out)
+	return out
+}
+
+// NumUsers returns the number of users of the volume key.
+func (x *Index[K]) NumUsers(key string) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if v := x.volumes[key]; v != nil {
+		return len(v.entries)
+	}
+	return 0
+}
+
 // Volumes returns the keys of every volume with a user, sorted.
 func (x *Index[K]) Volumes() []string {
 	x.mu.RLock()

@@ -61,6 +61,11 @@ func TestSetReplaceRemove(t *testing.T) {
 	if v, _ := x.Volume("v3"); len(v.Groups) != 2 || v.Conflict() {
 		t.Errorf("v3: %d groups, conflict %v", len(v.Groups), v.Conflict())
 	}
+	for key, want := range map[string][]string{"v1": {"pod/a", "pod/b", "pod/c"}, "v2": {"pod/a", "pod/r"}, "v3": {"pod/m", "pod/n"}, "v9": nil} {
+		if got := x.UsersOf(key); !slices.Equal(got, want) || x.NumUsers(key) != len(want) {
+			t.Errorf("%s: users %v (%d), want %v", key, got, x.NumUsers(key), want)
+		}
+	}
 	for _, u := range []string{"pod/a", "pod/b", "pod/c", "pod/r", "pod/n", "pod/m", "pod/unknown"} {
 		x.Remove(u)
 		mustCheck(t, x)

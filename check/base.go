@@ -66,12 +66,12 @@ type Base struct {
 	workloadSubjects int
 	entryOf          map[objRef]string       // object -> the key of its entry
 	subjects         map[string]*baseSubject // by key(); bare pods' are their entries' alone
-	byOwner          map[string]*keySet      // "ReplicaSet/ns/name" -> pod entries
-	byClaim          map[string]*keySet      // claim -> entries that read it
+	byOwner          readers                 // "ReplicaSet/ns/name" -> pod entries
+	byClaim          readers                 // claim -> entries that read it
 	index            *volindex.Index[string]
 	perVolume        map[string][]Finding
 	used             map[string]int                       // CSI driver -> volumes (driversUsed)
-	byPV             map[string]*keySet                   // PersistentVolume -> entries whose claims are bound to it
+	byPV             readers                              // PersistentVolume -> entries whose claims are bound to it
 	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
 	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
 
@@ -172,9 +172,9 @@ func RunBase(in Input) (*Base, Report) {
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]any{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		invalid: map[string][]*decide.InputError{},
-		byOwner: map[string]*keySet{}, byClaim: map[string]*keySet{}, index: volindex.New[string](),
+		byOwner: newReaders(), byClaim: newReaders(), index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
-		byPV: map[string]*keySet{}, superblock: map[string]map[string]superblockNote{},
+		byPV: newReaders(), superblock: map[string]map[string]superblockNote{},
 	}
 	for k := range b.workloads {
 		b.workloads[k] = map[string]any{}
@@ -277,7 +277,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	}()
 	dirty := map[objRef]bool{}
 	readers := func(claim string) {
-		for ek := range b.byClaim[claim].all() {
+		for ek := range b.byClaim.of(claim) {
 			dirty[b.entries[ek].ref] = true
 		}
 	}
@@ -291,7 +291,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			for _, d := range b.setVolume(key, ch.Object) {
 				drivers[d] = true
 			}
-			for ek := range b.byPV[key].all() {
+			for ek := range b.byPV.of(key) {
 				dirty[b.entries[ek].ref] = true
 			}
 			continue // not an entry
@@ -335,7 +335,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			}
 			if k == kindReplicaSet || k == kindJob {
 				// Its pods are reported under its owner, or under it.
-				for ek := range b.byOwner[ch.Kind+"/"+key].all() {
+				for ek := range b.byOwner.of(ch.Kind + "/" + key) {
 					dirty[b.entries[ek].ref] = true
 				}
 			}
@@ -764,13 +764,13 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	bs.entries.remove(ek)
 	subjects[bs] = true
 	for _, c := range be.claimKeys() {
-		unlink(b.byClaim, c, ek)
+		b.byClaim.unlink(c, ek)
 	}
 	for _, pv := range be.pvNames() {
-		unlink(b.byPV, pv, ek)
+		b.byPV.unlink(pv, ek)
 	}
 	if be.owner != "" {
-		unlink(b.byOwner, be.owner, ek)
+		b.byOwner.unlink(be.owner, ek)
 	}
 	for _, res := range be.results {
 		if res.key != "" {
@@ -783,23 +783,6 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	addDrivers(b.used, be.driverNames(), -1)
 	if len(be.volumeKeys()) > 0 {
 		b.withUsers--
-	}
-}
-
-func link(m map[string]*keySet, k, ek string) {
-	s := m[k]
-	if s == nil {
-		s = &keySet{}
-		m[k] = s
-	}
-	s.add(ek)
-}
-
-func unlink(m map[string]*keySet, k, ek string) {
-	if s := m[k]; s != nil {
-		if s.remove(ek); s.len() == 0 {
-			delete(m, k)
-		}
 	}
 }
 
@@ -822,13 +805,13 @@ func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[stri
 	bs.entries.add(be.key)
 	subjects[bs] = true
 	for _, c := range be.claimKeys() {
-		link(b.byClaim, c, be.key)
+		b.byClaim.link(c, be.key)
 	}
 	for _, pv := range be.pvNames() {
-		link(b.byPV, pv, be.key)
+		b.byPV.link(pv, be.key)
 	}
 	if be.owner != "" {
-		link(b.byOwner, be.owner, be.key)
+		b.byOwner.link(be.owner, be.key)
 	}
 	addDrivers(b.used, be.driverNames(), 1)
 	var uses []volindex.Use

@@ -75,3 +75,67 @@ func (s *keySet) all() iter.Seq[string] {
 		}
 	}
 }
+
+// readers maps names (claims, volumes, owners) to the entry keys that read
+// them. Most names have one reader, kept in a map of strings: a keySet of
+// its own cost another 50 bytes per name, two such maps a tenth of a Base
+// of bare pods.
+type readers struct {
+	one  map[string]string
+	many map[string]*keySet
+}
+
+func newReaders() readers {
+	return readers{one: map[string]string{}, many: map[string]*keySet{}}
+}
+
+// link adds ek to the readers of name.
+func (r readers) link(name, ek string) {
+	if s := r.many[name]; s != nil {
+		s.add(ek)
+		return
+	}
+	first, ok := r.one[name]
+	switch {
+	case !ok:
+		r.one[name] = ek
+	case first != ek:
+		delete(r.one, name)
+		s := &keySet{}
+		s.add(first)
+		s.add(ek)
+		r.many[name] = s
+	}
+}
+
+// unlink removes ek from the readers of name.
+func (r readers) unlink(name, ek string) {
+	if s := r.many[name]; s != nil {
+		s.remove(ek)
+		switch s.len() {
+		case 0:
+			delete(r.many, name)
+		case 1:
+			for k := range s.all() {
+				r.one[name] = k
+			}
+			delete(r.many, name)
+		}
+		return
+	}
+	if r.one[name] == ek {
+		delete(r.one, name)
+	}
+}
+
+// of yields the readers of name, in no particular order; they must not
+// change meanwhile.
+func (r readers) of(name string) iter.Seq[string] {
+	if ek, ok := r.one[name]; ok {
+		return func(yield func(string) bool) { yield(ek) }
+	}
+	return r.many[name].all()
+}
+
+// len returns the number of names with a reader.
+func (r readers) len() int { return len(r.one) + len(r.many) }

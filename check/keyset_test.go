@@ -36,3 +36,42 @@ func TestKeySetAgreesWithMap(t *testing.T) {
 		t.Error("a nil keySet is not empty")
 	}
 }
+
+// TestReadersAgreeWithMaps: random links and unlinks of a few names, across
+// the switches between one reader and several, leave readers that agree
+// with a map of sets, and a name without readers takes no room.
+func TestReadersAgreeWithMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	r := newReaders()
+	want := map[string]map[string]bool{}
+	names := []string{"a", "b", "c"}
+	for step := range 5000 {
+		name, ek := names[rng.IntN(len(names))], fmt.Sprint(rng.IntN(2*smallSet))
+		if rng.IntN(2) == 0 {
+			r.unlink(name, ek)
+			delete(want[name], ek)
+			if len(want[name]) == 0 {
+				delete(want, name)
+			}
+		} else {
+			r.link(name, ek)
+			if want[name] == nil {
+				want[name] = map[string]bool{}
+			}
+			want[name][ek] = true
+		}
+		for _, n := range names {
+			if got, w := slices.Sorted(r.of(n)), slices.Sorted(maps.Keys(want[n])); !slices.Equal(got, w) {
+				t.Fatalf("step %d: readers of %s %v, want %v", step, n, got, w)
+			}
+		}
+		if r.len() != len(want) {
+			t.Fatalf("step %d: %d names (%d single, %d several), want %d", step, r.len(), len(r.one), len(r.many), len(want))
+		}
+		for n, s := range r.many {
+			if s.len() < 2 {
+				t.Fatalf("step %d: %s has %d readers in a set", step, n, s.len())
+			}
+		}
+	}
+}

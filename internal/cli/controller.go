@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -56,6 +57,7 @@ type controllerOptions struct {
 	leNamespace    string
 	metricsAddr    string
 	metricsSecure  bool
+	profiling      bool
 	metricsCertDir string
 	probeAddr      string
 	workers        int
@@ -110,6 +112,7 @@ func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.leNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: --selmount-namespace)")
 	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", `address of the metrics endpoint; "0" disables it`)
 	f.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to bearer tokens allowed to get /metrics (TokenReview, SubjectAccessReview); false is allowed on a loopback address only")
+	f.BoolVar(&o.profiling, "profiling", false, "also serve Go's profiles (/debug/pprof/) on the metrics endpoint, to bearer tokens allowed to get /debug/pprof when --metrics-secure")
 	f.StringVar(&o.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint (default: a self-signed certificate made at start)")
 	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (ready once the informers have synced)")
 	f.IntVar(&o.workers, "workers", 2, "number of workers")
@@ -315,6 +318,9 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", h)
+		if o.profiling {
+			profiles(mux, client, o.metricsSecure)
+		}
 		serve("metrics", o.metricsAddr, mux, o.metricsSecure)
 	}
 	if o.leaderElect {
@@ -463,4 +469,20 @@ func orEmpty(v any) any {
 		return ""
 	}
 	return v
+}
+
+// profiles serves Go's profiles under /debug/pprof/ on mux, as the
+// kube-controller-manager does with --profiling: to bearer tokens allowed to
+// get the non-resource URL /debug/pprof when secure.
+func profiles(mux *http.ServeMux, client kubernetes.Interface, secure bool) {
+	wrap := func(h http.HandlerFunc) http.Handler { return h }
+	if secure {
+		auth := metricsauth.NewAuthorizer(client, "/debug/pprof")
+		wrap = func(h http.HandlerFunc) http.Handler { return auth.Wrap(h) }
+	}
+	mux.Handle("/debug/pprof/", wrap(pprof.Index)) // the named profiles: heap, goroutine, allocs...
+	mux.Handle("/debug/pprof/cmdline", wrap(pprof.Cmdline))
+	mux.Handle("/debug/pprof/profile", wrap(pprof.Profile))
+	mux.Handle("/debug/pprof/symbol", wrap(pprof.Symbol))
+	mux.Handle("/debug/pprof/trace", wrap(pprof.Trace))
 }

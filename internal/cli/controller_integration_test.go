@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -78,12 +79,14 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 	must(t, create(ctx, cs, leDeployment("web", "s0:c1,c2", 0)))
 	must(t, create(ctx, cs, leDeployment("db", "s0:c3,c4", 1)))
 
-	// Act: two replicas.
-	run := func(probe string) *running {
-		return start(t, ctx, "controller", "--kubeconfig", cl.Kubeconfig(), "--leader-elect", "--leader-elect-namespace", "selmount-system",
-			"--metrics-bind-address", "0", "--health-probe-bind-address", probe, "-v", "2")
+	// Act: two replicas, the first with Go's profiles on its metrics
+	// endpoint.
+	run := func(probe string, more ...string) *running {
+		return start(t, ctx, append([]string{"controller", "--kubeconfig", cl.Kubeconfig(), "--leader-elect", "--leader-elect-namespace", "selmount-system",
+			"--health-probe-bind-address", probe, "-v", "2"}, more...)...)
 	}
-	first := run("127.0.0.1:0")
+	metrics, otherMetrics := freeAddr(t), freeAddr(t)
+	first := run("127.0.0.1:0", "--metrics-bind-address", metrics, "--metrics-secure=false", "--profiling")
 	testcluster.Eventually(t, "the first replica to lead", 30*time.Second, func() error {
 		if !strings.Contains(first.logs.String(), "Became the leader") {
 			return fmt.Errorf("not leading yet")
@@ -91,7 +94,7 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 		return nil
 	})
 	probe := freeAddr(t)
-	second := run(probe)
+	second := run(probe, "--metrics-bind-address", otherMetrics, "--metrics-secure=false")
 	// Its probes: /healthz at once, /readyz once the informers synced (a
 	// follower is ready too: it keeps its caches and metrics).
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -103,6 +106,25 @@ func TestIntegrationControllerLeaderElection(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("%s: %s", path, resp.Status)
+			}
+			return nil
+		})
+	}
+
+	// The profiles: served with --profiling only.
+	for addr, want := range map[string]int{metrics: http.StatusOK, otherMetrics: http.StatusNotFound} {
+		testcluster.Eventually(t, "GET /debug/pprof/heap on "+addr, 30*time.Second, func() error {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != want {
+				return fmt.Errorf("%s, want %d", resp.Status, want)
+			}
+			if want == http.StatusOK && !bytes.HasPrefix(body, []byte{0x1f, 0x8b}) { // a gzipped profile
+				return fmt.Errorf("not a profile: %.40q", body)
 			}
 			return nil
 		})

@@ -10,7 +10,8 @@
 # neighbour's claim with another level; sharedN is one volume, N pods, two
 # levels. NEW: new conflicts timed after catch-up. SELMOUNT_K8S_BINS, when
 # set, names prebuilt control-plane binaries (else hack/k8s-bins/build.sh).
-# LOGS=DIR keeps selmount's log there (at -v 2: each sync and its duration).
+# LOGS=DIR keeps selmount's log there (at -v 2: each sync and its duration)
+# and heap profiles after catch-up and at the end (--profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z ${SELMOUNT_K8S_BINS:-} ]]; then

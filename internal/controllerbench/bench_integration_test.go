@@ -205,6 +205,7 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 	wg.Wait()
 	r.kcm.afterCatchUp, r.sel.afterCatchUp = readMemory(t, kcm.PID()), readMemory(t, sel.pid())
 	r.kcm.cpu, r.sel.cpu = readCPU(t, kcm.PID())-cpuKCM, readCPU(t, sel.pid())-cpuSel
+	sel.saveHeap(t, "caught-up") // after the measurements: it collects garbage
 	t.Logf("caught up: KCM %v (%d of %d series), selmount %v (%d of %d volumes)",
 		r.kcm.caughtUp, r.kcm.final, wantSeries, r.sel.caughtUp, r.sel.final, wantVolumes)
 
@@ -234,6 +235,7 @@ func runCase(t *testing.T, c benchCase, bin string, workers, newConflicts int) *
 	scrapeStats(t, &r.kcm, func() (string, error) { return kcm.Metrics(ctx) }, "selinux_warning_controller_")
 	scrapeStats(t, &r.sel, func() (string, error) { return sel.metrics(ctx) }, "selmount_")
 	r.kcm.peak, r.sel.peak = readMemory(t, kcm.PID()), readMemory(t, sel.pid())
+	sel.saveHeap(t, "end")
 	return r
 }
 

@@ -38,6 +38,8 @@ type selmountProc struct {
 	metricsURL string
 	probeURL   string
 	logPath    string
+	logDir     string // where saveHeap writes; "" for nowhere
+	slug       string
 	http       *http.Client
 }
 
@@ -58,7 +60,8 @@ func startSelmount(t *testing.T, bin, kubeconfig, logDir, slug string) *selmount
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe)}
 	if logDir != "" {
 		s.logPath = filepath.Join(logDir, "controller-"+slug+".log")
-		args = append(args, "-v", "2")
+		s.logDir, s.slug = logDir, slug
+		args = append(args, "-v", "2", "--profiling")
 	}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
@@ -187,4 +190,29 @@ func readCPU(t *testing.T, pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// saveHeap writes a heap profile of the controller, taken after a garbage
+// collection, to logDir/heap-<slug>-<when>.pb.gz (go tool pprof reads it),
+// when the benchmark keeps logs.
+func (s *selmountProc) saveHeap(t *testing.T, when string) {
+	if s.logDir == "" {
+		return
+	}
+	resp, err := s.http.Get(strings.TrimSuffix(s.metricsURL, "/metrics") + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Logf("heap profile %s: %v", when, err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET heap profile: %s", resp.Status)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(s.logDir, "heap-"+s.slug+"-"+when+".pb.gz"), body, 0o644)
+	}
+	if err != nil {
+		t.Logf("heap profile %s: %v", when, err)
+	}
 }

@@ -20,15 +20,17 @@ import (
 // is analysed.
 //
 // A Packed carries what a cache's key and index functions read (namespace
-// and name, through GetObjectMeta) and the resource version, outside the
-// encoding (which has none of them): SameExceptVersion compares two packings without it, as a change
-// detector wants. Everything else (the UID too) is read by unpacking.
+// and name, through GetObjectMeta) outside the encoding, and the resource
+// version after it: SameExceptVersion compares two packings without it, as
+// a change detector wants. Everything else (the UID too) is read by
+// unpacking. A Packed is 64 bytes and its data; 150,000 of them (the pods,
+// claims and volumes of 50,000 pods) cost 10 MB more than their encodings.
 type Packed struct {
-	kind            packedKind
-	Namespace       string
-	Name            string
-	ResourceVersion string
-	data            []byte // the object, without its resource version
+	kind      packedKind
+	rv        uint32 // the length of the resource version, the end of data
+	Namespace string
+	Name      string
+	data      []byte // the object without namespace, name and resource version, then the resource version
 }
 
 // packedKind is the kind of a Packed object, a byte where a string would
@@ -54,7 +56,8 @@ func (p *Packed) Kind() string {
 // packable is an object Pack encodes.
 type packable interface {
 	metav1.Object
-	Marshal() ([]byte, error)
+	Size() int
+	MarshalToSizedBuffer([]byte) (int, error)
 }
 
 // Pack packs a *corev1.Pod, *corev1.PersistentVolumeClaim or
@@ -83,11 +86,13 @@ func Pack(obj any) (*Packed, error) {
 	enc.SetNamespace("")
 	enc.SetName("")
 	enc.SetResourceVersion("")
-	data, err := enc.Marshal()
+	data := make([]byte, enc.Size()+len(rv))
+	n, err := enc.MarshalToSizedBuffer(data[:enc.Size()])
 	if err != nil {
 		return nil, fmt.Errorf("packing %s %s: %w", packedKinds[kind], nsName(ns, name), err)
 	}
-	return &Packed{kind: kind, Namespace: unique.Make(ns).Value(), Name: name, ResourceVersion: rv, data: data}, nil
+	data = append(data[:n], rv...)
+	return &Packed{kind: kind, rv: uint32(len(rv)), Namespace: unique.Make(ns).Value(), Name: name, data: data}, nil
 }
 
 func nsName(namespace, name string) string {
@@ -114,24 +119,29 @@ func (p *Packed) Unpack() (metav1.Object, error) {
 	default:
 		return nil, fmt.Errorf("unpacking %s: unknown kind", nsName(p.Namespace, p.Name))
 	}
-	if err := obj.Unmarshal(p.data); err != nil {
+	if err := obj.Unmarshal(p.encoding()); err != nil {
 		return nil, fmt.Errorf("unpacking %s %s: %w", p.Kind(), nsName(p.Namespace, p.Name), err)
 	}
 	// The packing's strings, not the decoded copies: what is kept of the
 	// object (names in a Base's entries and decisions) shares them.
 	obj.SetNamespace(p.Namespace)
 	obj.SetName(p.Name)
-	obj.SetResourceVersion(p.ResourceVersion)
+	obj.SetResourceVersion(p.ResourceVersion())
 	return obj, nil
 }
 
 // Size is the length of the encoding, in bytes.
-func (p *Packed) Size() int { return len(p.data) }
+func (p *Packed) Size() int { return len(p.encoding()) }
+
+// ResourceVersion is the object's resource version.
+func (p *Packed) ResourceVersion() string { return string(p.data[len(p.data)-int(p.rv):]) }
+
+func (p *Packed) encoding() []byte { return p.data[:len(p.data)-int(p.rv)] }
 
 // SameExceptVersion reports whether p and q pack the same object, whatever
 // their resource versions.
 func (p *Packed) SameExceptVersion(q *Packed) bool {
-	return p.kind == q.kind && p.Namespace == q.Namespace && p.Name == q.Name && bytes.Equal(p.data, q.data)
+	return p.kind == q.kind && p.Namespace == q.Namespace && p.Name == q.Name && bytes.Equal(p.encoding(), q.encoding())
 }
 
 // GetObjectMeta returns the object's namespace, name and resource version
@@ -139,7 +149,7 @@ func (p *Packed) SameExceptVersion(q *Packed) bool {
 // those), for meta.Accessor and so for client-go's cache key and index
 // functions.
 func (p *Packed) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion}
+	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion()}
 }
 
 // GetObjectKind is part of runtime.Object: a Packed carries no type

@@ -111,8 +111,11 @@ func TestPackedPodMeta(t *testing.T) {
 	if pp.Kind() != "Pod" {
 		t.Errorf("kind %q", pp.Kind())
 	}
-	if p, err := Unpacked[*corev1.Pod](pp); err != nil || p.UID != "u-1" {
+	if p, err := Unpacked[*corev1.Pod](pp); err != nil || p.UID != "u-1" || p.Namespace != "a" || p.Name != "p" || p.ResourceVersion != "7" {
 		t.Errorf("Unpacked pod: %v, %v", p, err)
+	}
+	if pp.ResourceVersion() != "7" {
+		t.Errorf("resource version %q", pp.ResourceVersion())
 	}
 	if _, err := Unpacked[*corev1.Node](pp); err == nil {
 		t.Error("Unpacked gave a pod as a Node")

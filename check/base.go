@@ -50,10 +50,9 @@ type Base struct {
 	// or decided, then dropped; a pod is kept packed by its entry (a pod
 	// without one, a finished pod, is read again only when it changes).
 	workloads [numWorkloadKinds]map[string]any
-	claims    map[string]any                                      // *Packed, or the object itself if it cannot be packed
+	store     storage                                             // the claims and volumes
 	synth     map[string]map[string]*corev1.PersistentVolumeClaim // claim -> template entry key -> claim
 	synthOf   map[string][]string                                 // template entry key -> its claims
-	pvs       map[string]any                                      // as claims
 
 	entries map[string]*baseEntry
 	// What report reads, kept by attach, detach and subject so that a
@@ -166,10 +165,32 @@ func Incremental(kind string) bool {
 // the report of Run over in's objects in the order Sort gives them. The
 // objects are read, never modified, and must not be modified later.
 func RunBase(in Input) (*Base, Report) {
+	return RunBaseWithStorage(in, nil)
+}
+
+// Storage gives a Base the claims and PersistentVolumes it decides with,
+// when its caller keeps them already (the controller, in its informers'
+// caches): each as its *Packed or typed object, nil (untyped) when there is
+// none. The Base then keeps no copy of them. Changes of claims and volumes
+// must still be given to Update, once the Storage has them, so that the
+// pods that read them are decided again.
+type Storage interface {
+	Claim(namespace, name string) any
+	Volume(name string) any
+}
+
+// RunBaseWithStorage is RunBase reading claims and volumes from st, not
+// from copies it keeps (st nil: as RunBase). The claims and volumes of in
+// and of later changes must be st's.
+func RunBaseWithStorage(in Input, st Storage) (*Base, Report) {
+	var store storage = ownStore{claims: map[string]any{}, pvs: map[string]any{}}
+	if st != nil {
+		store = callerStore{st}
+	}
 	b := &Base{
 		cfg: decide.Config{Gates: in.Target, SELinuxEnabled: in.SELinuxEnabled, Defaults: in.Defaults, Lean: true},
-		mcs: map[string]string{}, claims: map[string]any{},
-		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{}, pvs: map[string]any{},
+		mcs: map[string]string{}, store: store,
+		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		invalid: map[string][]*decide.InputError{},
 		byOwner: newReaders(), byClaim: newReaders(), index: volindex.New[string](),
@@ -298,11 +319,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		case "Pod":
 			pods[key] = pack(ch.Object)
 		case "PersistentVolumeClaim":
-			if c := pack(ch.Object); c != nil {
-				b.claims[key] = c
-			} else {
-				delete(b.claims, key)
-			}
+			b.store.putClaim(key, ch.Object)
 			readers(key)
 			continue // not an entry
 		default:
@@ -494,12 +511,10 @@ func (b *Base) setVolume(name string, obj any) []string {
 			}
 		}
 	}
-	p := pack(obj)
-	if p == nil {
-		delete(b.pvs, name)
+	b.store.putVolume(name, obj)
+	if obj == nil || isNil(obj) {
 		return drivers
 	}
-	b.pvs[name] = p
 	pv, err := Unpacked[*corev1.PersistentVolume](obj) // decoded only when given packed
 	if err != nil {
 		return drivers
@@ -637,7 +652,7 @@ func templateClaims(obj any) []*corev1.PersistentVolumeClaim {
 // claim resolves a claim as decide does over workload.Claims: a given one
 // wins, else the template's that comes last.
 func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
-	if packed := b.claims[key]; packed != nil {
+	if packed := b.store.claim(key); packed != nil {
 		if c, err := Unpacked[*corev1.PersistentVolumeClaim](packed); err == nil { // cannot fail: Pack encoded it
 			return workload.Claims([]*corev1.PersistentVolumeClaim{c}, nil)[0] // namespace defaulted
 		}
@@ -919,10 +934,12 @@ func (b *Base) decide(built []*baseEntry) []decision {
 			}
 			be.refs = append(be.refs, n) // a change of the volume changes the decision, even of a missing one
 			be.pvs++
-			if !pvs[n] && b.pvs[n] != nil {
+			if !pvs[n] {
 				pvs[n] = true
-				if pv, err := Unpacked[*corev1.PersistentVolume](b.pvs[n]); err == nil { // cannot fail: Pack encoded it
-					objs.PVs = append(objs.PVs, pv)
+				if obj := b.store.volume(n); obj != nil {
+					if pv, err := Unpacked[*corev1.PersistentVolume](obj); err == nil { // cannot fail: Pack encoded it
+						objs.PVs = append(objs.PVs, pv)
+					}
 				}
 			}
 		}
@@ -1144,4 +1161,53 @@ func (o *Objects) Sort() {
 
 func sortNamed[T named](s []T, by func(a, b named) int) {
 	slices.SortStableFunc(s, func(a, b T) int { return by(a, b) })
+}
+
+// storage holds a Base's claims (by namespace/name) and volumes (by name).
+type storage interface {
+	claim(key string) any
+	volume(name string) any
+	putClaim(key string, obj any) // obj nil: deleted
+	putVolume(name string, obj any)
+}
+
+// ownStore keeps the claims and volumes packed (see Packed), or as they
+// are if they cannot be packed.
+type ownStore struct{ claims, pvs map[string]any }
+
+func (s ownStore) claim(key string) any   { return s.claims[key] }
+func (s ownStore) volume(name string) any { return s.pvs[name] }
+
+func (s ownStore) putClaim(key string, obj any) { put(s.claims, key, obj) }
+
+func (s ownStore) putVolume(name string, obj any) { put(s.pvs, name, obj) }
+
+func put(m map[string]any, k string, obj any) {
+	if p := pack(obj); p != nil {
+		m[k] = p
+	} else {
+		delete(m, k)
+	}
+}
+
+// callerStore reads a caller's Storage; what is put is the caller's
+// already.
+type callerStore struct{ st Storage }
+
+func (s callerStore) claim(key string) any {
+	namespace, name, _ := strings.Cut(key, "/")
+	return nonNil(s.st.Claim(namespace, name))
+}
+
+func (s callerStore) volume(name string) any { return nonNil(s.st.Volume(name)) }
+
+func (callerStore) putClaim(string, any)  {}
+func (callerStore) putVolume(string, any) {}
+
+// nonNil returns obj, or nil (untyped) for a typed nil pointer.
+func nonNil(obj any) any {
+	if obj == nil || isNil(obj) {
+		return nil
+	}
+	return obj
 }

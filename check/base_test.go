@@ -203,7 +203,13 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			for range 20 {
 				w.change()
 			}
-			b, r := RunBase(w.input(t, current))
+			// Odd seeds: the claims and volumes are read from the
+			// world, as the controller's Base reads its caches.
+			var st Storage
+			if seed%2 == 1 {
+				st = worldStorage{w}
+			}
+			b, r := RunBaseWithStorage(w.input(t, current), st)
 			want, wantUsers := RunUsers(w.input(t, current))
 			compareReports(t, "RunBase", r, want)
 			compareUsers(t, "RunBase", b.Users(), wantUsers)
@@ -242,6 +248,17 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// worldStorage is a Storage of a world's claims and volumes.
+type worldStorage struct{ w *world }
+
+func (s worldStorage) Claim(namespace, name string) any {
+	return s.w.objs[objRef{"PersistentVolumeClaim", namespace + "/" + name}]
+}
+
+func (s worldStorage) Volume(name string) any {
+	return s.w.objs[objRef{"PersistentVolume", "/" + name}]
 }
 
 // checkSlim checks that no user of a volume with several users is slimmed

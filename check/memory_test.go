@@ -24,8 +24,10 @@ import (
 // (each with its claim and volume, decoded one by one as an informer
 // decodes them, every string its own allocation, with the UID, resource
 // version and creation time the API server adds; pods, claims and volumes
-// packed, as the controller's caches keep them) and by a Base over them:
-// what the controller holds between syncs, without the informers' indexes.
+// packed, as the controller's caches keep them) and by a Base over them,
+// then by a Base that reads the claims and volumes from maps of them
+// (RunBaseWithStorage), as the controller's reads its caches: what the
+// controller holds between syncs, without the informers' indexes.
 // A measurement, not a test; docs/controller.md quotes it:
 //
 //	SELMOUNT_MEASURE_MEMORY=50000 go test -run TestMeasureMemory -v ./check/
@@ -117,9 +119,32 @@ func TestMeasureMemory(t *testing.T) {
 		w.Close()
 	}
 	runtime.KeepAlive(b)
+
+	// As the controller keeps it: its claims and volumes read from the
+	// informers' caches (here, maps of the same packed objects, not
+	// counted, as the caches' indexes are not).
+	b, r = nil, Report{}
+	st := mapStorage{}
+	for _, p := range o.Packed {
+		if p.Kind() != "Pod" {
+			st[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	before = liveHeap()
+	b, _ = RunBaseWithStorage(Input{Objects: o, SELinuxEnabled: true, Defaults: defaults, Source: SourceCluster, Target: target}, st)
+	t.Logf("%d pods: Base over the caches (as the controller keeps it) %.0f B per pod", n, perPod(liveHeap()-before))
+	runtime.KeepAlive(b)
 	runtime.KeepAlive(o)
+	runtime.KeepAlive(st)
 
 }
+
+// mapStorage is a Storage of packed claims (by namespace/name) and volumes
+// (by /name).
+type mapStorage map[string]*Packed
+
+func (m mapStorage) Claim(namespace, name string) any { return nonNil(m[namespace+"/"+name]) }
+func (m mapStorage) Volume(name string) any           { return nonNil(m["/"+name]) }
 
 // liveHeap returns the bytes of live heap objects after a full collection.
 func liveHeap() uint64 {

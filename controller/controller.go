@@ -461,7 +461,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 			return err
 		}
 		c.base = nil // its memory, before the new one is built
-		c.base, r = check.RunBase(in)
+		c.base, r = check.RunBaseWithStorage(in, cacheStorage{c})
 		c.settings = in
 		c.settings.Objects = check.Objects{}
 	}

@@ -83,6 +83,21 @@ func (c *Controller) cached(kind, namespace, name string) (any, error) {
 	return obj, nil
 }
 
+// cacheStorage is the Base's check.Storage: the claims and volumes in the
+// informers' caches, of which the Base then keeps no copy (a map entry per
+// claim and volume: about 100 bytes per pod).
+type cacheStorage struct{ c *Controller }
+
+func (s cacheStorage) Claim(namespace, name string) any {
+	obj, _ := s.c.cached("PersistentVolumeClaim", namespace, name) // a store's lookup does not fail
+	return obj
+}
+
+func (s cacheStorage) Volume(name string) any {
+	obj, _ := s.c.cached("PersistentVolume", "", name)
+	return obj
+}
+
 // The informers' transform packs pods, claims and volumes (check.Packed):
 // client-go's listers would assert the cached objects to be *corev1.Pod and
 // so on. These list them unpacked; each call decodes the objects it

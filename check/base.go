@@ -65,12 +65,12 @@ type Base struct {
 	workloadSubjects int
 	entryOf          map[objRef]string       // object -> the key of its entry
 	subjects         map[string]*baseSubject // by key(); bare pods' are their entries' alone
-	byOwner          readers                 // "ReplicaSet/ns/name" -> pod entries
-	byClaim          readers                 // claim -> entries that read it
+	byOwner          readerIndex             // "ReplicaSet/ns/name" -> pod entries
+	byClaim          readerIndex             // claim -> entries that read it
 	index            *volindex.Index[string]
 	perVolume        map[string][]Finding
 	used             map[string]int                       // CSI driver -> volumes (driversUsed)
-	byPV             readers                              // PersistentVolume -> entries whose claims are bound to it
+	byPV             readerIndex                          // PersistentVolume -> entries whose claims are bound to it
 	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
 	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
 
@@ -193,9 +193,9 @@ func RunBaseWithStorage(in Input, st Storage) (*Base, Report) {
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		invalid: map[string][]*decide.InputError{},
-		byOwner: newReaders(), byClaim: newReaders(), index: volindex.New[string](),
+		byOwner: newReaderIndex(), byClaim: newReaderIndex(), index: volindex.New[string](),
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
-		byPV: newReaders(), superblock: map[string]map[string]superblockNote{},
+		byPV: newReaderIndex(), superblock: map[string]map[string]superblockNote{},
 	}
 	for k := range b.workloads {
 		b.workloads[k] = map[string]any{}

@@ -42,7 +42,7 @@ func TestKeySetAgreesWithMap(t *testing.T) {
 // with a map of sets, and a name without readers takes no room.
 func TestReadersAgreeWithMaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	r := newReaders()
+	r := newReaderIndex()
 	want := map[string]map[string]bool{}
 	names := []string{"a", "b", "c"}
 	for step := range 5000 {

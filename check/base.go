@@ -89,7 +89,7 @@ type objRef struct{ kind, key string }
 // Base.invalid, and the names it refers to share one slice.
 type baseEntry struct {
 	e       *entry
-	bs      *baseSubject // e's subject
+	bs      *baseSubject // e's subject; nil when dropped (see dropSubjectIfQuiet)
 	obj     any          // a pod's packed object (see pack); nil for a template
 	key     string       // in the volume index; keys sort in input order
 	ref     objRef
@@ -381,6 +381,11 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 		}
 	}
 	for bs := range subjects {
+		if bs.s.kind == "Pod" && bs.entries.len() == 1 { // a bare pod's, built now
+			for ek := range bs.entries.all() {
+				b.dropSubjectIfQuiet(b.entries[ek])
+			}
+		}
 		b.settle(bs, touched)
 	}
 	locked = false
@@ -463,6 +468,27 @@ func (b *Base) slim(be *baseEntry) {
 			res.u = nil
 		}
 	}
+	b.dropSubjectIfQuiet(be)
+}
+
+// dropSubjectIfQuiet drops the subject of be if be is a bare pod's entry
+// with nothing to report and no use that another user's findings read
+// (every use slimmed): nothing reads its subject, which only repeats the
+// entry (the pod's kind, namespace and name, whether it runs, its node),
+// and it cost about 170 bytes per pod. When the pod, its claims or
+// volumes change, or another user joins one of its volumes, the entry is
+// built again, with a subject.
+func (b *Base) dropSubjectIfQuiet(be *baseEntry) {
+	if be.bs == nil || !be.bare || b.noted[be.key] {
+		return
+	}
+	for _, res := range be.results {
+		if res.u != nil {
+			return
+		}
+	}
+	be.bs.entries.remove(be.key)
+	be.bs, be.e.subj = nil, nil
 }
 
 // conflictsOf returns, sorted, the conflicts of volumes and the conflicts
@@ -758,7 +784,7 @@ func (b *Base) subjectNamed(kind, namespace, name string) *baseSubject {
 		return b.subjects[kind+"/"+namespace+"/"+name]
 	}
 	if ek, ok := b.entryOf[objRef{kind, ns(namespace) + "/" + name}]; ok {
-		if be := b.entries[ek]; be.bs.s.kind == "Pod" {
+		if be := b.entries[ek]; be.bs != nil && be.bs.s.kind == "Pod" {
 			return be.bs
 		}
 	}
@@ -775,9 +801,10 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	if be.e.running {
 		b.runningPods--
 	}
-	bs := be.bs
-	bs.entries.remove(ek)
-	subjects[bs] = true
+	if bs := be.bs; bs != nil { // nil: dropped (see dropSubjectIfQuiet)
+		bs.entries.remove(ek)
+		subjects[bs] = true
+	}
 	for _, c := range be.claimKeys() {
 		b.byClaim.unlink(c, ek)
 	}

@@ -53,7 +53,8 @@ func newWorld(seed uint64) *world {
 }
 
 // spec is a random pod spec: a claim, sometimes an ephemeral volume or a
-// second container of another level, a level, a policy, a node.
+// second container of another level, a level, a policy, a node; sometimes
+// no volume at all.
 func (w *world) spec() corev1.PodSpec {
 	var opts []specOpt
 	switch l := w.pick(worldLevels); l {
@@ -78,6 +79,12 @@ func (w *world) spec() corev1.PodSpec {
 		s.Volumes = append(s.Volumes, corev1.Volume{Name: "eph", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{
 			VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptrTo("fast")}}}}})
 		s.Containers[0].VolumeMounts = append(s.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "eph", MountPath: "/e"})
+	}
+	if w.rng.IntN(8) == 0 { // no volume: nothing to report (a bare one keeps no subject)
+		s.Volumes = nil
+		for i := range s.Containers {
+			s.Containers[i].VolumeMounts = nil
+		}
 	}
 	return s
 }
@@ -196,6 +203,7 @@ func (w *world) input(t *testing.T, current int) Input {
 // Update and compares each report, and the users, with Run's over the same
 // objects.
 func TestBaseUpdateAgreesWithRun(t *testing.T) {
+	allDropped := 0
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(seed)
@@ -214,7 +222,7 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 			compareReports(t, "RunBase", r, want)
 			compareUsers(t, "RunBase", b.Users(), wantUsers)
 			last := r
-			slimmed := checkSlim(t, "RunBase", b)
+			slimmed, dropped := checkSlim(t, "RunBase", b)
 			for step := range 40 {
 				var changes []Change
 				for range 1 + w.rng.IntN(3) {
@@ -241,12 +249,17 @@ func TestBaseUpdateAgreesWithRun(t *testing.T) {
 				if err := b.index.Check(); err != nil {
 					t.Fatalf("step %d: volume index: %v", step, err)
 				}
-				slimmed += checkSlim(t, fmt.Sprintf("step %d", step), b)
+				s, d := checkSlim(t, fmt.Sprintf("step %d", step), b)
+				slimmed, dropped = slimmed+s, dropped+d
 			}
 			if slimmed == 0 {
 				t.Error("no use was ever slimmed: the test does not exercise slim")
 			}
+			allDropped += dropped
 		})
+	}
+	if allDropped == 0 {
+		t.Error("no subject was ever dropped: the test does not exercise dropSubjectIfQuiet")
 	}
 }
 
@@ -262,22 +275,28 @@ func (s worldStorage) Volume(name string) any {
 }
 
 // checkSlim checks that no user of a volume with several users is slimmed
-// (its findings read every user's use) and returns the slimmed uses.
-func checkSlim(t *testing.T, what string, b *Base) int {
+// (its findings read every user's use) and that only quiet bare pods lost
+// their subjects, and returns the slimmed uses and dropped subjects.
+func checkSlim(t *testing.T, what string, b *Base) (slimmed, dropped int) {
 	t.Helper()
-	n := 0
 	for ek, be := range b.entries {
+		if be.bs == nil {
+			dropped++
+			if !be.bare || b.noted[ek] || be.e.subj != nil || slices.ContainsFunc(be.results, func(r useResult) bool { return r.u != nil }) {
+				t.Fatalf("%s: entry %q lost its subject (bare %v, noted %v)", what, ek, be.bare, b.noted[ek])
+			}
+		}
 		for _, res := range be.results {
 			if res.key == "" || res.u != nil {
 				continue
 			}
-			n++
+			slimmed++
 			if users := b.index.UsersOf(res.key); len(users) != 1 || users[0] != ek {
 				t.Fatalf("%s: entry %q has a slimmed use of %s, which has users %q", what, ek, res.key, users)
 			}
 		}
 	}
-	return n
+	return slimmed, dropped
 }
 
 // compareFresh checks Apply's findings against the reports before and after

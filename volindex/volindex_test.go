@@ -381,3 +381,38 @@ func BenchmarkUpstreamCounts(b *testing.B) {
 		_ = v.Agreement()
 	}
 }
+
+func TestTrimKeepsTheGroups(t *testing.T) {
+	// Arrange: pod/a alone on v1 with a whole use, and on v2 beside pod/b
+	// with another label.
+	x := New[string]()
+	full := seen(use("v1", "L1", MountOption), "raw", MountOption)
+	full.Node, full.Created = "n1", time.Unix(5, 0)
+	x.Set("pod/a", []Use{full, use("v2", "L2", MountOption)})
+	x.Set("pod/b", []Use{use("v2", "L3", MountOption)})
+
+	// Act
+	x.Trim("pod/a", "v1")
+	x.Trim("pod/a", "v9") // not a volume of pod/a: nothing
+	x.Trim("pod/z", "v1") // not a user: nothing
+
+	// Assert: only the group is left; groups and conflicts stand.
+	mustCheck(t, x)
+	v, _ := x.Volume("v1")
+	if got, want := v.uses["pod/a"], use("v1", "L1", MountOption); got != want {
+		t.Errorf("trimmed use %+v, want %+v", got, want)
+	}
+	if got := x.Conflicts(); !slices.Equal(got, []string{"v2"}) {
+		t.Errorf("conflicts %v, want v2", got)
+	}
+	// Setting the whole use again is a change of v1, and brings it back.
+	if touched := x.Set("pod/a", []Use{full, use("v2", "L2", MountOption)}); !slices.Equal(touched, []string{"v1"}) {
+		t.Errorf("touched %v, want v1", touched)
+	}
+	want := full
+	want.Upstream.Volume = "v1" // Set's default: the index's key
+	if v, _ := x.Volume("v1"); v.uses["pod/a"] != want {
+		t.Errorf("use %+v, want %+v", v.uses["pod/a"], want)
+	}
+	mustCheck(t, x)
+}

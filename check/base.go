@@ -88,7 +88,7 @@ type objRef struct{ kind, key string }
 // one per pod and template, so it is kept small: its input errors are in
 // Base.invalid, and the names it refers to share one slice.
 type baseEntry struct {
-	e       *entry
+	e       *entry       // nil when dropped with bs (see dropSubjectIfQuiet)
 	bs      *baseSubject // e's subject; nil when dropped (see dropSubjectIfQuiet)
 	obj     any          // a pod's packed object (see pack); nil for a template
 	key     string       // in the volume index; keys sort in input order
@@ -102,6 +102,7 @@ type baseEntry struct {
 	claims, pvs int32  // where the claims and the volumes end in refs
 	owner       string // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
 	bare        bool   // a pod without a controller: its own subject's object
+	running     bool   // e.running, kept when e is dropped
 }
 
 func (be *baseEntry) claimKeys() []string   { return be.refs[:be.claims] }
@@ -474,13 +475,12 @@ func (b *Base) slim(be *baseEntry) {
 	b.dropSubjectIfQuiet(be)
 }
 
-// dropSubjectIfQuiet drops the subject of be if be is a bare pod's entry
-// with nothing to report and no use that another user's findings read
-// (every use slimmed): nothing reads its subject, which only repeats the
-// entry (the pod's kind, namespace and name, whether it runs, its node),
-// and it cost about 170 bytes per pod. When the pod, its claims or
-// volumes change, or another user joins one of its volumes, the entry is
-// built again, with a subject.
+// dropSubjectIfQuiet drops the subject of be, and its entry, if be is a
+// bare pod's with nothing to report and no use that another user's
+// findings read (every use slimmed): nothing reads them but Users, which
+// needs only the pod's namespace and name, and they cost about 270 bytes
+// per pod. When the pod, its claims or volumes change, or another user
+// joins one of its volumes, the entry is built again, with both.
 func (b *Base) dropSubjectIfQuiet(be *baseEntry) {
 	if be.bs == nil || !be.bare || b.noted[be.key] {
 		return
@@ -491,7 +491,16 @@ func (b *Base) dropSubjectIfQuiet(be *baseEntry) {
 		}
 	}
 	be.bs.entries.remove(be.key)
-	be.bs, be.e.subj = nil, nil
+	be.bs, be.e = nil, nil // the entry too: what Users reads of it, its ref has
+}
+
+// user returns the user be stands for (see userOf).
+func (be *baseEntry) user() User {
+	if be.e != nil {
+		return userOf(be.e)
+	}
+	namespace, name, _ := strings.Cut(be.ref.key, "/") // a dropped entry is a pod's: namespace (defaulted) and name
+	return User{Kind: "Pod", Namespace: namespace, Name: name}
 }
 
 // conflictsOf returns, sorted, the conflicts of volumes and the conflicts
@@ -801,7 +810,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	delete(b.entryOf, be.ref)
 	delete(b.noted, ek)
 	delete(b.invalid, ek)
-	if be.e.running {
+	if be.running {
 		b.runningPods--
 	}
 	if bs := be.bs; bs != nil { // nil: dropped (see dropSubjectIfQuiet)
@@ -837,7 +846,8 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[string]bool, subjects map[*baseSubject]bool, refill map[objRef]bool) {
 	b.entries[be.key] = be
 	b.entryOf[be.ref] = be.key
-	if be.e.running {
+	be.running = be.e.running
+	if be.running {
 		b.runningPods++
 	}
 	if len(errs) > 0 {
@@ -1111,7 +1121,7 @@ func (b *Base) usersOf(key string) []User {
 	eks := b.index.UsersOf(key)
 	out := make([]User, len(eks))
 	for i, ek := range eks {
-		out[i] = userOf(b.entries[ek].e)
+		out[i] = b.entries[ek].user()
 	}
 	return out
 }
@@ -1126,7 +1136,7 @@ func (b *Base) volumesOf(user User) []UserVolume {
 		return nil
 	}
 	be := b.entries[ek]
-	if userOf(be.e) != user {
+	if be.user() != user {
 		return nil
 	}
 	return be.usersVolumes()

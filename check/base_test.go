@@ -282,7 +282,7 @@ func checkSlim(t *testing.T, what string, b *Base) (slimmed, dropped int) {
 	for ek, be := range b.entries {
 		if be.bs == nil {
 			dropped++
-			if !be.bare || b.noted[ek] || be.e.subj != nil || slices.ContainsFunc(be.results, func(r useResult) bool { return r.u != nil }) {
+			if !be.bare || b.noted[ek] || be.e != nil || slices.ContainsFunc(be.results, func(r useResult) bool { return r.u != nil }) {
 				t.Fatalf("%s: entry %q lost its subject (bare %v, noted %v)", what, ek, be.bare, b.noted[ek])
 			}
 		}

@@ -23,7 +23,7 @@ func (s *subject) key() string { return s.kind + "/" + s.namespace + "/" + s.nam
 
 // entry is one pod (running) or one workload's pod template (not running).
 type entry struct {
-	subj *subject // nil for a quiet bare pod in a Base (see dropSubjectIfQuiet)
+	subj *subject
 	// pod is the pod or template, decided from; a Base drops a running
 	// pod's once decided (it keeps the pod packed), so what is read later
 	// is kept apart: its namespace, name and node.

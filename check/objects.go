@@ -119,10 +119,11 @@ func (o *Objects) Len() int {
 		len(o.StorageClasses) + len(o.CSIDrivers) + len(o.Namespaces) + len(o.Nodes) + len(o.NodePlugins) + len(o.Packed)
 }
 
-// unpacked returns the objects with Packed decoded into Pods, PVCs and
-// PVs, after those; o is not modified. An object that cannot be decoded
-// (never one Pack encoded) is left out.
-func (o *Objects) unpacked() Objects {
+// Unpacked returns the objects with Packed decoded into Pods, PVCs and
+// PVs, after those (Sort orders them); o is not modified. An object that
+// cannot be decoded (never one Pack encoded) is left out. Run decodes
+// Packed itself, in the order given.
+func (o *Objects) Unpacked() Objects {
 	out := *o
 	out.Pods, out.PVCs, out.PVs, out.Packed = slices.Clip(o.Pods), slices.Clip(o.PVCs), slices.Clip(o.PVs), nil
 	for _, p := range o.Packed {

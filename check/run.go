@@ -69,7 +69,7 @@ func RunUsers(in Input) (Report, *Users) {
 
 func run(in Input, withUsers bool) (Report, *Users) {
 	if len(in.Objects.Packed) > 0 {
-		in.Objects = in.Objects.unpacked()
+		in.Objects = in.Objects.Unpacked()
 	}
 	c := newCollector()
 	c.collect(&in.Objects)

@@ -456,7 +456,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	kind := "partial"
 	if full {
 		kind = "full"
-		in, err := c.input(ctx, true)
+		in, err := c.input(ctx)
 		if err != nil {
 			return err
 		}
@@ -596,28 +596,15 @@ func boolIndex(b bool) int {
 
 // input assembles check's input from the caches, in a stable order. Pods,
 // claims and volumes come packed, as the caches keep them, in
-// Objects.Packed, or decoded in their fields when not packed (decoding
-// them all holds all their structs at once).
-func (c *Controller) input(ctx context.Context, packed bool) (check.Input, error) {
+// Objects.Packed (decoding them all would hold all their structs at once).
+func (c *Controller) input(ctx context.Context) (check.Input, error) {
 	var o check.Objects
 	var err error
 	all := labels.Everything()
 	collect := func(e error) {
 		err = cmp.Or(err, e)
 	}
-	if packed {
-		c.addCached(&o, "Pod", "PersistentVolumeClaim", "PersistentVolume")
-	} else {
-		pods, e := c.listers.Pods.List(all)
-		collect(e)
-		o.Pods = sorted(pods)
-		pvcs, e := c.listers.PVCs.List(all)
-		collect(e)
-		o.PVCs = sorted(pvcs)
-		pvs, e := c.listers.PVs.List(all)
-		collect(e)
-		o.PVs = sorted(pvs)
-	}
+	c.addCached(&o, "Pod", "PersistentVolumeClaim", "PersistentVolume")
 	deps, e := c.listers.Deployments.List(all)
 	collect(e)
 	o.Deployments = sorted(deps)

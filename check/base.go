@@ -2,6 +2,7 @@ package check
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"reflect"
@@ -654,10 +655,22 @@ func templateKey(k workloadKind, nsName string) string {
 }
 
 // podEntryKey is the entry key of a pod: by creation time, then namespace and
-// name.
+// name. The time is in binary, big-endian (12 bytes where hexadecimal took
+// 24: one key per pod).
 func podEntryKey(p *corev1.Pod) string {
 	t := p.CreationTimestamp.Time
-	return fmt.Sprintf("1%016x%08x%s\x00%s", uint64(t.Unix())+1<<62, t.Nanosecond(), ns(p.Namespace), p.Name)
+	namespace := ns(p.Namespace)
+	var k strings.Builder
+	k.Grow(1 + 12 + len(namespace) + 1 + len(p.Name))
+	k.WriteByte('1')
+	var when [12]byte
+	binary.BigEndian.PutUint64(when[:8], uint64(t.Unix())+1<<62)
+	binary.BigEndian.PutUint32(when[8:], uint32(t.Nanosecond()))
+	k.Write(when[:])
+	k.WriteString(namespace)
+	k.WriteByte(0)
+	k.WriteString(p.Name)
+	return k.String()
 }
 
 // owned reports whether obj is a ReplicaSet or Job that a controller owns:
@@ -725,7 +738,7 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 		if ok {
 			kind, name = k, n
 			if k == "ReplicaSet" || k == "Job" {
-				be.owner = k + "/" + pod.Namespace + "/" + n
+				be.owner = intern(k + "/" + pod.Namespace + "/" + n) // one copy for the pods of a ReplicaSet
 				if top, ok := b.workloads[workloadKinds[k]][pod.Namespace+"/"+n].(metav1.Object); ok {
 					if tk, tn, ok := controllerOf(top.GetOwnerReferences()); ok {
 						kind, name = tk, tn

@@ -127,3 +127,31 @@ func TestSlimNodeKeepsTheKubeletVersion(t *testing.T) {
 		t.Errorf("ClusterVersion of the slimmed node = %v, %v; want 1.35", v, ok)
 	}
 }
+
+// TestSlimClearsWhatOnlyPodsNeed: a claim and a volume lose their UID and
+// creation time (nothing reads them; packed, they were a third of each), a
+// pod keeps both (events name it by UID, and pods are ordered by age).
+func TestSlimClearsWhatOnlyPodsNeed(t *testing.T) {
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: "ns", Name: name, UID: "0b1e2c3d-0000-4000-8000-000000000001", CreationTimestamp: metav1.Now()}
+	}
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: meta("c"), Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv"}}
+	vol := &corev1.PersistentVolume{ObjectMeta: meta("pv")}
+	pod := &corev1.Pod{ObjectMeta: meta("p")}
+	before, _ := Pack(claim)
+	for _, o := range []metav1.Object{claim, vol, pod} {
+		Slim(o)
+	}
+	for _, o := range []metav1.Object{claim, vol} {
+		if created := o.GetCreationTimestamp(); o.GetUID() != "" || !created.IsZero() {
+			t.Errorf("%s: UID %q, created %v after Slim", o.GetName(), o.GetUID(), o.GetCreationTimestamp())
+		}
+	}
+	if pod.UID == "" || pod.CreationTimestamp.IsZero() {
+		t.Errorf("the pod lost its UID or creation time")
+	}
+	after, _ := Pack(claim)
+	if after.Size() >= before.Size()-36 {
+		t.Errorf("packed claim %d bytes after Slim, %d before", after.Size(), before.Size())
+	}
+}

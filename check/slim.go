@@ -16,11 +16,11 @@ import (
 // Slim clears, in place, the fields of obj that no check reads (labels,
 // managed fields, environment, probes, resources, images, the defaults the
 // API server gives every pod, capacity, status except the phase of a pod or
-// a claim), and interns the strings that many objects repeat (namespaces,
-// names of containers and volumes, levels, drivers, access modes), so that
-// a cluster of 100,000 pods fits in memory. Call it
-// on objects the caller owns, before Run; Run gives the same result with
-// and without it.
+// a claim, the UID and creation time of a claim or a volume), and interns
+// the strings that many objects repeat (namespaces, names of containers and
+// volumes, levels, drivers, access modes), so that a cluster of 100,000
+// pods fits in memory. Call it on objects the caller owns, before Run; Run
+// gives the same result with and without it.
 func Slim(obj any) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -29,12 +29,14 @@ func Slim(obj any) {
 		o.Status = corev1.PodStatus{Phase: o.Status.Phase}
 	case *corev1.PersistentVolumeClaim:
 		slimMeta(&o.ObjectMeta)
+		slimVolumeMeta(&o.ObjectMeta)
 		o.Spec.AccessModes = internModes(compact(o.Spec.AccessModes))
 		o.Spec.Resources = corev1.VolumeResourceRequirements{}
 		o.Spec.Selector, o.Spec.DataSource, o.Spec.DataSourceRef = nil, nil, nil
 		o.Status = corev1.PersistentVolumeClaimStatus{Phase: o.Status.Phase} // the upstream controller skips unbound claims
 	case *corev1.PersistentVolume:
 		slimMeta(&o.ObjectMeta)
+		slimVolumeMeta(&o.ObjectMeta)
 		o.Spec.Capacity, o.Spec.NodeAffinity, o.Spec.ClaimRef = nil, nil, nil
 		o.Spec.AccessModes, o.Spec.MountOptions = internModes(compact(o.Spec.AccessModes)), compact(o.Spec.MountOptions)
 		if o.Spec.CSI != nil {
@@ -92,6 +94,15 @@ func slimMeta(m *metav1.ObjectMeta) {
 		r := &m.OwnerReferences[i]
 		r.APIVersion, r.Kind = intern(r.APIVersion), intern(r.Kind)
 	}
+}
+
+// slimVolumeMeta clears what a claim's or a volume's metadata carries that
+// no check reads: its UID (events name pods, workloads and CSIDrivers,
+// never a claim or a volume) and its creation time (only pods are ordered
+// by theirs). Packed, the two took about a third of each encoding (50 of
+// 100 to 130 bytes).
+func slimVolumeMeta(m *metav1.ObjectMeta) {
+	m.UID, m.CreationTimestamp = "", metav1.Time{}
 }
 
 // intern returns the one copy of s that every slimmed object shares: a

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +109,36 @@ func TestStatusDeletesReportsOfEarlierRuns(t *testing.T) {
 	}
 	if _, err := client.Resource(ReportResource).Namespace("old").Get(ctx, ReportName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the report of namespace old: %v, want it deleted", err)
+	}
+}
+
+// TestTopOffendersAreTheWorstTen: the status lists the ten subjects with
+// the most errors (then findings), and keeps no more than those ten.
+func TestTopOffendersAreTheWorstTen(t *testing.T) {
+	var r check.Report
+	for i := range 30 {
+		sev := check.SeverityWarning
+		if i%3 == 0 {
+			sev = check.SeverityError
+		}
+		// Subject i has i%7+1 findings of severity sev.
+		for range i%7 + 1 {
+			r.Findings = append(r.Findings, check.Finding{Type: check.TypeConflict, Severity: sev, Property: check.PropertyLabel,
+				Subjects: []check.Subject{{Kind: "Deployment", Namespace: "ns", Name: fmt.Sprintf("d%02d", i)}}})
+		}
+	}
+	snap := summarize(r, newNotes())
+	if len(snap.TopOffenders) != topOffenders || cap(snap.TopOffenders) != topOffenders {
+		t.Fatalf("%d offenders listed (capacity %d), want %d", len(snap.TopOffenders), cap(snap.TopOffenders), topOffenders)
+	}
+	var got []string
+	for _, o := range snap.TopOffenders {
+		got = append(got, fmt.Sprintf("%s:%d/%d", o.Name, o.Errors, o.Findings))
+	}
+	// The subjects with errors are i = 0, 3, ..., 27 (i%7+1 errors each):
+	// exactly ten, before every subject with warnings only.
+	want := "d06:7/7 d27:7/7 d12:6/6 d18:5/5 d03:4/4 d24:4/4 d09:3/3 d15:2/2 d00:1/1 d21:1/1"
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("top offenders:\n got %s\nwant %s", s, want)
 	}
 }

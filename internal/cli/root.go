@@ -169,15 +169,16 @@ func tuneGC() {
 // tuneGCService undoes tuneGC for the long-running commands (controller,
 // webhook): their heap is what the informers and the analysis keep, live
 // for ever, so GOGC=400 would let the process grow to five times it. They
-// run at GOGC=50, so the heap grows to 1.5 times what is live instead of
-// twice at Go's default: at 50,000 pods (docs/benchmarks.md) the RSS above
-// idle fell from 520 to 391 MiB at its peak for 27.7 s of CPU instead of
-// 26.8 (one run each). A soft limit sits at 3/4 of the cgroup's memory
-// limit, when there is one (no limit otherwise). GOGC and GOMEMLIMIT still
-// win when set.
+// run at GOGC=25, so the heap grows to 1.25 times what is live instead of
+// twice at Go's default. At 50,000 pods (docs/benchmarks.md, one run each,
+// same code) the RSS above idle was 235 / 211 MiB (peak / after catch-up)
+// at GOGC=50, 190 / 188 at GOGC=25 for about the same CPU to catch up
+// (26.6 and 27.1 s), and 180 / 170 at GOGC=10, which took 42.5 s. A soft
+// limit sits at 3/4 of the cgroup's memory limit, when there is one (no
+// limit otherwise). GOGC and GOMEMLIMIT still win when set.
 func tuneGCService() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(25)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		limit := int64(math.MaxInt64)

@@ -69,11 +69,15 @@ type Base struct {
 	byOwner          readerIndex             // "ReplicaSet/ns/name" -> pod entries
 	byClaim          readerIndex             // claim -> entries that read it
 	index            *volindex.Index[string]
-	perVolume        map[string][]Finding
-	used             map[string]int                       // CSI driver -> volumes (driversUsed)
-	byPV             readerIndex                          // PersistentVolume -> entries whose claims are bound to it
-	blocks           map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
-	superblock       map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
+	// The volumes with one user whose use is slimmed (see slim), by key:
+	// the index does not hold them, as most volumes have one user and
+	// nothing compares its use until another comes.
+	solo       map[string]string // volume key -> the entry key of its user
+	perVolume  map[string][]Finding
+	used       map[string]int                       // CSI driver -> volumes (driversUsed)
+	byPV       readerIndex                          // PersistentVolume -> entries whose claims are bound to it
+	blocks     map[string]*Finding                  // CSI driver with seLinuxMount -> its shared-superblock finding
+	superblock map[string]map[string]superblockNote // CSI driver -> PersistentVolume -> its note
 
 	// The users, read by Users under mu: a volume's are its users in the
 	// index, a user's entry is found through entryOf (see volumesOf), its
@@ -195,7 +199,7 @@ func RunBaseWithStorage(in Input, st Storage) (*Base, Report) {
 		synth: map[string]map[string]*corev1.PersistentVolumeClaim{}, synthOf: map[string][]string{},
 		entries: map[string]*baseEntry{}, entryOf: map[objRef]string{}, subjects: map[string]*baseSubject{}, noted: map[string]bool{},
 		invalid: map[string][]*decide.InputError{},
-		byOwner: newReaderIndex(), byClaim: newReaderIndex(), index: volindex.New[string](),
+		byOwner: newReaderIndex(), byClaim: newReaderIndex(), index: volindex.New[string](), solo: map[string]string{},
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
 		byPV: newReaderIndex(), superblock: map[string]map[string]superblockNote{},
 	}
@@ -465,12 +469,21 @@ func (b *Base) rebuild(dirty map[objRef]bool, pods map[string]any, touched map[s
 // decision is about 350 bytes, its index entry with a node, a time and an
 // upstream view 200 more.
 func (b *Base) slim(be *baseEntry) {
-	for i := range be.results {
-		res := &be.results[i]
-		if res.key != "" && res.u != nil && b.index.NumUsers(res.key) == 1 {
-			res.name, res.label = volumeName(res.u.target), res.u.target.KubeletLabel
-			res.u = nil
-			b.index.Trim(be.key, res.key) // its node, time and upstream view too
+	for _, k := range be.volumeKeys() {
+		if b.index.NumUsers(k) != 1 {
+			continue
+		}
+		held := false
+		for i := range be.results {
+			if res := &be.results[i]; res.key == k && res.u != nil {
+				res.name, res.label = volumeName(res.u.target), res.u.target.KubeletLabel
+				res.u = nil
+				held = true
+			}
+		}
+		if held { // be's use is the index's one use of k
+			b.index.Drop(be.key, k)
+			b.solo[k] = be.key
 		}
 	}
 	b.dropSubjectIfQuiet(be)
@@ -842,6 +855,9 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	for _, res := range be.results {
 		if res.key != "" {
 			touched[res.key] = true
+			if res.u == nil && b.solo[res.key] == ek {
+				delete(b.solo, res.key)
+			}
 		}
 	}
 	for _, k := range b.index.Remove(ek) {
@@ -892,10 +908,8 @@ func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[stri
 	}
 	keys := be.volumeKeys()
 	for _, k := range keys {
-		if b.index.NumUsers(k) == 1 { // its one user may have been slimmed
-			if other := b.entries[b.index.UsersOf(k)[0]]; slices.ContainsFunc(other.results, func(r useResult) bool { return r.key == k && r.u == nil }) {
-				refill[other.ref] = true
-			}
+		if other, ok := b.solo[k]; ok && other != be.key { // its one user was slimmed
+			refill[b.entries[other].ref] = true
 		}
 	}
 	for _, k := range b.index.Set(be.key, uses) {
@@ -1095,7 +1109,7 @@ func (b *Base) Report() Report {
 	r.Findings = append(r.Findings, driverFindings(in, in.Objects.CSIDrivers, b.used, superblock)...)
 	sortFindings(r.Findings)
 	r.Summary.Workloads = b.workloadSubjects
-	r.Summary.Volumes = b.index.Len()
+	r.Summary.Volumes = b.volumes()
 	r.Summary.InputErrors = len(r.InputErrors)
 	summarize(&r)
 	return r
@@ -1132,6 +1146,10 @@ func (b *Base) usersOf(key string) []User {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	eks := b.index.UsersOf(key)
+	if ek, ok := b.solo[key]; ok {
+		eks = append(eks, ek)
+		slices.Sort(eks)
+	}
 	out := make([]User, len(eks))
 	for i, ek := range eks {
 		out[i] = b.entries[ek].user()
@@ -1187,8 +1205,12 @@ func (be *baseEntry) usersVolumes() []UserVolume {
 func (b *Base) usersLen() (users, volumes int) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.withUsers, b.index.Len()
+	return b.withUsers, b.volumes()
 }
+
+// volumes returns the number of volumes with a user: those of the index and
+// the solo ones, which are never both at rest.
+func (b *Base) volumes() int { return b.index.Len() + len(b.solo) }
 
 // Sort orders the objects as a Base reports them: pods by creation time,
 // then namespace and name; every other kind by namespace and name (an empty

@@ -275,7 +275,8 @@ func (s worldStorage) Volume(name string) any {
 }
 
 // checkSlim checks that no user of a volume with several users is slimmed
-// (its findings read every user's use) and that only quiet bare pods lost
+// (its findings read every user's use), that a slimmed use is its volume's
+// only one and out of the index, and that only quiet bare pods lost
 // their subjects, and returns the slimmed uses and dropped subjects.
 func checkSlim(t *testing.T, what string, b *Base) (slimmed, dropped int) {
 	t.Helper()
@@ -291,9 +292,16 @@ func checkSlim(t *testing.T, what string, b *Base) (slimmed, dropped int) {
 				continue
 			}
 			slimmed++
-			if users := b.index.UsersOf(res.key); len(users) != 1 || users[0] != ek {
-				t.Fatalf("%s: entry %q has a slimmed use of %s, which has users %q", what, ek, res.key, users)
+			if users := b.index.UsersOf(res.key); len(users) != 0 || b.solo[res.key] != ek {
+				t.Fatalf("%s: entry %q has a slimmed use of %s, which has users %q in the index and %q alone", what, ek, res.key, users, b.solo[res.key])
 			}
+		}
+	}
+	// Every solo volume is its user's slimmed use.
+	for k, ek := range b.solo {
+		be := b.entries[ek]
+		if be == nil || !slices.ContainsFunc(be.results, func(r useResult) bool { return r.key == k && r.u == nil }) {
+			t.Fatalf("%s: volume %s is left to entry %q, which has no slimmed use of it", what, k, ek)
 		}
 	}
 	return slimmed, dropped

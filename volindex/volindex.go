@@ -31,6 +31,7 @@ package volindex
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -99,6 +100,10 @@ type Index[K cmp.Ordered] struct {
 	users     map[K][]slot // the reverse index: user -> its volumes and positions
 	volumes   map[string]*volume[K]
 	conflicts map[string]bool // volumes with more than one label
+	// The most users and volumes the maps held since they were made:
+	// Go's maps keep their room when entries go, so shrink makes them
+	// anew once they are down to a quarter.
+	peakUsers, peakVolumes int
 }
 
 // slot is where a user's use of a volume is: its position in the volume's
@@ -120,9 +125,8 @@ type volume[K cmp.Ordered] struct {
 
 // entry is one user's use of a volume, as it is stored: the volume's key
 // is the volume's, and what only some uses carry (a node, a creation time,
-// the upstream view) is apart, so that a use with only its group (a caller
-// that keeps the other fields only while they are compared, as check.Base
-// does for a volume's only user) takes 64 bytes, not 168.
+// the upstream view) is apart, so that a use with only its group (a
+// template's, a pod's not scheduled yet) takes 64 bytes, not 168.
 type entry[K cmp.Ordered] struct {
 	user     K
 	group    Group
@@ -213,25 +217,57 @@ func (x *Index[K]) Set(user K, uses []Use) []string {
 	} else {
 		x.users[user] = slots
 	}
+	x.shrink()
 	slices.Sort(touched)
 	return touched
 }
 
-// Trim drops what user's use of volume carries beyond its group and
-// MultipleLabels (its node, creation time and upstream view), which no
-// caller compares while the volume has no other user: a caller that keeps
-// many volumes with one user each (check.Base) trims their uses, and sets
-// the whole use again when another user comes. The groups, and so the
-// conflicts, do not change. Trimming a use the index does not hold does
-// nothing.
-func (x *Index[K]) Trim(user K, volume string) {
+// Drop removes user's use of volume alone, as Set with the user's other
+// uses would, and reports whether the index held it. A caller that keeps
+// many volumes with one user each (check.Base) keeps those uses itself and
+// drops them from the index, which then holds only what can conflict:
+// nothing compares a volume's only use until another user comes, and the
+// caller then sets it again. Drop costs O(the user's volumes).
+func (x *Index[K]) Drop(user K, volume string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, s := range x.users[user] {
-		if s.volume == volume {
-			x.volumes[volume].entries[s.pos].more = nil
-		}
+	slots := x.users[user]
+	i := slices.IndexFunc(slots, func(s slot) bool { return s.volume == volume })
+	if i < 0 {
+		return false
 	}
+	x.drop(slots[i])
+	// x.drop moved only other users' entries: the rest of slots holds.
+	if slots = slices.Delete(slots, i, i+1); len(slots) == 0 {
+		delete(x.users, user)
+	} else {
+		x.users[user] = slots
+	}
+	x.shrink()
+	return true
+}
+
+// shrink makes the maps of users and volumes anew when they hold a quarter
+// of their peak: a caller that keeps most volumes out of the index (see
+// Drop) would otherwise keep the room of every user it ever had (3 MB for
+// 50,000). Each copy costs the entries left, a quarter of the removals that
+// led to it.
+func (x *Index[K]) shrink() {
+	x.peakUsers, x.peakVolumes = max(x.peakUsers, len(x.users)), max(x.peakVolumes, len(x.volumes))
+	if x.peakUsers >= 1024 && len(x.users) < x.peakUsers/4 {
+		x.users, x.peakUsers = remake(x.users), len(x.users)
+	}
+	if x.peakVolumes >= 1024 && len(x.volumes) < x.peakVolumes/4 {
+		x.volumes, x.peakVolumes = remake(x.volumes), len(x.volumes)
+	}
+}
+
+// remake copies m into a map sized for its entries (maps.Clone keeps the
+// room of the original).
+func remake[M ~map[K]V, K comparable, V any](m M) M {
+	out := make(M, len(m))
+	maps.Copy(out, m)
+	return out
 }
 
 // Remove drops every use of user and returns the volumes it used, sorted.

@@ -382,37 +382,75 @@ func BenchmarkUpstreamCounts(b *testing.B) {
 	}
 }
 
-func TestTrimKeepsTheGroups(t *testing.T) {
-	// Arrange: pod/a alone on v1 with a whole use, and on v2 beside pod/b
-	// with another label.
+func TestDropRemovesOneUse(t *testing.T) {
+	// Arrange: pod/a on v1, v2 and v3 (v2 beside pod/b with another label,
+	// v3 beside pod/c and pod/d), so that dropping a use moves other
+	// users' entries.
 	x := New[string]()
-	full := seen(use("v1", "L1", MountOption), "raw", MountOption)
-	full.Node, full.Created = "n1", time.Unix(5, 0)
-	x.Set("pod/a", []Use{full, use("v2", "L2", MountOption)})
+	x.Set("pod/c", []Use{use("v3", "L1", MountOption)})
+	x.Set("pod/a", []Use{use("v1", "L1", MountOption), use("v2", "L2", MountOption), use("v3", "L1", MountOption)})
 	x.Set("pod/b", []Use{use("v2", "L3", MountOption)})
+	x.Set("pod/d", []Use{use("v3", "L1", MountOption)})
 
-	// Act
-	x.Trim("pod/a", "v1")
-	x.Trim("pod/a", "v9") // not a volume of pod/a: nothing
-	x.Trim("pod/z", "v1") // not a user: nothing
+	// Act and assert: each drop keeps the index whole.
+	for _, tc := range []struct {
+		user, volume string
+		held         bool
+		conflicts    []string
+		users        []string // of v3
+	}{
+		{"pod/a", "v9", false, []string{"v2"}, []string{"pod/a", "pod/c", "pod/d"}}, // not a volume of pod/a
+		{"pod/z", "v1", false, []string{"v2"}, []string{"pod/a", "pod/c", "pod/d"}}, // not a user
+		{"pod/c", "v3", true, []string{"v2"}, []string{"pod/a", "pod/d"}},           // pod/c's only use: pod/c goes
+		{"pod/a", "v2", true, nil, []string{"pod/a", "pod/d"}},                      // the conflict goes with it
+		{"pod/a", "v2", false, nil, []string{"pod/a", "pod/d"}},                     // dropped already
+		{"pod/a", "v3", true, nil, []string{"pod/d"}},
+	} {
+		if held := x.Drop(tc.user, tc.volume); held != tc.held {
+			t.Errorf("Drop(%s, %s) = %v, want %v", tc.user, tc.volume, held, tc.held)
+		}
+		mustCheck(t, x)
+		if got := x.Conflicts(); !slices.Equal(got, tc.conflicts) {
+			t.Errorf("after Drop(%s, %s): conflicts %v, want %v", tc.user, tc.volume, got, tc.conflicts)
+		}
+		if got := x.UsersOf("v3"); !slices.Equal(got, tc.users) {
+			t.Errorf("after Drop(%s, %s): users of v3 %v, want %v", tc.user, tc.volume, got, tc.users)
+		}
+	}
+	// pod/a keeps v1, and a Set of its three uses again touches v2 and v3.
+	if touched := x.Set("pod/a", []Use{use("v1", "L1", MountOption), use("v2", "L2", MountOption), use("v3", "L1", MountOption)}); !slices.Equal(touched, []string{"v2", "v3"}) {
+		t.Errorf("touched %v, want v2 and v3", touched)
+	}
+	mustCheck(t, x)
+	if x.Len() != 3 {
+		t.Errorf("%d volumes, want 3", x.Len())
+	}
+}
 
-	// Assert: only the group is left; groups and conflicts stand.
-	mustCheck(t, x)
-	v, _ := x.Volume("v1")
-	if got, want := v.uses["pod/a"], use("v1", "L1", MountOption); got != want {
-		t.Errorf("trimmed use %+v, want %+v", got, want)
+// TestShrinkKeepsTheIndex: once most users are gone, the maps are made anew
+// (see shrink), and the index is whole and answers as before.
+func TestShrinkKeepsTheIndex(t *testing.T) {
+	x := New[string]()
+	for i := range 4000 {
+		// Each user alone on its volume, and on "shared" with one of two labels.
+		x.Set(fmt.Sprintf("pod/%04d", i), []Use{use(fmt.Sprintf("v%04d", i), "L1", MountOption), use("shared", fmt.Sprintf("L%d", i%2), MountOption)})
 	}
-	if got := x.Conflicts(); !slices.Equal(got, []string{"v2"}) {
-		t.Errorf("conflicts %v, want v2", got)
-	}
-	// Setting the whole use again is a change of v1, and brings it back.
-	if touched := x.Set("pod/a", []Use{full, use("v2", "L2", MountOption)}); !slices.Equal(touched, []string{"v1"}) {
-		t.Errorf("touched %v, want v1", touched)
-	}
-	want := full
-	want.Upstream.Volume = "v1" // Set's default: the index's key
-	if v, _ := x.Volume("v1"); v.uses["pod/a"] != want {
-		t.Errorf("use %+v, want %+v", v.uses["pod/a"], want)
+	for i := range 3900 {
+		if i%2 == 0 {
+			x.Remove(fmt.Sprintf("pod/%04d", i))
+		} else {
+			x.Drop(fmt.Sprintf("pod/%04d", i), fmt.Sprintf("v%04d", i))
+			x.Drop(fmt.Sprintf("pod/%04d", i), "shared")
+		}
 	}
 	mustCheck(t, x)
+	if x.peakUsers >= 1024 || x.peakVolumes >= 1024 {
+		t.Errorf("peaks %d users, %d volumes: the maps were not made anew", x.peakUsers, x.peakVolumes)
+	}
+	if x.Len() != 101 || x.NumUsers("shared") != 100 || !slices.Equal(x.Conflicts(), []string{"shared"}) {
+		t.Errorf("%d volumes, %d users of shared, conflicts %v; want 101, 100, [shared]", x.Len(), x.NumUsers("shared"), x.Conflicts())
+	}
+	if got := x.UsersOf("v3999"); !slices.Equal(got, []string{"pod/3999"}) {
+		t.Errorf("users of v3999: %v", got)
+	}
 }

@@ -232,7 +232,7 @@ func TestVolumeNameRedacted(t *testing.T) {
 	snap := Summarize(check.Report{Findings: []check.Finding{f}})
 	for ns, other := range map[string]string{"a": "pv-of-b", "b": "pv-of-a"} {
 		for _, nf := range snap.Namespaces[ns] {
-			if nf.Volume == other || strings.Contains(nf.Message, other) {
+			if nf.Volume == other || strings.Contains(nf.Message(), other) {
 				t.Errorf("report of %s names %s: %+v", ns, other, nf)
 			}
 		}

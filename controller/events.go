@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
-	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,11 +86,6 @@ type keySum uint64
 
 func (k eventKey) sum() keySum { return keySum(maphash.Comparable(noteSeed, k)) }
 
-// pending is one event to write.
-type pending struct {
-	key  eventKey // its object's kind, namespace and name among others
-	note string
-}
 
 // emit writes the events of findings that were not written with the same
 // text before, at most maxEventsPerSync less the early ones emitNew wrote
@@ -107,18 +101,18 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 	defer s.mu.Unlock()
 	current := make(map[keySum]noteSum, len(s.last))
 	known := make(map[keySum]bool, len(s.known))
-	var todo, later []pending
+	var todo, later []EventSpec
 	for _, p := range eventSpecs(findings, s.notes) {
-		sum, k := sumOf(p.Note), p.Key().sum()
-		current[k] = sum
+		k := p.Key().sum()
+		current[k] = p.sum
 		known[k] = true
-		if s.last[k] == sum {
+		if s.last[k] == p.sum {
 			continue
 		}
 		if s.known[k] {
-			later = append(later, pending{key: p.Key(), note: p.Note})
+			later = append(later, p)
 		} else {
-			todo = append(todo, pending{key: p.Key(), note: p.Note})
+			todo = append(todo, p)
 		}
 	}
 	todo = append(todo, later...)
@@ -130,12 +124,12 @@ func (s *eventSink) emit(ctx context.Context, findings []check.Finding, ref func
 			// Left for the next sync (out of budget or of tokens): not
 			// remembered as written.
 			budget = written
-			delete(current, p.key.sum())
+			delete(current, p.Key().sum())
 			continue
 		}
-		// The reference (a cache lookup for the UID) only for the events
-		// written: those left over may be many.
-		s.recorder.Eventf(ref(p.key.kind, p.key.namespace, p.key.name), nil, corev1.EventTypeWarning, p.key.reason, "Check", "%s", p.note)
+		// The reference (a cache lookup for the UID) and the note only
+		// for the events written: those left over may be many.
+		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.note())
 		written++
 	}
 	if written > 0 {
@@ -160,15 +154,15 @@ func (s *eventSink) emitNew(findings []check.Finding, ref func(kind, ns, name st
 		if written == maxEventsPerSync {
 			break
 		}
-		sum, k := sumOf(p.Note), p.Key().sum()
-		if s.known[k] || s.last[k] == sum {
+		k := p.Key().sum()
+		if s.known[k] || s.last[k] == p.sum {
 			continue // already reported, or left over by an earlier sync: its turn comes in emit
 		}
 		if !s.pace.TryAccept() {
 			break // out of tokens: emit leaves them for a later sync
 		}
-		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.Note)
-		s.last[k] = sum
+		s.recorder.Eventf(ref(p.Kind, p.Namespace, p.Name), nil, corev1.EventTypeWarning, p.Reason, "Check", "%s", p.note())
+		s.last[k] = p.sum
 		written++
 	}
 	return written
@@ -181,6 +175,20 @@ type EventSpec struct {
 	Reason                string
 	Property              check.Property
 	Note                  string
+
+	// The event sink's specs carry their finding and the hash of their
+	// note instead of the note, which is made only for the events written
+	// (the notes of 10,000 conflicting pods took 5 MB).
+	finding *check.Finding
+	sum     noteSum
+}
+
+// note returns the spec's note.
+func (e EventSpec) note() string {
+	if e.finding != nil {
+		return Note(*e.finding, e.Namespace)
+	}
+	return e.Note
 }
 
 // Key returns the deduplication key.
@@ -195,7 +203,8 @@ func (e EventSpec) Key() eventKey {
 // namespaces are counted ("a pod in another namespace"), never named.
 func Events(findings []check.Finding) []EventSpec { return eventSpecs(findings, nil) }
 
-// eventSpecs is Events with the notes taken from memo (nil: none).
+// eventSpecs is Events, or with memo the event sink's specs: without
+// their notes, with their notes' hashes taken from memo.
 func eventSpecs(findings []check.Finding, memo *notes) []EventSpec {
 	n := 0
 	for i := range findings {
@@ -209,19 +218,28 @@ func eventSpecs(findings []check.Finding, memo *notes) []EventSpec {
 			out = append(out, e)
 		}
 	}
-	for _, f := range findings {
+	noted := func(e EventSpec, f *check.Finding) EventSpec {
+		if memo == nil {
+			e.Note = Note(*f, e.Namespace)
+		} else {
+			e.finding, e.sum = f, memo.sum(f, e.Namespace)
+		}
+		return e
+	}
+	for i := range findings {
+		f := &findings[i]
 		if f.Severity != check.SeverityError && f.Severity != check.SeverityWarning {
 			continue
 		}
 		reason := reasonOf(f.Type)
 		if f.Type == check.TypeDriverReadiness {
 			if f.Driver != "" {
-				add(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, "")})
+				add(noted(EventSpec{Kind: "CSIDriver", Name: f.Driver, Volume: f.Volume, Reason: reason, Property: f.Property}, f))
 			}
 			continue
 		}
 		for _, s := range f.Subjects {
-			add(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property, Note: memo.note(f, s.Namespace)})
+			add(noted(EventSpec{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Volume: f.Volume, Reason: reason, Property: f.Property}, f))
 		}
 	}
 	return out
@@ -317,45 +335,40 @@ func describeLabel(s check.Subject) string {
 	return l
 }
 
-// notes remembers, from one sync to the next, the notes of findings whose
-// subjects are all in the namespace the note is for (the common case):
-// such a note is check's message, kept side and fix only, which the
-// findings of the volumes no change touched keep from sync to sync. A nil
-// *notes remembers nothing.
+// notes remembers, from one sync to the next, the hashes of the notes of
+// findings whose subjects are all in the namespace the note is for (the
+// common case): such a note is check's message, kept side and fix only,
+// which the findings of the volumes no change touched keep from sync to
+// sync, so that a sync makes only the notes of new findings.
 type notes struct {
-	last, cur map[noteKey]string
+	last, cur map[noteKey]noteSum
 }
 
 type noteKey struct{ message, kept, fix string }
 
-func newNotes() *notes { return &notes{last: map[noteKey]string{}, cur: map[noteKey]string{}} }
+func newNotes() *notes { return &notes{last: map[noteKey]noteSum{}, cur: map[noteKey]noteSum{}} }
 
-// note returns Note(f, ns).
-func (n *notes) note(f check.Finding, ns string) string {
-	if n == nil {
-		return Note(f, ns)
-	}
+// sum returns the hash of Note(*f, ns).
+func (n *notes) sum(f *check.Finding, ns string) noteSum {
 	for _, s := range f.Subjects {
 		if s.Namespace != ns {
-			return Note(f, ns)
+			return sumOf(Note(*f, ns))
 		}
 	}
 	k := noteKey{f.Message, f.Kept, f.Fix}
-	text, ok := n.cur[k]
+	sum, ok := n.cur[k]
 	if !ok {
-		if text, ok = n.last[k]; !ok {
-			// Interned: the event sink and the status remember the same
-			// notes, each in its own memo, and share one copy.
-			text = unique.Make(Note(f, ns)).Value()
+		if sum, ok = n.last[k]; !ok {
+			sum = sumOf(Note(*f, ns))
 		}
-		n.cur[k] = text
+		n.cur[k] = sum
 	}
-	return text
+	return sum
 }
 
 // next forgets the notes not asked for since the last call.
 func (n *notes) next() {
-	n.last, n.cur = n.cur, make(map[noteKey]string, len(n.cur))
+	n.last, n.cur = n.cur, make(map[noteKey]noteSum, len(n.cur))
 }
 
 func truncate(s string) string {

@@ -232,7 +232,8 @@ func TestEventsPaced(t *testing.T) {
 	}
 }
 
-// TestNotesAgreeWithNote: the notes remembered between syncs are Note's.
+// TestNotesAgreeWithNote: the notes' hashes remembered between syncs are
+// those of Note's.
 func TestNotesAgreeWithNote(t *testing.T) {
 	f := check.Finding{Type: check.TypeConflict, Severity: check.SeverityError, Volume: "pv-a", Message: "Volume pv-a: m.", Kept: "k", Fix: "f",
 		Subjects: []check.Subject{{Kind: "Pod", Namespace: "a", Name: "p1"}, {Kind: "Pod", Namespace: "b", Name: "p2", Volume: "pv-b"}}}
@@ -244,8 +245,8 @@ func TestNotesAgreeWithNote(t *testing.T) {
 			f  check.Finding
 			ns string
 		}{{f, "a"}, {f, "b"}, {own, "a"}, {own, "c"}} {
-			if got, want := memo.note(c.f, c.ns), Note(c.f, c.ns); got != want {
-				t.Errorf("sync %d: note for %s = %q, want %q", sync, c.ns, got, want)
+			if got, want := memo.sum(&c.f, c.ns), sumOf(Note(c.f, c.ns)); got != want {
+				t.Errorf("sync %d: note for %s: hash %x, want %x (of %q)", sync, c.ns, got, want, Note(c.f, c.ns))
 			}
 		}
 		memo.next()

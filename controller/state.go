@@ -33,13 +33,21 @@ type Offender struct {
 // NamespaceFinding is a finding as the namespace's users may read it: the
 // subjects of that namespace only, and a note that counts the others.
 type NamespaceFinding struct {
-	Type     check.FindingType `json:"type"`
-	Severity check.Severity    `json:"severity"`
-	Property check.Property    `json:"property,omitempty"`
-	Volume   string            `json:"volume,omitempty"`
-	Subjects []string          `json:"subjects"` // Kind/name
-	Message  string            `json:"message"`
+	Type     check.FindingType
+	Severity check.Severity
+	Property check.Property
+	Volume   string
+	Subjects []string // Kind/name
+
+	// The note is made when asked for (Message), not kept: the snapshot
+	// lives until the next, and the notes of 10,000 conflicting pods took
+	// 5 MB.
+	finding   *check.Finding
+	namespace string
 }
+
+// Message is the finding's note for the namespace's readers (see Note).
+func (f NamespaceFinding) Message() string { return Note(*f.finding, f.namespace) }
 
 // Snapshot is the result of one sync.
 type Snapshot struct {
@@ -71,11 +79,10 @@ type State struct {
 	reconcile prometheus.Histogram
 	// syncs counts the syncs by kind: full or partial.
 	syncs *prometheus.CounterVec
-	notes *notes // used by update only
 }
 
 func newState() *State {
-	s := &State{notes: newNotes(), reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
+	s := &State{reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "selmount_reconcile_duration_seconds",
 		Help:    "Time to bring the findings of the cluster up to date and report them.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
@@ -98,8 +105,7 @@ func (s *State) Snapshot() (Snapshot, bool) {
 func (s *State) observe(d time.Duration) { s.reconcile.Observe(d.Seconds()) }
 
 func (s *State) update(r check.Report, now time.Time) {
-	snap := summarize(r, s.notes)
-	s.notes.next()
+	snap := Summarize(r)
 	snap.Computed = now
 	s.mu.Lock()
 	s.snap, s.synced = snap, true
@@ -113,11 +119,8 @@ func (s *State) touch(now time.Time) {
 	s.mu.Unlock()
 }
 
-// Summarize turns a report into a snapshot.
-func Summarize(r check.Report) Snapshot { return summarize(r, nil) }
-
-// summarize is Summarize with the notes taken from memo (nil: none).
-func summarize(r check.Report, memo *notes) Snapshot {
+// Summarize turns a report into a snapshot, which refers to r's findings.
+func Summarize(r check.Report) Snapshot {
 	snap := Snapshot{TargetVersion: r.TargetVersion, CurrentVersion: r.CurrentVersion,
 		Errors: r.Summary.Errors, Warnings: r.Summary.Warnings, Infos: r.Summary.Infos,
 		InputErrors: r.Summary.InputErrors, Namespaces: map[string][]NamespaceFinding{}}
@@ -130,7 +133,8 @@ func summarize(r check.Report, memo *notes) Snapshot {
 	counts, nsCounts := map[ck]int{}, map[ck]int{}
 	offenders := map[[3]string]*Offender{}
 	conflicting := map[string]bool{}
-	for _, f := range r.Findings {
+	for i := range r.Findings {
+		f := &r.Findings[i]
 		counts[ck{f.Type, f.Severity, f.Property, ""}]++
 		if f.Type == check.TypeConflict && f.KubeletConflict && f.Property != check.PropertyMultipleLabels {
 			conflicting[f.Volume] = true
@@ -155,7 +159,7 @@ func summarize(r check.Report, memo *notes) Snapshot {
 		for ns, subjects := range byNS {
 			nsCounts[ck{f.Type, f.Severity, f.Property, ns}]++
 			snap.Namespaces[ns] = append(snap.Namespaces[ns], NamespaceFinding{Type: f.Type, Severity: f.Severity,
-				Property: f.Property, Volume: f.VolumeFor(ns), Subjects: subjects, Message: memo.note(f, ns)})
+				Property: f.Property, Volume: f.VolumeFor(ns), Subjects: subjects, finding: f, namespace: ns})
 		}
 	}
 	snap.ConflictingVolumes = len(conflicting)

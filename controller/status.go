@@ -205,7 +205,7 @@ func NamespaceStatus(snap Snapshot, fs []NamespaceFinding) map[string]any {
 	list := make([]map[string]any, 0, len(shown))
 	for _, f := range shown {
 		list = append(list, map[string]any{"type": string(f.Type), "severity": string(f.Severity), "property": string(f.Property),
-			"volume": f.Volume, "subjects": f.Subjects, "message": f.Message})
+			"volume": f.Volume, "subjects": f.Subjects, "message": f.Message()})
 	}
 	return map[string]any{
 		"targetVersion": snap.TargetVersion,

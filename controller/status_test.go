@@ -127,7 +127,7 @@ func TestTopOffendersAreTheWorstTen(t *testing.T) {
 				Subjects: []check.Subject{{Kind: "Deployment", Namespace: "ns", Name: fmt.Sprintf("d%02d", i)}}})
 		}
 	}
-	snap := summarize(r, newNotes())
+	snap := Summarize(r)
 	if len(snap.TopOffenders) != topOffenders || cap(snap.TopOffenders) != topOffenders {
 		t.Fatalf("%d offenders listed (capacity %d), want %d", len(snap.TopOffenders), cap(snap.TopOffenders), topOffenders)
 	}

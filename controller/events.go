@@ -86,7 +86,6 @@ type keySum uint64
 
 func (k eventKey) sum() keySum { return keySum(maphash.Comparable(noteSeed, k)) }
 
-
 // emit writes the events of findings that were not written with the same
 // text before, at most maxEventsPerSync less the early ones emitNew wrote
 // in this sync and at most eventsPerSecond on average, and returns how many are left for

@@ -227,9 +227,9 @@ func RunBaseWithStorage(in Input, st Storage) (*Base, Report) {
 	for _, p := range o.Packed {
 		switch p.Kind() {
 		case "PersistentVolume":
-			b.setVolume(p.Name, p)
+			b.setVolume(p.Name(), p)
 		default:
-			packed = append(packed, Change{Kind: p.Kind(), Namespace: p.Namespace, Name: p.Name, Object: p})
+			packed = append(packed, Change{Kind: p.Kind(), Namespace: p.Namespace(), Name: p.Name(), Object: p})
 		}
 	}
 	for _, d := range o.CSIDrivers {

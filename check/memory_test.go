@@ -127,7 +127,7 @@ func TestMeasureMemory(t *testing.T) {
 	st := mapStorage{}
 	for _, p := range o.Packed {
 		if p.Kind() != "Pod" {
-			st[p.Namespace+"/"+p.Name] = p
+			st[p.Namespace()+"/"+p.Name()] = p
 		}
 	}
 	before = liveHeap()

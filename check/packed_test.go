@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,11 +116,30 @@ func TestPackedPodMeta(t *testing.T) {
 	if p, err := Unpacked[*corev1.Pod](pp); err != nil || p.UID != "u-1" || p.Namespace != "a" || p.Name != "p" || p.ResourceVersion != "7" {
 		t.Errorf("Unpacked pod: %v, %v", p, err)
 	}
-	if pp.ResourceVersion() != "7" {
-		t.Errorf("resource version %q", pp.ResourceVersion())
+	if pp.ResourceVersion() != "7" || pp.Namespace() != "a" || pp.Name() != "p" {
+		t.Errorf("resource version %q, namespace %q, name %q", pp.ResourceVersion(), pp.Namespace(), pp.Name())
 	}
 	if _, err := Unpacked[*corev1.Node](pp); err == nil {
 		t.Error("Unpacked gave a pod as a Node")
+	}
+	// 48 bytes with its allocation's rounding: 150,000 are kept.
+	if n := unsafe.Sizeof(*pp); n > 48 {
+		t.Errorf("a Packed takes %d bytes", n)
+	}
+}
+
+// TestPackRefusesWhatItCannotHold: a name or resource version longer than
+// a Packed records is an error, not a cut.
+func TestPackRefusesWhatItCannotHold(t *testing.T) {
+	for _, tc := range []struct{ name, rv string }{
+		{strings.Repeat("n", 1<<16), "7"},
+		{"p", strings.Repeat("9", 256)},
+	} {
+		p := packedTestPod()
+		p.Name, p.ResourceVersion = tc.name, tc.rv
+		if pp, err := Pack(p); err == nil || !strings.Contains(err.Error(), "too long") {
+			t.Errorf("Pack of a name of %d and a version of %d bytes: %v, %v", len(tc.name), len(tc.rv), pp, err)
+		}
 	}
 }
 

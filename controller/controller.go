@@ -427,7 +427,12 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	}()
 	var r check.Report
 	early := 0 // events written before the report
-	if !full {
+	switch {
+	case !full && len(pending) == 0 && c.last != nil:
+		// Nothing changed since the last report (a sync for the events
+		// it left): the same report, without assembling it again.
+		r = *c.last
+	case !full:
 		var changes []check.Change
 		for pc := range pending {
 			obj, err := c.cached(pc.kind, pc.namespace, pc.name)
@@ -481,11 +486,21 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		logger.V(2).Info("Synced", append([]any{"key", key, "kind", kind, "changes", len(pending), "findings", len(r.Findings),
 			"duration", time.Since(start), "analysis", analysed}, kvs...)...)
 	}
-	if c.last != nil && early == 0 && leading == c.lastLeading && c.eventsLeft == 0 && sameAnswer(c.last, &r) {
-		// Nothing to write and the same snapshot: only its time moves.
+	if c.last != nil && early == 0 && leading == c.lastLeading && sameAnswer(c.last, &r) {
+		// The same snapshot: only its time moves, and only the events the
+		// last sync left are written.
 		c.state.touch(time.Now())
 		c.hasSynced.Store(true)
-		finished("unchanged", true)
+		if !leading || c.eventsLeft == 0 {
+			finished("unchanged", true)
+		} else {
+			t := time.Now()
+			c.eventsLeft = c.events.emit(ctx, r.Findings, c.objectRef, 0)
+			finished("unchanged", true, "events", time.Since(t))
+			if c.eventsLeft > 0 {
+				c.queue.AddAfter(clusterKey, eventsInterval)
+			}
+		}
 		if leading {
 			c.kickStatus()
 		}

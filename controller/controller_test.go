@@ -589,3 +589,48 @@ func TestPodEventsCarryUIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsLeftOverCostNoSnapshot: the events one sync cannot write (more
+// than maxEventsPerSync) are written by later syncs that only emit: the
+// snapshot is not made again (nor the report), and every event comes once.
+func TestEventsLeftOverCostNoSnapshot(t *testing.T) {
+	// Arrange: 260 pods on one volume with two levels, an event each.
+	const n = maxEventsPerSync + 60
+	objs := []runtime.Object{csiDriver(), pv("pv-a"), pvc("a", "pv-a"), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.37.0"}}}}
+	for i := range n {
+		objs = append(objs, pod("a", fmt.Sprintf("p%03d", i), []string{"s0:c1,c2", "s0:c3,c4"}[i%2]))
+	}
+	c, _, rec := start(t, Options{}, objs...)
+	subjects := func() int {
+		snap, _ := c.State().Snapshot()
+		if fs := snap.Namespaces["a"]; len(fs) == 1 {
+			return len(fs[0].Subjects)
+		}
+		return 0
+	}
+	waitFor(t, "every pod in the finding", func() bool { return subjects() == n })
+	c.state.mu.RLock()
+	gen := c.state.gen
+	c.state.mu.RUnlock()
+
+	// Act: the syncs that follow write what is left.
+	waitFor(t, "every event", func() bool { return len(rec.list()) >= n })
+
+	// Assert
+	c.state.mu.RLock()
+	if c.state.gen != gen {
+		t.Errorf("the snapshot was made %d more times while only events were left", c.state.gen-gen)
+	}
+	c.state.mu.RUnlock()
+	seen := map[string]bool{}
+	for _, e := range rec.list() {
+		if seen[e.ref.Name] {
+			t.Errorf("two events on %s", e.ref.Name)
+		}
+		seen[e.ref.Name] = true
+	}
+	if len(seen) != n {
+		t.Errorf("events on %d pods, want %d", len(seen), n)
+	}
+}

@@ -75,6 +75,7 @@ type State struct {
 	mu     sync.RWMutex
 	snap   Snapshot
 	synced bool
+	gen    uint64 // counts the snapshots (update), not their times (touch)
 	// reconcile is the histogram of sync durations.
 	reconcile prometheus.Histogram
 	// syncs counts the syncs by kind: full or partial.
@@ -102,6 +103,14 @@ func (s *State) Snapshot() (Snapshot, bool) {
 	return s.snap, s.synced
 }
 
+// snapshotGen is Snapshot with the snapshot's generation: two snapshots of
+// one generation differ only in their Computed time.
+func (s *State) snapshotGen() (Snapshot, uint64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.snap, s.gen, s.synced
+}
+
 func (s *State) observe(d time.Duration) { s.reconcile.Observe(d.Seconds()) }
 
 func (s *State) update(r check.Report, now time.Time) {
@@ -109,6 +118,7 @@ func (s *State) update(r check.Report, now time.Time) {
 	snap.Computed = now
 	s.mu.Lock()
 	s.snap, s.synced = snap, true
+	s.gen++
 	s.mu.Unlock()
 }
 

@@ -53,11 +53,17 @@ type dynamicStatus struct {
 	written     map[string][32]byte
 	transitions map[string]metav1.Time
 	prevConds   map[string]metav1.ConditionStatus
+	// The generation of the snapshot last written in full (see
+	// State.snapshotGen): a write of the same one, unless it verifies, has
+	// nothing to do, and renders nothing (each namespace's report, a few
+	// MB for 10,000 conflicting pods).
+	wroteGen uint64
+	wrote    bool
 }
 
 func (d *dynamicStatus) write(ctx context.Context, s *State, verify bool) error {
-	snap, ok := s.Snapshot()
-	if !ok {
+	snap, gen, ok := s.snapshotGen()
+	if !ok || d.wrote && d.wroteGen == gen && !verify {
 		return nil
 	}
 	if d.written == nil {
@@ -110,6 +116,7 @@ func (d *dynamicStatus) write(ctx context.Context, s *State, verify bool) error 
 		}
 		delete(d.written, ns)
 	}
+	d.wroteGen, d.wrote = gen, true
 	return nil
 }
 

@@ -89,6 +89,25 @@ func TestStatusWrittenOnlyOnChange(t *testing.T) {
 	if len(applies) != 5 || len(deletes) != 1 || deletes[0] != "a" {
 		t.Fatalf("fixed: applies %v, deletes %v", applies, deletes)
 	}
+	// A snapshot only touched (its time, as a sync with the same answer
+	// does) is not rendered again: the write has nothing to do, even if
+	// the snapshot were changed behind the State's back.
+	s.touch(now.Add(3 * time.Minute))
+	s.mu.Lock()
+	s.snap.Errors = 7
+	s.mu.Unlock()
+	if err := w.write(ctx, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(applies) != 5 {
+		t.Fatalf("touched snapshot: applies %v", applies)
+	}
+	if err := w.write(ctx, s, true); err != nil { // verifying renders it
+		t.Fatal(err)
+	}
+	if len(applies) != 6 {
+		t.Fatalf("verified snapshot: applies %v, want the cluster object again", applies)
+	}
 }
 
 // TestStatusDeletesReportsOfEarlierRuns checks that a report left by an

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unique"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -35,7 +36,8 @@ import (
 // keeps just the name and label of its use, and is decided again then) and
 // the volumes they use, plus assembling the report, which is proportional
 // to the findings. No pair of users is ever built: the users of each volume
-// live in a volindex.Index updated in place, and the findings of a volume
+// with several live in a volindex.Index updated in place (a volume's only
+// user is noted beside it, out of the index), and the findings of a volume
 // are recomputed only when one of its users changes.
 //
 // A Base is not safe for concurrent use (Update, Apply, Report); its Users
@@ -84,30 +86,65 @@ type Base struct {
 	// volumes in its results.
 	mu        sync.RWMutex
 	withUsers int // entries with a volume in the index
+
+	// Pods that Pack refused (a name or resource version longer than a
+	// Packed holds, which the API server never gives), by namespace/name:
+	// kept as given, so that they are built again as the others.
+	unpacked map[string]any
+}
+
+// podObject returns the pod of entry be as given: packed, or typed when it
+// could not be packed.
+func (b *Base) podObject(be *baseEntry) any {
+	if be.obj != nil {
+		return be.obj
+	}
+	return b.unpacked[be.refKey]
 }
 
 // objRef names an object Update changes: its kind and namespace/name.
 type objRef struct{ kind, key string }
 
 // baseEntry is one entry with everything computed from it alone. There is
-// one per pod and template, so it is kept small: its input errors are in
-// Base.invalid, and the names it refers to share one slice.
+// one per pod and template, so it is kept small (128 bytes): its input
+// errors are in Base.invalid, the names it refers to share one slice, its
+// object's kind is a byte and its owner's name a handle.
 type baseEntry struct {
 	e       *entry       // nil when dropped with bs (see dropSubjectIfQuiet)
 	bs      *baseSubject // e's subject; nil when dropped (see dropSubjectIfQuiet)
-	obj     any          // a pod's packed object (see pack); nil for a template
+	obj     *Packed      // a pod's packed object (see podObject); nil for a template
 	key     string       // in the volume index; keys sort in input order
-	ref     objRef
+	refKey  string       // its object's namespace/name (see ref)
 	results []useResult
 	// refs are the claims its pod reads (claimKeys), the
 	// PersistentVolumes they are bound to, when decided (pvNames), and the
 	// CSI drivers it counts (driverNames, see driversOf), in this order:
 	// one slice rather than three, as most pods read one claim.
 	refs        []string
-	claims, pvs int32  // where the claims and the volumes end in refs
-	owner       string // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"
-	bare        bool   // a pod without a controller: its own subject's object
-	running     bool   // e.running, kept when e is dropped
+	owner       unique.Handle[string] // a pod's controller, "ReplicaSet/ns/name" or "Job/ns/name"; zero for none
+	claims, pvs int32                 // where the claims and the volumes end in refs
+	kind        refKind
+	bare        bool // a pod without a controller: its own subject's object
+	running     bool // e.running, kept when e is dropped
+}
+
+// refKind is the kind of an entry's object: "Pod" or a workload kind, by
+// its index in refKinds.
+type refKind uint8
+
+var refKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
+
+func refKindOf(kind string) refKind { return refKind(slices.Index(refKinds, kind)) }
+
+// ref names be's object.
+func (be *baseEntry) ref() objRef { return objRef{refKinds[be.kind], be.refKey} }
+
+// ownerName is be's pod's controller ("" for none).
+func (be *baseEntry) ownerName() string {
+	if be.owner == (unique.Handle[string]{}) {
+		return ""
+	}
+	return be.owner.Value()
 }
 
 func (be *baseEntry) claimKeys() []string   { return be.refs[:be.claims] }
@@ -201,7 +238,7 @@ func RunBaseWithStorage(in Input, st Storage) (*Base, Report) {
 		invalid: map[string][]*decide.InputError{},
 		byOwner: newReaderIndex(), byClaim: newReaderIndex(), index: volindex.New[string](), solo: map[string]string{},
 		perVolume: map[string][]Finding{}, used: map[string]int{}, blocks: map[string]*Finding{},
-		byPV: newReaderIndex(), superblock: map[string]map[string]superblockNote{},
+		byPV: newReaderIndex(), superblock: map[string]map[string]superblockNote{}, unpacked: map[string]any{},
 	}
 	for k := range b.workloads {
 		b.workloads[k] = map[string]any{}
@@ -305,7 +342,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 	dirty := map[objRef]bool{}
 	readers := func(claim string) {
 		for ek := range b.byClaim.of(claim) {
-			dirty[b.entries[ek].ref] = true
+			dirty[b.entries[ek].ref()] = true
 		}
 	}
 	drivers := map[string]bool{} // whose shared-superblock notes changed
@@ -319,7 +356,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 				drivers[d] = true
 			}
 			for ek := range b.byPV.of(key) {
-				dirty[b.entries[ek].ref] = true
+				dirty[b.entries[ek].ref()] = true
 			}
 			continue // not an entry
 		case "Pod":
@@ -359,7 +396,7 @@ func (b *Base) apply(changes []Change) ([]string, map[*baseSubject]bool, error) 
 			if k == kindReplicaSet || k == kindJob {
 				// Its pods are reported under its owner, or under it.
 				for ek := range b.byOwner.of(ch.Kind + "/" + key) {
-					dirty[b.entries[ek].ref] = true
+					dirty[b.entries[ek].ref()] = true
 				}
 			}
 		}
@@ -431,7 +468,7 @@ func (b *Base) rebuild(dirty map[objRef]bool, pods map[string]any, touched map[s
 	for _, ref := range refs {
 		if ek, ok := b.entryOf[ref]; ok {
 			if _, given := pods[ref.key]; ref.kind == "Pod" && !given {
-				pods[ref.key] = b.entries[ek].obj // built again from what it kept
+				pods[ref.key] = b.podObject(b.entries[ek]) // built again from what it kept
 			}
 			b.detach(ek, touched, subjects)
 		}
@@ -513,7 +550,7 @@ func (be *baseEntry) user() User {
 	if be.e != nil {
 		return userOf(be.e)
 	}
-	namespace, name, _ := strings.Cut(be.ref.key, "/") // a dropped entry is a pod's: namespace (defaulted) and name
+	namespace, name, _ := strings.Cut(be.refKey, "/") // a dropped entry is a pod's: namespace (defaulted) and name
 	return User{Kind: "Pod", Namespace: namespace, Name: name}
 }
 
@@ -732,16 +769,20 @@ func (b *Base) claim(key string) *corev1.PersistentVolumeClaim {
 // its decision; nil when the object has none. A pod's object is in pods
 // (by namespace/name), packed.
 func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
-	be := &baseEntry{ref: ref}
+	be := &baseEntry{refKey: ref.key, kind: refKindOf(ref.kind)}
 	if ref.kind == "Pod" {
 		packed := pods[ref.key]
 		if packed == nil {
 			return nil
 		}
-		be.obj = packed
 		p, err := Unpacked[*corev1.Pod](packed) // cannot fail: Pack encoded it
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return nil
+		}
+		if pp, ok := packed.(*Packed); ok {
+			be.obj = pp
+		} else {
+			b.unpacked[ref.key] = packed // see podObject
 		}
 		ps, _, _ := workload.Expand(p)
 		pod := ps[0]
@@ -751,7 +792,7 @@ func (b *Base) build(ref objRef, pods map[string]any) *baseEntry {
 		if ok {
 			kind, name = k, n
 			if k == "ReplicaSet" || k == "Job" {
-				be.owner = intern(k + "/" + pod.Namespace + "/" + n) // one copy for the pods of a ReplicaSet
+				be.owner = unique.Make(k + "/" + pod.Namespace + "/" + n) // one copy for the pods of a ReplicaSet
 				if top, ok := b.workloads[workloadKinds[k]][pod.Namespace+"/"+n].(metav1.Object); ok {
 					if tk, tn, ok := controllerOf(top.GetOwnerReferences()); ok {
 						kind, name = tk, tn
@@ -833,7 +874,10 @@ func (b *Base) subjectNamed(kind, namespace, name string) *baseSubject {
 func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubject]bool) {
 	be := b.entries[ek]
 	delete(b.entries, ek)
-	delete(b.entryOf, be.ref)
+	delete(b.entryOf, be.ref())
+	if refKinds[be.kind] == "Pod" {
+		delete(b.unpacked, be.refKey)
+	}
 	delete(b.noted, ek)
 	delete(b.invalid, ek)
 	if be.running {
@@ -849,8 +893,8 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	for _, pv := range be.pvNames() {
 		b.byPV.unlink(pv, ek)
 	}
-	if be.owner != "" {
-		b.byOwner.unlink(be.owner, ek)
+	if owner := be.ownerName(); owner != "" {
+		b.byOwner.unlink(owner, ek)
 	}
 	for _, res := range be.results {
 		if res.key != "" {
@@ -874,7 +918,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 // slimmed (see slim).
 func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[string]bool, subjects map[*baseSubject]bool, refill map[objRef]bool) {
 	b.entries[be.key] = be
-	b.entryOf[be.ref] = be.key
+	b.entryOf[be.ref()] = be.key
 	be.running = be.e.running
 	if be.running {
 		b.runningPods++
@@ -894,8 +938,8 @@ func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[stri
 	for _, pv := range be.pvNames() {
 		b.byPV.link(pv, be.key)
 	}
-	if be.owner != "" {
-		b.byOwner.link(be.owner, be.key)
+	if owner := be.ownerName(); owner != "" {
+		b.byOwner.link(owner, be.key)
 	}
 	addDrivers(b.used, be.driverNames(), 1)
 	var uses []volindex.Use
@@ -909,7 +953,7 @@ func (b *Base) attach(be *baseEntry, errs []*decide.InputError, touched map[stri
 	keys := be.volumeKeys()
 	for _, k := range keys {
 		if other, ok := b.solo[k]; ok && other != be.key { // its one user was slimmed
-			refill[b.entries[other].ref] = true
+			refill[b.entries[other].ref()] = true
 		}
 	}
 	for _, k := range b.index.Set(be.key, uses) {
@@ -940,14 +984,14 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) {
 		be := b.entries[ek]
 		switch {
 		case !be.e.running:
-			obj = b.workloads[workloadKinds[be.ref.kind]][be.ref.key]
+			obj = b.workloads[workloadKinds[refKinds[be.kind]]][be.refKey]
 		default:
 			running++
 			if n := be.e.node; n != "" {
 				nodes[n] = true
 			}
 			if be.bare {
-				bare = be.obj
+				bare = b.podObject(be)
 			}
 		}
 	}

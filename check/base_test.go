@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -490,5 +492,45 @@ func TestBaseClaimNamedAsWorkload(t *testing.T) {
 		// Assert
 		want := Run(input(t, 37, 0, driver("csi.example.com", &yes), pv("pv0", "csi.example.com", "h0"), []any{claim2, claim}[i], p))
 		compareReports(t, fmt.Sprintf("step %d", i+1), got, want)
+	}
+}
+
+// TestBaseKeepsAPodPackCannotHold: a pod whose name is longer than a
+// Packed records (never from an API server, possible in a manifest) is kept
+// as given, alone on its volume and again when another user joins it.
+func TestBaseKeepsAPodPackCannotHold(t *testing.T) {
+	// Arrange: the long-named pod alone on claim c0.
+	claim := pvc("a", "c0", "pv0")
+	claim.Status.Phase = corev1.ClaimBound
+	long := runningPod("a", strings.Repeat("p", 1<<16), "c0", time.Unix(1, 0), nil, withLevel("s0:c1,c2"), onNode("n1"))
+	if _, err := Pack(long); err == nil {
+		t.Fatal("Pack took a name of 65,536 bytes: the test needs one it refuses")
+	}
+	other := runningPod("a", "q", "c0", time.Unix(2, 0), nil, withLevel("s0:c3,c4"), onNode("n1"))
+	storage := []any{driver("csi.example.com", &yes), pv("pv0", "csi.example.com", "h0"), claim}
+	b, r := RunBase(input(t, 37, 0, append(slices.Clone(storage), long)...))
+	compareReports(t, "alone", r, Run(input(t, 37, 0, append(slices.Clone(storage), long)...)))
+	if vols := b.Users().VolumesOf(User{Kind: "Pod", Namespace: "a", Name: long.Name}); len(vols) != 1 || len(b.Users().Of(vols[0].Key)) != 1 {
+		t.Fatalf("the long-named pod's volumes: %v", vols)
+	}
+
+	// Act: another pod joins the volume; the first is built again.
+	got, err := b.Update([]Change{{Kind: "Pod", Namespace: "a", Name: "q", Object: other}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Assert
+	compareReports(t, "joined", got, Run(input(t, 37, 0, append(slices.Clone(storage), long, other)...)))
+	if len(find(got, TypeConflict, PropertyLabel)) != 1 {
+		t.Errorf("no conflict between the two pods: %s", dump(got))
+	}
+}
+
+// TestBaseEntrySize: one is kept per pod; 128 bytes is its allocation's
+// size class (160 with one more word).
+func TestBaseEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(baseEntry{}); n > 128 {
+		t.Errorf("a baseEntry takes %d bytes", n)
 	}
 }

@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +162,40 @@ func TestTopOffendersAreTheWorstTen(t *testing.T) {
 	want := "d06:7/7 d27:7/7 d12:6/6 d18:5/5 d03:4/4 d24:4/4 d09:3/3 d15:2/2 d00:1/1 d21:1/1"
 	if s := strings.Join(got, " "); s != want {
 		t.Errorf("top offenders:\n got %s\nwant %s", s, want)
+	}
+}
+
+// TestTopOffendersAsASortWouldGive: with many offenders and many ties, the
+// ten listed are the first ten of a full sort.
+func TestTopOffendersAsASortWouldGive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20 {
+		var r check.Report
+		count := map[[2]string][2]int{} // namespace/name -> errors, findings
+		for range rng.IntN(400) {
+			sub := check.Subject{Kind: "Deployment", Namespace: fmt.Sprintf("ns%d", rng.IntN(3)), Name: fmt.Sprintf("d%d", rng.IntN(60))}
+			sev := check.SeverityWarning
+			if rng.IntN(3) == 0 {
+				sev = check.SeverityError
+			}
+			r.Findings = append(r.Findings, check.Finding{Type: check.TypeConflict, Severity: sev, Property: check.PropertyLabel, Subjects: []check.Subject{sub}})
+			c := count[[2]string{sub.Namespace, sub.Name}]
+			if sev == check.SeverityError {
+				c[0]++
+			}
+			c[1]++
+			count[[2]string{sub.Namespace, sub.Name}] = c
+		}
+		var all []Offender
+		for k, c := range count {
+			all = append(all, Offender{Kind: "Deployment", Namespace: k[0], Name: k[1], Errors: c[0], Findings: c[1]})
+		}
+		slices.SortFunc(all, func(a, b Offender) int {
+			return cmp.Or(cmp.Compare(b.Errors, a.Errors), cmp.Compare(b.Findings, a.Findings), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		})
+		want := all[:min(len(all), topOffenders)]
+		if got := Summarize(r).TopOffenders; !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("round %d: top offenders\n got %v\nwant %v", round, got, want)
+		}
 	}
 }

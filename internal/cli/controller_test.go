@@ -39,7 +39,7 @@ func TestControllerDefaults(t *testing.T) {
 		"leader-elect": "false", "leader-elect-namespace": "", "metrics-bind-address": ":8443", "metrics-secure": "true",
 		"health-probe-bind-address": ":8081", "workers": "2", "target-version": "", "metrics-namespace-label": "false",
 		"log-format": "text", "v": "0", "kubeconfig": "", "context": "", "metrics-cert-dir": "",
-		"allocate-levels": "false", "selmount-namespace": "",
+		"allocate-levels": "false", "selmount-namespace": "", "disable-compression": "true",
 	} {
 		f := cmd.Flags().Lookup(name)
 		if f == nil {
@@ -48,6 +48,24 @@ func TestControllerDefaults(t *testing.T) {
 		}
 		if f.DefValue != want {
 			t.Errorf("--%s defaults to %q, want %q", name, f.DefValue, want)
+		}
+	}
+}
+
+// TestServicesDisableCompression: the long-running commands ask for no gzip
+// unless told otherwise, the one-shot ones keep kubectl's default.
+func TestServicesDisableCompression(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  []string
+		want string
+	}{{[]string{"controller"}, "true"}, {[]string{"webhook"}, "true"}, {[]string{"check"}, "false"}, {[]string{"status"}, "false"}} {
+		root := NewRootCmd("selmount", strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		cmd, _, err := root.Find(tc.cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := cmd.Flags().Lookup("disable-compression"); f == nil || f.DefValue != tc.want {
+			t.Errorf("%s --disable-compression: %v, want the default %s", tc.cmd[0], f, tc.want)
 		}
 	}
 }

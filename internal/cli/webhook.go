@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/klog/v2"
 
 	"github.com/selmount/selmount/admission/certs"
@@ -40,7 +39,7 @@ type webhookOptions struct {
 }
 
 func newWebhookCmd() *cobra.Command {
-	o := &controllerOptions{config: genericclioptions.NewConfigFlags(true)}
+	o := &controllerOptions{config: serviceConfigFlags()}
 	w := &webhookOptions{}
 	cmd := &cobra.Command{
 		Use:   "webhook",

@@ -52,21 +52,23 @@ func init() {
 const LeaseName = "selmount-controller"
 
 type controllerOptions struct {
-	config         *genericclioptions.ConfigFlags
-	leaderElect    bool
-	leNamespace    string
-	metricsAddr    string
-	metricsSecure  bool
-	profiling      bool
-	metricsCertDir string
-	probeAddr      string
-	workers        int
-	targetVersion  string
-	nsLabel        bool
-	logFormat      string
-	verbosity      int
-	ownNamespace   string
-	allocate       bool
+	config *genericclioptions.ConfigFlags
+	// disableCompression is --disable-compression (see addFlags).
+	disableCompression bool
+	leaderElect        bool
+	leNamespace        string
+	metricsAddr        string
+	metricsSecure      bool
+	profiling          bool
+	metricsCertDir     string
+	probeAddr          string
+	workers            int
+	targetVersion      string
+	nsLabel            bool
+	logFormat          string
+	verbosity          int
+	ownNamespace       string
+	allocate           bool
 }
 
 // namespace is selmount's own namespace: --selmount-namespace, else
@@ -81,16 +83,13 @@ func (o *controllerOptions) namespace() string {
 }
 
 // serviceConfigFlags are the kubectl connection flags of the long-running
-// commands (controller, webhook), with --disable-compression true by
-// default, as the kube-controller-manager and the scheduler configure their
-// clients: next to the API server, gzip costs CPU on both sides and saves
-// nothing (in a profile of the controller catching up with 10,000 pods,
-// where Kubernetes 1.37 compresses the informers' watch-lists, the
-// decompression was an eighth of its CPU). Set it to false to run the
-// controller across a slow link.
+// commands (controller, webhook) but --disable-compression, which addFlags
+// defines itself, true by default: see controllerOptions.disableCompression.
+// (ConfigFlags' own flag, set to true, is an override that makes client-go
+// skip the in-cluster configuration.)
 func serviceConfigFlags() *genericclioptions.ConfigFlags {
 	f := genericclioptions.NewConfigFlags(true)
-	*f.DisableCompression = true
+	f.DisableCompression = nil
 	return f
 }
 
@@ -121,6 +120,12 @@ it gracefully.`,
 func (o *controllerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.config.AddFlags(f)
+	// As the kube-controller-manager and the scheduler configure their
+	// clients: next to the API server, gzip costs CPU on both sides and
+	// saves nothing (in a profile of the controller catching up with 10,000
+	// pods, where Kubernetes 1.37 compresses the informers' watch-lists,
+	// the decompression was an eighth of its CPU).
+	f.BoolVar(&o.disableCompression, "disable-compression", true, "ask the API server for uncompressed responses, as the kube-controller-manager does; false across a slow link")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader with a Lease "+LeaseName+"; only the leader writes events and status")
 	f.StringVar(&o.ownNamespace, "selmount-namespace", "", "selmount's own namespace: the Lease, the level allocator's ledger ConfigMap, the webhook's certificate Secret (default: $POD_NAMESPACE, else selmount-system)")
 	f.StringVar(&o.leNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: --selmount-namespace)")
@@ -220,8 +225,7 @@ func (o *controllerOptions) run(cmd *cobra.Command, ext extension) error {
 	if err != nil {
 		return fail(fmt.Errorf("connecting to the cluster: %w", err))
 	}
-	// The in-cluster configuration does not take the flags' overrides.
-	cfg.DisableCompression = *o.config.DisableCompression
+	cfg.DisableCompression = o.disableCompression
 	// The reads, the events and the Lease have clients (rate limiters) of
 	// their own, as the kube-controller-manager's leader election has: a
 	// backlog of events must never delay a lease renewal, nor the reads.

@@ -128,16 +128,37 @@ type baseEntry struct {
 	running     bool // e.running, kept when e is dropped
 }
 
-// refKind is the kind of an entry's object: "Pod" or a workload kind, by
-// its index in refKinds.
+// refKind is the kind of an entry's object: podRef, or workload kind k as
+// k+1.
 type refKind uint8
 
-var refKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
+const podRef refKind = 0
 
-func refKindOf(kind string) refKind { return refKind(slices.Index(refKinds, kind)) }
+func refKindOf(kind string) refKind {
+	if kind == "Pod" {
+		return podRef
+	}
+	return refKind(workloadKinds[kind]) + 1
+}
+
+// workload is the workload kind of a template's entry.
+func (k refKind) workload() workloadKind { return workloadKind(k - 1) }
+
+// workloadKindNames are the names of workloadKinds, by kind.
+var workloadKindNames = func() (names [numWorkloadKinds]string) {
+	for name, k := range workloadKinds {
+		names[k] = name
+	}
+	return names
+}()
 
 // ref names be's object.
-func (be *baseEntry) ref() objRef { return objRef{refKinds[be.kind], be.refKey} }
+func (be *baseEntry) ref() objRef {
+	if be.kind == podRef {
+		return objRef{"Pod", be.refKey}
+	}
+	return objRef{workloadKindNames[be.kind.workload()], be.refKey}
+}
 
 // ownerName is be's pod's controller ("" for none).
 func (be *baseEntry) ownerName() string {
@@ -866,7 +887,7 @@ func (b *Base) detach(ek string, touched map[string]bool, subjects map[*baseSubj
 	be := b.entries[ek]
 	delete(b.entries, ek)
 	delete(b.entryOf, be.ref())
-	if refKinds[be.kind] == "Pod" {
+	if be.kind == podRef {
 		delete(b.unpacked, be.refKey)
 	}
 	delete(b.noted, ek)
@@ -976,7 +997,7 @@ func (b *Base) settle(bs *baseSubject, touched map[string]bool) bool {
 		be := b.entries[ek]
 		switch {
 		case !be.e.running:
-			obj = b.workloads[workloadKinds[refKinds[be.kind]]][be.refKey]
+			obj = b.workloads[be.kind.workload()][be.refKey]
 		default:
 			running++
 			if n := be.e.node; n != "" {

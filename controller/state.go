@@ -98,9 +98,8 @@ func newState() *State {
 
 // Snapshot returns the latest snapshot and whether there is one.
 func (s *State) Snapshot() (Snapshot, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.snap, s.synced
+	snap, _, ok := s.snapshotGen()
+	return snap, ok
 }
 
 // snapshotGen is Snapshot with the snapshot's generation: two snapshots of

@@ -108,6 +108,8 @@ type Options struct {
 
 	// test hooks
 	beforeOpenDir func(path string) // called before a subdirectory is opened
+	offered       func(dir string)  // called when a buffer of dir is offered to the workers
+	joined        func(dir string)  // called when a worker joins a buffer of dir
 	noMountinfo   bool              // act as if /proc/self/mountinfo were unreadable
 	noPathCheck   bool              // skip the protected-path check of the path as given
 	noBlind       bool              // always read before writing

@@ -3,15 +3,24 @@
 package relabel
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+func inodeOf(t *testing.T, p string) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	must(t, unix.Lstat(p, &st))
+	return st.Ino
+}
 
 func ctimeOf(t *testing.T, p string) unix.Timespec {
 	t.Helper()
@@ -48,17 +57,20 @@ func TestBlindWrites(t *testing.T) {
 		}
 	})
 	t.Run("mixed", func(t *testing.T) {
-		// Inode order is creation order here: 200 wrong labels, then 200
-		// right ones, whose ctimes must mostly stay.
+		// In inode order (the order of the walk): 200 wrong labels, then
+		// 200 right ones, whose ctimes must mostly stay. (Not creation
+		// order: inodes freed meanwhile by other tests are reused.)
 		root := t.TempDir()
-		var right []string
+		var files []string
 		for i := range 400 {
 			p := filepath.Join(root, fmt.Sprintf("f%03d", i))
 			must(t, os.WriteFile(p, nil, 0o644))
-			if i >= 200 {
-				setLabel(t, p, target.String())
-				right = append(right, p)
-			}
+			files = append(files, p)
+		}
+		slices.SortFunc(files, func(a, b string) int { return cmp.Compare(inodeOf(t, a), inodeOf(t, b)) })
+		right := files[200:]
+		for _, p := range right {
+			setLabel(t, p, target.String())
 		}
 		before := map[string]unix.Timespec{}
 		for _, p := range right {

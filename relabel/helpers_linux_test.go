@@ -186,12 +186,17 @@ func checkAll(t *testing.T, root string, want string) {
 	}
 }
 
-// openFDs counts the open descriptors of the process.
-func openFDs(t *testing.T) int {
+// openFDs returns the open descriptors of the process and what they are.
+func openFDs(t *testing.T) map[string]string {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	must(t, err)
-	return len(ents)
+	fds := map[string]string{}
+	for _, e := range ents {
+		what, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fds[e.Name()] = what
+	}
+	return fds
 }
 
 // checkNoLeak fails if f leaves descriptors open.
@@ -199,8 +204,11 @@ func checkNoLeak(t *testing.T, f func()) {
 	t.Helper()
 	before := openFDs(t)
 	f()
-	if after := openFDs(t); after > before {
-		t.Errorf("descriptors leaked: %d open before, %d after", before, after)
+	after := openFDs(t)
+	for fd, what := range after {
+		if _, ok := before[fd]; !ok {
+			t.Errorf("descriptor %s (%s) left open", fd, what)
+		}
 	}
 }
 

@@ -174,7 +174,9 @@ type sharedBuf struct {
 	dir   *dirNode
 	buf   []byte
 	order []direntRef
+	_     [64]byte     // next, written by every worker, on a line of its own
 	next  atomic.Int64 // index in order of the next entry to take
+	_     [56]byte
 	// holders: the reader and the workers that joined, each holding one of
 	// dir.busy too, so that dir stays open while any of them labels; under
 	// dir.mu. Zero once the last let go: no one joins then.
@@ -857,18 +859,23 @@ func (w *walker) join() *sharedBuf {
 }
 
 // offer lists sb for workers to join when they have nothing else to do. It
-// wakes idle workers, or starts new ones, for it only while fewer workers
-// run than there are CPUs, and one per minShare entries: labeling a buffer
-// is bound by the CPUs, and in the SELinux guest a 1,000-file directory took
-// longer with more workers than CPUs woken for it (each on a thread of its
-// own, which Go runs only when another is preempted, every 10 ms) than with
-// two. Workers busy elsewhere join when they are done.
+// wakes idle workers, or starts new ones, for it, one per minShare entries;
+// in ModeCwd only while fewer workers run than there are CPUs: there each
+// worker is a thread of its own, which Go runs only when another is
+// preempted (every 10 ms), and in the SELinux guest a 1,000-file directory
+// took longer with more workers than CPUs woken for it than with two.
+// (Plain goroutines, in the other modes, cost nothing to wake: natively, a
+// 100,000-file directory took 6% longer with two than with eight.) Workers
+// busy elsewhere join when they are done.
 func (w *walker) offer(sb *sharedBuf) {
 	want := int32(len(sb.order)/minShare - 1)
 	w.mu.Lock()
 	w.shares = append(w.shares, sb)
 	idle, started := w.idle.Load(), w.started.Load()
-	room := max(int32(runtime.GOMAXPROCS(0))-(started-idle), 0)
+	room := w.maxWorkers
+	if w.mode == xattr.ModeCwd {
+		room = max(int32(runtime.GOMAXPROCS(0))-(started-idle), 0)
+	}
 	wake := min(idle, want, room)
 	for range wake {
 		w.cond.Signal()
@@ -1115,9 +1122,18 @@ func (wk *worker) visitDir(d *dirNode) {
 
 // readDir reads d with getdents64 and handles its entries. It shares each
 // large buffer with the workers that are or become idle, so that a single
-// large directory is labeled in parallel too.
+// large directory is labeled in parallel too, and reads the next buffer
+// before it labels a shared one, so that the others do not wait for the
+// read (at most two buffers of a directory are held at once).
 func (wk *worker) readDir(d *dirNode) {
 	w := wk.w
+	var prev *sharedBuf // offered, not yet labeled by this worker
+	defer func() {
+		if prev != nil {
+			wk.take(prev)
+			w.letGo(prev)
+		}
+	}()
 	for !w.stop.Load() {
 		if wk.buf == nil {
 			wk.buf = w.getBuf()
@@ -1132,16 +1148,27 @@ func (wk *worker) readDir(d *dirNode) {
 		}
 		order := wk.sortEntries(wk.buf[:n])
 		if len(order) >= 2*minShare && w.maxWorkers > 1 {
-			wk.share(d, order)
+			sb := wk.share(d, order)
+			if prev != nil {
+				wk.take(prev)
+				w.letGo(prev)
+			}
+			prev = sb
 			continue
+		}
+		if prev != nil {
+			wk.take(prev)
+			w.letGo(prev)
+			prev = nil
 		}
 		wk.visitEntries(d, wk.buf, order)
 	}
 }
 
-// share offers the entries of wk.buf (order) to the other workers and
-// labels them with those that join, until none are left.
-func (wk *worker) share(d *dirNode, order []direntRef) {
+// share offers the entries of wk.buf (order) to the other workers, who
+// label them until none are left; the caller takes its part later and lets
+// go of the buffer.
+func (wk *worker) share(d *dirNode, order []direntRef) *sharedBuf {
 	w := wk.w
 	sb := &sharedBuf{dir: d, buf: wk.buf, order: slices.Clone(order), holders: 1}
 	wk.buf = nil
@@ -1149,20 +1176,20 @@ func (wk *worker) share(d *dirNode, order []direntRef) {
 	d.busy++
 	d.mu.Unlock()
 	w.offer(sb)
-	wk.take(sb)
-	w.letGo(sb)
+	return sb
 }
 
 // take labels entries of sb, takeAtOnce at a time, until none are left. It
 // does not touch sb.buf once they are all taken.
 func (wk *worker) take(sb *sharedBuf) {
-	n := int64(len(sb.order))
+	d, buf, order := sb.dir, sb.buf, sb.order
+	n := int64(len(order))
 	for !wk.w.stop.Load() {
 		i := sb.next.Add(takeAtOnce) - takeAtOnce
 		if i >= n {
 			return
 		}
-		wk.visitEntries(sb.dir, sb.buf, sb.order[i:min(i+takeAtOnce, n)])
+		wk.visitEntries(d, buf, order[i:min(i+takeAtOnce, n)])
 	}
 }
 

@@ -1012,8 +1012,8 @@ type worker struct {
 // in a mixed tree each worker writes at most blindSpan right labels after a
 // run of blindAfter wrong ones before reading resumes. The run is counted
 // across workers so that, with many workers, the reads before it are not
-// multiplied by their number (in the SELinux guest, 8 workers reading 16
-// labels each before writing blind cost a tenth of a 1,000-file relabel).
+// multiplied by their number (in the SELinux guest, a 1,000-file relabel
+// by 8 workers that read no label at all took 8% less time).
 const (
 	blindAfter = 16
 	blindSpan  = 64

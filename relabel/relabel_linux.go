@@ -159,9 +159,10 @@ type dirNode struct {
 	inUse int // kids opening right now with fd
 }
 
+// item is a directory to open and read, or a shared buffer to join.
 type item struct {
 	dir   *dirNode
-	share *sharedBuf // nil: open and read dir; else take entries of it
+	share *sharedBuf
 }
 
 // sharedBuf is a getdents64 buffer of directory dir whose entries its reader
@@ -822,7 +823,7 @@ func (w *walker) pop() (item, bool) {
 			if w.opt.joined != nil {
 				w.opt.joined(sb.dir.path)
 			}
-			return item{dir: sb.dir, share: sb}, true
+			return item{share: sb}, true
 		}
 		if w.pending == 0 {
 			break
@@ -1044,8 +1045,7 @@ func (wk *worker) loop() {
 			return
 		}
 		if it.share != nil {
-			wk.take(it.share)
-			w.letGo(it.share)
+			wk.labelShare(it.share)
 		} else {
 			wk.visitDir(it.dir)
 		}
@@ -1128,12 +1128,7 @@ func (wk *worker) visitDir(d *dirNode) {
 func (wk *worker) readDir(d *dirNode) {
 	w := wk.w
 	var prev *sharedBuf // offered, not yet labeled by this worker
-	defer func() {
-		if prev != nil {
-			wk.take(prev)
-			w.letGo(prev)
-		}
-	}()
+	defer func() { wk.labelShare(prev) }()
 	for !w.stop.Load() {
 		if wk.buf == nil {
 			wk.buf = w.getBuf()
@@ -1149,18 +1144,12 @@ func (wk *worker) readDir(d *dirNode) {
 		order := wk.sortEntries(wk.buf[:n])
 		if len(order) >= 2*minShare && w.maxWorkers > 1 {
 			sb := wk.share(d, order)
-			if prev != nil {
-				wk.take(prev)
-				w.letGo(prev)
-			}
+			wk.labelShare(prev)
 			prev = sb
 			continue
 		}
-		if prev != nil {
-			wk.take(prev)
-			w.letGo(prev)
-			prev = nil
-		}
+		wk.labelShare(prev)
+		prev = nil
 		wk.visitEntries(d, wk.buf, order)
 	}
 }
@@ -1179,9 +1168,14 @@ func (wk *worker) share(d *dirNode, order []direntRef) *sharedBuf {
 	return sb
 }
 
-// take labels entries of sb, takeAtOnce at a time, until none are left. It
-// does not touch sb.buf once they are all taken.
-func (wk *worker) take(sb *sharedBuf) {
+// labelShare labels entries of sb (nil: none), takeAtOnce at a time, until
+// none are left, and lets go of it. It does not touch sb.buf once they are
+// all taken.
+func (wk *worker) labelShare(sb *sharedBuf) {
+	if sb == nil {
+		return
+	}
+	defer wk.w.letGo(sb)
 	d, buf, order := sb.dir, sb.buf, sb.order
 	n := int64(len(order))
 	for !wk.w.stop.Load() {

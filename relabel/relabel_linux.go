@@ -99,10 +99,9 @@ type walker struct {
 	parentFD int
 	baseName []byte // NUL-terminated, when the root is not a directory
 	treePath string // path of the tree root (root or root/SubPath)
-	// topPath is the path of top as the kernel names it, once asked (""
-	// without /proc).
-	topPath  string
-	topAsked bool
+	// topPath is the path of top as the kernel names it ("" without
+	// /proc), read once it is open.
+	topPath string
 	mounts   map[string]map[string]struct{}
 	// statEach: the mounts below the tree root are unknown (no
 	// /proc/self/mountinfo), so every entry is checked with statx before
@@ -239,6 +238,9 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		}
 		return nil, err
 	}
+	if w.top != nil {
+		w.topPath = fdPath(w.top.fd) // for the check below and loadMounts
+	}
 	if !opt.Force {
 		// ...then what was opened, as the kernel names it: symlinks in the
 		// path resolved, also one swapped in after the first check.
@@ -261,27 +263,23 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 // it (symlinks resolved); false without /proc.
 func (w *walker) openedPath() (string, bool) {
 	if w.top != nil {
-		p := w.kernelTopPath()
-		return p, p != ""
+		return w.topPath, w.topPath != ""
 	}
-	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(w.parentFD))
-	if err != nil || !strings.HasPrefix(p, "/") {
+	p := fdPath(w.parentFD)
+	if p == "" {
 		return "", false
 	}
 	return xattr.Join(p, w.baseName), true
 }
 
-// kernelTopPath returns the path of the top directory as the kernel names
-// it, asked once; "" without /proc.
-func (w *walker) kernelTopPath() string {
-	if !w.topAsked {
-		w.topAsked = true
-		p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(w.top.fd))
-		if err == nil && strings.HasPrefix(p, "/") {
-			w.topPath = p
-		}
+// fdPath returns the path of the open file fd as the kernel names it; ""
+// without /proc.
+func fdPath(fd int) string {
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return ""
 	}
-	return w.topPath
+	return p
 }
 
 // openRoot opens the tree root: root itself, or root/SubPath resolved beneath
@@ -724,7 +722,7 @@ func (w *walker) walk() error {
 // /proc/self/mountinfo, so that entries that are mount points (files bind-
 // mounted over files too, which openat2 cannot tell) are not labeled.
 func (w *walker) loadMounts() {
-	kpath := w.kernelTopPath()
+	kpath := w.topPath
 	var mounts []mountinfo.Mount
 	var err error
 	if kpath != "" && !w.opt.noMountinfo {

@@ -90,7 +90,7 @@ func (e *ProtectedPathError) Is(target error) bool { return target == ErrProtect
 // is refused too. Relabel checks once more, after opening the tree, the path
 // the kernel reports for what it opened.
 func Protected(path string) (why string, protected bool) {
-	err := checkProtected(path, os.Getenv, homeOf, filepath.EvalSymlinks)
+	err := checkProtected(path, homes(os.Getenv, homeOf), filepath.EvalSymlinks)
 	if err == nil {
 		return "", false
 	}
@@ -112,14 +112,14 @@ func homeOf(name string) string {
 	return u.HomeDir
 }
 
-// checkProtected applies the rule of Protected to p and, if it resolves
-// differently, to p with symlinks resolved by resolve.
-func checkProtected(p string, getenv func(string) string, homeOf func(string) string, resolve func(string) (string, error)) *ProtectedPathError {
+// checkProtected applies the rule of Protected, with the home directories
+// homes, to p and, if it resolves differently, to p with symlinks resolved
+// by resolve (nil: not resolved).
+func checkProtected(p string, homes []string, resolve func(string) (string, error)) *ProtectedPathError {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		abs = filepath.Clean(p)
 	}
-	homes := homes(getenv, homeOf)
 	if why, bad := protectedRule(abs, homes); bad {
 		return &ProtectedPathError{Path: abs, Rule: why}
 	}
@@ -134,6 +134,8 @@ func checkProtected(p string, getenv func(string) string, homeOf func(string) st
 	return nil
 }
 
+// homes returns $HOME and the home of $SUDO_USER, the home directories the
+// rule protects.
 func homes(getenv func(string) string, homeOf func(string) string) []string {
 	var hs []string
 	if h := getenv("HOME"); h != "" {

@@ -117,7 +117,7 @@ func TestProtected(t *testing.T) {
 		{"/srv/vol", ""}, // a link to a volume directory
 		{"/var/lib/mysql-link", "is a service's state directory"}, // the link's own path matches
 	} {
-		err := checkProtected(tc.path, getenv, homeOf, resolve)
+		err := checkProtected(tc.path, homes(getenv, homeOf), resolve)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%q refused: %v", tc.path, err)
@@ -132,7 +132,7 @@ func TestProtected(t *testing.T) {
 }
 
 func TestProtectedPathErrorText(t *testing.T) {
-	err := checkProtected("/srv/../etc/ssh", func(string) string { return "" }, nil, nil)
+	err := checkProtected("/srv/../etc/ssh", nil, nil)
 	want := "relabeling this system path is not allowed: /etc/ssh is inside the protected system directory /etc"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)

@@ -102,7 +102,7 @@ type walker struct {
 	// topPath is the path of top as the kernel names it ("" without
 	// /proc), read once it is open.
 	topPath string
-	mounts   map[string]map[string]struct{}
+	mounts  map[string]map[string]struct{}
 	// statEach: the mounts below the tree root are unknown (no
 	// /proc/self/mountinfo), so every entry is checked with statx before
 	// it is labeled.
@@ -214,8 +214,12 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 	if sub := filepath.Clean(opt.SubPath); opt.SubPath != "" && !filepath.IsAbs(sub) && sub != ".." && !strings.HasPrefix(sub, "../") {
 		p = filepath.Join(root, sub)
 	}
+	var hs []string // the protected homes, looked up once
+	if !opt.Force {
+		hs = homes(os.Getenv, homeOf)
+	}
 	if !opt.Force && !opt.noPathCheck {
-		if perr := checkProtected(p, os.Getenv, homeOf, nil); perr != nil {
+		if perr := checkProtected(p, hs, nil); perr != nil {
 			return nil, fmt.Errorf("relabel %s: %w", root, perr)
 		}
 	}
@@ -232,7 +236,7 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		w.closeRoot()
 		if !opt.Force && !opt.noPathCheck && errors.Is(err, unix.ELOOP) {
 			// A symlink refused: say so if it leads to a protected path.
-			if perr := checkProtected(p, os.Getenv, homeOf, filepath.EvalSymlinks); perr != nil {
+			if perr := checkProtected(p, hs, filepath.EvalSymlinks); perr != nil {
 				return nil, fmt.Errorf("relabel %s: %w", root, perr)
 			}
 		}
@@ -247,11 +251,11 @@ func newWalker(ctx context.Context, root string, to label.Context, opt *Options)
 		// Without /proc, the path with its symlinks resolved (lstat by
 		// lstat, so not first: a volume's path is ten components deep).
 		if kpath, ok := w.openedPath(); ok {
-			if why, bad := protectedRule(kpath, homes(os.Getenv, homeOf)); bad {
+			if why, bad := protectedRule(kpath, hs); bad {
 				w.closeRoot()
 				return nil, fmt.Errorf("relabel %s: %w", root, &ProtectedPathError{Path: kpath, Rule: why})
 			}
-		} else if perr := checkProtected(p, os.Getenv, homeOf, filepath.EvalSymlinks); perr != nil {
+		} else if perr := checkProtected(p, hs, filepath.EvalSymlinks); perr != nil {
 			w.closeRoot()
 			return nil, fmt.Errorf("relabel %s: %w", root, perr)
 		}

@@ -206,7 +206,7 @@ func checkNoLeak(t *testing.T, f func()) {
 	f()
 	after := openFDs(t)
 	for fd, what := range after {
-		if _, ok := before[fd]; !ok {
+		if before[fd] != what { // new, or the number reused for another file
 			t.Errorf("descriptor %s (%s) left open", fd, what)
 		}
 	}

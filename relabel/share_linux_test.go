@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,15 +95,15 @@ func TestBlindRunCountsEveryWorker(t *testing.T) {
 	// Each worker reads about one label in blindSpan+1 once blind; before
 	// that, blindAfter between them, and one more each at most.
 	read := st.Changed - st.Unread
-	if max := int64(blindAfter + 2 + n/blindSpan + 2); read > max {
-		t.Errorf("%d labels read before writing (stats %+v), want at most %d", read, st, max)
+	if limit := int64(blindAfter + 2 + n/blindSpan + 2); read > limit {
+		t.Errorf("%d labels read before writing (stats %+v), want at most %d", read, st, limit)
 	}
 }
 
 // TestCwdThreadsLeaveTheTree: the threads of ModeCwd workers outlive the
-// walk (cwdThreads), but not in the tree: a filesystem relabeled in that
-// mode can be unmounted as soon as Relabel returns, and no thread of the
-// process has its working directory there.
+// walk (cwdThreads keeps them parked), but not in the tree: a filesystem
+// relabeled in that mode can be unmounted as soon as Relabel returns, and no
+// thread of the process has its working directory there.
 func TestCwdThreadsLeaveTheTree(t *testing.T) {
 	requireRoot(t)
 	mnt := t.TempDir()
@@ -123,10 +124,19 @@ func TestCwdThreadsLeaveTheTree(t *testing.T) {
 		_, err := Relabel(context.Background(), mnt, target, &Options{forceMode: 1 + int(xattr.ModeCwd)})
 		must(t, err)
 	}
+	parked := 0
+	for deadline := time.Now().Add(5 * time.Second); parked == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		cwdThreads.mu.Lock()
+		parked = len(cwdThreads.parked)
+		cwdThreads.mu.Unlock()
+	}
+	if parked == 0 {
+		t.Error("no worker thread was kept after the walk")
+	}
 	tasks, err := os.ReadDir("/proc/self/task")
 	must(t, err)
 	for _, task := range tasks {
-		if cwd, err := os.Readlink(filepath.Join("/proc/self/task", task.Name(), "cwd")); err == nil && (cwd == mnt || len(cwd) > len(mnt) && cwd[:len(mnt)+1] == mnt+"/") {
+		if cwd, err := os.Readlink(filepath.Join("/proc/self/task", task.Name(), "cwd")); err == nil && (cwd == mnt || strings.HasPrefix(cwd, mnt+"/")) {
 			t.Errorf("thread %s still has its working directory in the tree: %s", task.Name(), cwd)
 		}
 	}
